@@ -1,0 +1,44 @@
+# Every target sets itself up from a fresh clone: it creates .venv/ and installs the project.
+# torch is pinned to the CPU wheel (torch==2.13.0) through constraints.txt so that no step can
+# let pip choose a newer torch with gigabytes of CUDA packages.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := PIP_CONSTRAINT=$(CURDIR)/constraints.txt PIP_DISABLE_PIP_VERSION_CHECK=1 $(VENV)/bin/pip
+STAMP  := $(VENV)/.installed
+export SDL_VIDEODRIVER ?= $(if $(DISPLAY)$(WAYLAND_DISPLAY),,dummy)
+export MPLBACKEND ?= Agg
+
+.PHONY: install demo test test-slow lint typecheck bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]} at {sys.executable}"'
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet -e '.[dev,bench]' --config-settings editable_mode=compat
+	touch $(STAMP)
+
+demo: install
+	$(PY) scripts/demo.py
+
+test: install
+	$(VENV)/bin/pytest -q -m "not slow"
+
+test-slow: install
+	$(VENV)/bin/pytest -q -m slow
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+bench: install
+	$(PY) scripts/bench_envs.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

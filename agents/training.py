@@ -1,0 +1,120 @@
+"""Train, resume and reload agents from configs: what `scripts/train.py` and friends call.
+
+The env ids a config names must be registered before a config is loaded (``import envs``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import yaml
+
+from agents import REGISTRY, agent_schemas
+from agents.base import Agent, EnvFactory
+from rlcourse.config import ConfigError, ExperimentConfig, load_config, parse_config
+from rlcourse.evaluation import EvalResult, evaluate
+from rlcourse.runs import Run, latest_checkpoint, load_state
+
+AGENT_FILE = "agent.ckpt"
+EVAL_FILE = "eval.json"
+EVAL_SEED = 1_000_000  # evaluation episodes never share seeds with training episodes
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    agent: Any
+    evaluation: EvalResult
+
+
+def load_experiment(path: str | Path, overrides: Sequence[str] = ()) -> ExperimentConfig:
+    """Load and validate a config file against the registered agents."""
+    return load_config(path, overrides, agent_schemas())
+
+
+def env_factory(config: ExperimentConfig, **extra: Any) -> EnvFactory:
+    """A function that makes a fresh env as the config describes (extra kwargs win)."""
+
+    def make() -> gym.Env:
+        return gym.make(config.env.id, **{**config.env.kwargs, **extra})
+
+    return make
+
+
+def build_agent(config: ExperimentConfig, env: gym.Env) -> Agent:
+    cls = REGISTRY[config.agent.name]
+    return cls(config.agent, env.observation_space, env.action_space, seed=config.train.seed)
+
+
+def check_env_builds(config: ExperimentConfig, source: str) -> gym.Env:
+    """Make the env once so bad env kwargs (a missing map file...) fail before training."""
+    try:
+        return env_factory(config)()
+    except Exception as exc:  # any constructor error is a config error here
+        raise ConfigError(source, [f"env: {config.env.id} could not be built: {exc}"]) from exc
+
+
+def train(
+    config: ExperimentConfig,
+    resume_dir: str | Path | None = None,
+    progress: bool | None = None,
+) -> TrainResult:
+    """Train (or resume) one run; save the agent and write eval.json into the run directory."""
+    probe = check_env_builds(config, config.name)
+    agent = build_agent(config, probe)
+    probe.close()
+    run = Run.open(resume_dir, config, progress=progress) if resume_dir else Run.create(
+        config, progress=progress
+    )
+    eval_env = env_factory(config)()
+
+    def periodic_eval() -> dict[str, float]:
+        result = evaluate(agent, eval_env, config.train.eval_episodes, seed=EVAL_SEED)
+        return {"return_mean": result.mean, "return_ci95_low": result.ci95_low}
+
+    run.evaluate_fn = periodic_eval
+    with run:
+        agent.learn(env_factory(config), run)
+    agent.save(run.dir / AGENT_FILE)
+    result = evaluate(agent, eval_env, config.train.eval_episodes, seed=EVAL_SEED)
+    result.write_json(run.dir / EVAL_FILE)
+    eval_env.close()
+    return TrainResult(run.dir, agent, result)
+
+
+def resume_config(run_dir: str | Path, overrides: Sequence[str] = ()) -> ExperimentConfig:
+    """The config a run was started with (optionally with overrides, e.g. a larger budget)."""
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(f"{run_dir} is not a run directory (no config.yaml)")
+    data = yaml.safe_load(path.read_text())
+    from rlcourse.config import apply_overrides
+
+    return parse_config(apply_overrides(data, overrides), agent_schemas(), str(path))
+
+
+def load_agent(path: str | Path) -> tuple[Agent, ExperimentConfig]:
+    """An agent ready to act, from a run directory, its agent file or one of its checkpoints."""
+    path = Path(path)
+    if path.is_dir():
+        run_dir, weights = path, path / AGENT_FILE
+        if not weights.is_file():
+            weights = latest_checkpoint(path)  # type: ignore[assignment]
+            if weights is None:
+                raise FileNotFoundError(f"{path} holds neither {AGENT_FILE} nor a checkpoint")
+    else:
+        run_dir = path.parent.parent if path.parent.name == "checkpoints" else path.parent
+        weights = path
+    config = resume_config(run_dir)
+    env = env_factory(config)()
+    agent = build_agent(config, env)
+    env.close()
+    if weights.suffix == ".pt":
+        agent.load_state_dict(load_state(weights)["learner"])
+    else:
+        agent.load(weights)
+    return agent, config

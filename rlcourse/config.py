@@ -1,0 +1,359 @@
+"""Experiment configs: YAML file + `key=value` overrides -> one validated, frozen object.
+
+A config has four sections::
+
+    env:     {id: rlcourse/CliffWalking-v0, kwargs: {}}
+    agent:   {name: q_learning, alpha: 0.5, ...}     # keys depend on the agent
+    train:   {steps: 50000, seed: 0, ...}
+    backend: rlcourse
+
+Every problem (unknown key, wrong type, value out of range, unknown env or agent) is collected
+and raised together as one `ConfigError` before anything runs, each line naming the file, the
+dotted key and what was expected, with the closest valid key suggested for typos.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import inspect
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+import yaml
+from pydantic import (
+    BaseModel,
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    ValidationError,
+    create_model,
+    model_validator,
+)
+
+from rlcourse.schedules import FrozenModel
+
+__all__ = [
+    "AgentConfig",
+    "ConfigError",
+    "EnvConfig",
+    "ExperimentConfig",
+    "TrainConfig",
+    "apply_overrides",
+    "load_config",
+    "parse_config",
+]
+
+
+class ConfigError(ValueError):
+    """A config that cannot run; `problems` lists one message per bad key."""
+
+    def __init__(self, source: str, problems: Sequence[str]):
+        self.source = source
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"invalid config {source}:\n{lines}")
+
+
+class EnvConfig(FrozenModel):
+    id: str = Field(description="a registered Gymnasium id, e.g. rlcourse/CliffWalking-v0")
+    kwargs: dict[str, Any] = Field(default_factory=dict, description="passed to gymnasium.make")
+
+
+class AgentConfig(FrozenModel):
+    """Base of every agent's hyper-parameter section; subclasses fix `name` to a Literal."""
+
+    name: str
+
+
+class TrainConfig(FrozenModel):
+    steps: PositiveInt | None = Field(None, description="budget in environment steps")
+    episodes: PositiveInt | None = Field(None, description="budget in episodes")
+    seed: NonNegativeInt = 0
+    eval_every: PositiveInt | None = Field(None, description="evaluate every N env steps")
+    eval_episodes: PositiveInt = 20
+    checkpoint_every: PositiveInt = Field(10_000, description="checkpoint every N env steps")
+    log_every: PositiveInt = Field(1, description="write episode scalars every N episodes")
+    runs_dir: str = "runs"
+
+    @model_validator(mode="after")
+    def _needs_a_budget(self) -> TrainConfig:
+        if self.steps is None and self.episodes is None:
+            raise ValueError("give a budget: train.steps, train.episodes or both")
+        return self
+
+
+class ExperimentConfig(FrozenModel):
+    """A whole experiment. `name` defaults to the config file's stem."""
+
+    name: str = "experiment"
+    env: EnvConfig
+    agent: AgentConfig
+    train: TrainConfig
+    backend: Literal["rlcourse"] = "rlcourse"
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+# ----------------------------------------------------------------------------- overrides
+
+
+def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """A deep copy of `data` with each `dotted.key=value` set (value parsed as YAML)."""
+    result = _deep_copy(data)
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key or not re.fullmatch(r"[A-Za-z_][\w.]*", key):
+            raise ConfigError(
+                "(command line)", [f"{item!r}: an override must look like section.key=value"]
+            )
+        parts = key.split(".")
+        node: dict[str, Any] = result
+        for depth, part in enumerate(parts[:-1]):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                where = ".".join(parts[: depth + 1])
+                raise ConfigError(
+                    "(command line)", [f"{item!r}: {where} is a value, not a section"]
+                )
+            node = child
+        node[parts[-1]] = yaml.safe_load(raw) if raw != "" else ""
+    return result
+
+
+def _deep_copy(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _deep_copy(v) if isinstance(v, Mapping) else v for k, v in data.items()}
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _experiment_model(agent_schemas: Mapping[str, type[AgentConfig]]) -> type[ExperimentConfig]:
+    return _experiment_model_of(tuple(agent_schemas.values()))
+
+
+@functools.cache
+def _experiment_model_of(schemas: tuple[type[AgentConfig], ...]) -> type[ExperimentConfig]:
+    """ExperimentConfig whose `agent` is the union of the registered agents' sections."""
+    if not schemas:
+        return ExperimentConfig
+    agent_type: Any = schemas[0]
+    if len(schemas) > 1:
+        agent_type = Annotated[Union[schemas], Field(discriminator="name")]  # noqa: UP007
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        "ExperimentConfig", __base__=ExperimentConfig, agent=(agent_type, ...)
+    )
+
+
+def parse_config(
+    data: Mapping[str, Any],
+    agent_schemas: Mapping[str, type[AgentConfig]],
+    source: str = "<config>",
+    name: str | None = None,
+    overridden: Iterable[str] = (),
+) -> ExperimentConfig:
+    """Validate a config mapping; raise ConfigError listing every problem."""
+    data = dict(data)
+    if name is not None:
+        data.setdefault("name", name)
+    problems = _precheck_agent(data, agent_schemas)
+    if problems:
+        raise ConfigError(source, problems)
+    model = _experiment_model(agent_schemas)
+    try:
+        config = model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(source, _describe(exc, model, data, set(overridden))) from None
+    env_problems = _check_env(config.env)
+    if env_problems:
+        raise ConfigError(source, env_problems)
+    return config
+
+
+def load_config(
+    path: str | Path,
+    overrides: Sequence[str] = (),
+    agent_schemas: Mapping[str, type[AgentConfig]] | None = None,
+) -> ExperimentConfig:
+    """Read a YAML config, apply `key=value` overrides, validate, return the frozen config."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(str(path), ["no such file"])
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(str(path), [f"not valid YAML: {exc}"]) from None
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), ["the top level must be a mapping of sections"])
+    data = apply_overrides(data, overrides)
+    overridden = [o.partition("=")[0] for o in overrides]
+    return parse_config(data, agent_schemas or {}, str(path), path.stem, overridden)
+
+
+def _precheck_agent(data: Mapping[str, Any], schemas: Mapping[str, type[AgentConfig]]) -> list[str]:
+    """Friendlier messages than pydantic's for a missing or unknown agent name."""
+    agent = data.get("agent")
+    if not schemas or not isinstance(agent, Mapping):
+        return []
+    name = agent.get("name")
+    if name is None:
+        return [f"agent.name: missing; expected one of {sorted(schemas)}"]
+    if name not in schemas:
+        return [f"agent.name: unknown agent {name!r}{_suggest(str(name), schemas)}; "
+                f"expected one of {sorted(schemas)}"]
+    return []
+
+
+def _suggest(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Annotated[...] and Optional wrappers down to the type that matters."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    return annotation
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _branches(annotation: Any) -> list[Any]:
+    """The alternatives of a union, flattened; [annotation] for anything else."""
+    annotation = _unwrap(annotation)
+    if get_origin(annotation) in (Union, UnionType):
+        return [b for arg in get_args(annotation) for b in _branches(arg)]
+    return [annotation]
+
+
+def _tag_of(model: Any) -> tuple[Any, ...]:
+    """The Literal values a model's discriminator fields accept (name or kind)."""
+    for field_name in ("name", "kind"):
+        field = model.model_fields.get(field_name)
+        if field is not None and get_origin(field.annotation) is Literal:
+            return get_args(field.annotation)
+    return ()
+
+
+def _locate(model: Any, loc: Sequence[Any], data: Any) -> list[str] | None:
+    """Map pydantic's error location onto config keys.
+
+    Returns None for an error raised inside a union alternative that does not fit the shape
+    of the given value (a mapping checked against the plain-number alternative, or a number
+    against the mapping alternatives): those errors only restate the other branch's.
+    """
+    keys: list[str] = []
+    annotation, value = model, data
+    for part in loc:
+        branches = _branches(annotation)
+        if len(branches) > 1:
+            models = [b for b in branches if _is_model(b)]
+            tagged = [m for m in models if part in _tag_of(m)]
+            if tagged:  # the alternative a tagged union picked
+                annotation = tagged[0]
+            elif isinstance(part, str) and part.startswith("tagged-union"):
+                annotation = Union[tuple(models)]  # noqa: UP007
+            else:  # the plain-value alternative
+                if isinstance(value, Mapping):
+                    return None
+                annotation = Any
+                continue
+            if not isinstance(value, Mapping):
+                return None
+            continue
+        annotation = branches[0]
+        keys.append(str(part))
+        if _is_model(annotation):
+            field = annotation.model_fields.get(part)
+            annotation = field.annotation if field is not None else Any
+        else:
+            annotation = Any
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return keys
+
+
+def _section_keys(model: Any, keys: Sequence[str], data: Any) -> list[str]:
+    """The valid keys of the section that holds `keys[-1]` (for typo suggestions)."""
+    annotation, value = model, data
+    for part in keys[:-1]:
+        annotation = _pick_branch(annotation, value)
+        field = annotation.model_fields.get(part) if _is_model(annotation) else None
+        if field is None:
+            return []
+        annotation, value = field.annotation, value.get(part) if isinstance(value, Mapping) else None
+    annotation = _pick_branch(annotation, value)
+    return list(annotation.model_fields) if _is_model(annotation) else []
+
+
+def _pick_branch(annotation: Any, value: Any) -> Any:
+    """The union alternative a mapping value selects by its name/kind tag."""
+    models = [b for b in _branches(annotation) if _is_model(b)]
+    if not models:
+        return _unwrap(annotation)
+    if isinstance(value, Mapping):
+        for m in models:
+            if value.get("name") in _tag_of(m) or value.get("kind") in _tag_of(m):
+                return m
+    return models[0]
+
+
+def _describe(
+    exc: ValidationError, model: Any, data: Mapping[str, Any], overridden: set[str]
+) -> list[str]:
+    problems: list[str] = []
+    for err in exc.errors():
+        keys = _locate(model, err["loc"], data)
+        if keys is None:
+            continue
+        key = ".".join(keys) or "(top level)"
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            valid = [k for k in _section_keys(model, keys, data) if k not in ("name", "kind")]
+            msg = f"unknown key{_suggest(keys[-1], valid)}"
+            if valid:
+                msg += f" (valid keys: {', '.join(sorted(valid))})"
+        elif kind == "missing":
+            msg = "missing required key"
+        else:
+            msg = f"{err['msg'].lower()}, got {err.get('input')!r}"
+        origin = " (set on the command line)" if key in overridden else ""
+        line = f"{key}: {msg}{origin}"
+        if line not in problems:
+            problems.append(line)
+    return problems
+
+
+def _check_env(env: EnvConfig) -> list[str]:
+    """Unknown env ids and constructor keywords, found without building the env."""
+    import gymnasium
+
+    registry = gymnasium.envs.registration.registry
+    if env.id not in registry:
+        return [f"env.id: unknown environment {env.id!r}{_suggest(env.id, registry)}"]
+    spec = registry[env.id]
+    entry = spec.entry_point
+    try:
+        creator = (
+            gymnasium.envs.registration.load_env_creator(entry) if isinstance(entry, str) else entry
+        )
+        params = inspect.signature(creator).parameters
+    except (ImportError, AttributeError, TypeError, ValueError):
+        return []
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return []
+    allowed = set(params) | {"render_mode", "max_episode_steps", "disable_env_checker"}
+    return [
+        f"env.kwargs.{key}: {env.id} takes no argument {key!r}{_suggest(key, allowed)} "
+        f"(it takes: {', '.join(sorted(p for p in params if p not in ('self',)))})"
+        for key in env.kwargs
+        if key not in allowed
+    ]

@@ -1,0 +1,131 @@
+"""Learning curves from run directories: TensorBoard scalars -> mean and band across seeds.
+
+Runs are grouped by their config name (the `runs/<name>/` folder); each group is drawn as the
+mean over its runs with a shaded band (standard deviation, 95% interval or min-max). Curves are
+smoothed with a moving average over episodes and interpolated onto a common step grid, so runs
+whose episodes end at different steps can be averaged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+Band = Literal["std", "ci95", "minmax", "none"]
+
+
+@dataclass(frozen=True)
+class Curve:
+    run_dir: Path
+    group: str
+    steps: np.ndarray
+    values: np.ndarray
+
+
+def find_runs(paths: Sequence[str | Path]) -> list[Path]:
+    """Run directories (folders with a config.yaml) at or below each given path."""
+    found: list[Path] = []
+    for p in map(Path, paths):
+        if not p.exists():
+            raise FileNotFoundError(f"{p}: no such run directory")
+        if (p / "config.yaml").is_file():
+            found.append(p)
+        else:
+            found.extend(sorted(c.parent for c in p.rglob("config.yaml")))
+    if not found:
+        raise FileNotFoundError(f"no run directories (with a config.yaml) under {list(map(str, paths))}")
+    return found
+
+
+def read_scalars(run_dir: str | Path, tag: str) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, values) of one scalar tag from a run's TensorBoard event files."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
+    acc.Reload()
+    if tag not in acc.Tags().get("scalars", []):
+        available = ", ".join(sorted(acc.Tags().get("scalars", []))) or "none"
+        raise KeyError(f"{run_dir}: no scalar {tag!r} (available: {available})")
+    events = acc.Scalars(tag)
+    return np.array([e.step for e in events], float), np.array([e.value for e in events], float)
+
+
+def moving_average(values: np.ndarray, window: int) -> np.ndarray:
+    """Trailing mean over up to `window` points (shorter at the start, same length)."""
+    if window <= 1 or len(values) == 0:
+        return values
+    cumsum = np.concatenate([[0.0], np.cumsum(values)])
+    idx = np.arange(1, len(values) + 1)
+    start = np.maximum(idx - window, 0)
+    return (cumsum[idx] - cumsum[start]) / (idx - start)
+
+
+def load_curves(paths: Sequence[str | Path], tag: str = "episode/return", smooth: int = 10) -> list[Curve]:
+    curves = []
+    for run_dir in find_runs(paths):
+        steps, values = read_scalars(run_dir, tag)
+        curves.append(Curve(run_dir, run_dir.parent.name, steps, moving_average(values, smooth)))
+    return curves
+
+
+def aggregate(curves: Sequence[Curve], band: Band = "std", points: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(grid, mean, low, high) of curves interpolated on the steps all of them cover."""
+    start = max(c.steps.min() for c in curves)
+    stop = min(c.steps.max() for c in curves)
+    if stop <= start:
+        stop = start + 1
+    grid = np.linspace(start, stop, points)
+    ys = np.stack([np.interp(grid, c.steps, c.values) for c in curves])
+    mean = ys.mean(axis=0)
+    if band == "none" or len(curves) == 1:
+        return grid, mean, mean, mean
+    if band == "minmax":
+        return grid, mean, ys.min(axis=0), ys.max(axis=0)
+    spread = ys.std(axis=0, ddof=1)
+    if band == "ci95":
+        from scipy import stats
+
+        spread = spread * stats.t.ppf(0.975, len(curves) - 1) / np.sqrt(len(curves))
+    return grid, mean, mean - spread, mean + spread
+
+
+def plot_learning_curves(
+    paths: Sequence[str | Path],
+    out: str | Path,
+    tag: str = "episode/return",
+    smooth: int = 10,
+    band: Band = "std",
+    title: str | None = None,
+) -> Path:
+    """Draw one mean curve with its band per config name; write a PNG and return its path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves = load_curves(paths, tag, smooth)
+    groups: dict[str, list[Curve]] = {}
+    for c in curves:
+        groups.setdefault(c.group, []).append(c)
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
+    band_name = {"std": "± 1 std", "ci95": "95% CI", "minmax": "min-max", "none": ""}[band]
+    for name, members in sorted(groups.items()):
+        grid, mean, low, high = aggregate(members, band)
+        (line,) = ax.plot(grid, mean, lw=2, label=f"{name} (n={len(members)})")
+        if len(members) > 1 and band != "none":
+            ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.2, lw=0)
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel(f"{tag}" + (f" (moving average of {smooth})" if smooth > 1 else ""))
+    ax.set_title(title or f"{tag}: mean over runs" + (f", band {band_name}" if band_name else ""))
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best")
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return out

@@ -1,0 +1,103 @@
+"""Frames to files and windows: episode capture, GIF/PNG writing, a pygame viewer.
+
+Envs draw their own frames (``render_mode="rgb_array"``); this module records them while a
+policy plays, writes them as PNG or animated GIF, and shows them in a pygame window when a
+display exists. pygame is imported only inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def record_episode(
+    env: Any,
+    act: Callable[[Any, Mapping[str, Any]], Any],
+    seed: int | None = None,
+    max_steps: int = 1_000,
+) -> tuple[list[np.ndarray], float]:
+    """Frames (H x W x 3 uint8) of one episode of `act` on an rgb_array env, and its return."""
+    obs, info = env.reset(seed=seed)
+    frames = [np.asarray(env.render())]
+    total = 0.0
+    for _ in range(max_steps):
+        obs, reward, terminated, truncated, info = env.step(act(obs, info))
+        total += float(reward)
+        frames.append(np.asarray(env.render()))
+        if terminated or truncated:
+            break
+    return frames, total
+
+
+def save_png(frame: np.ndarray, path: str | Path) -> Path:
+    from PIL import Image
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(_as_uint8(frame)).save(path)
+    return path
+
+
+def save_gif(frames: Sequence[np.ndarray], path: str | Path, fps: float = 4.0, hold_last: float = 1.0) -> Path:
+    """An animated GIF that loops forever; the last frame stays for `hold_last` seconds."""
+    from PIL import Image
+
+    if not frames:
+        raise ValueError("no frames to write")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    images = [Image.fromarray(_as_uint8(f)) for f in frames]
+    frame_ms = int(round(1000 / fps))
+    durations = [frame_ms] * (len(images) - 1) + [max(frame_ms, int(hold_last * 1000))]
+    images[0].save(path, save_all=True, append_images=images[1:], duration=durations, loop=0, optimize=False)
+    return path
+
+
+def display_available() -> bool:
+    """True when a pygame window can be shown (not headless, not the dummy video driver)."""
+    if os.environ.get("SDL_VIDEODRIVER") in ("dummy", "offscreen"):
+        return False
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def show_frames(frames: Sequence[np.ndarray], fps: float = 4.0, title: str = "rlcourse") -> bool:
+    """Play frames in a pygame window (closes on its last frame or when the user closes it).
+
+    Returns False without opening anything when no display is available.
+    """
+    if not frames or not display_available():
+        return False
+    import pygame
+
+    pygame.init()
+    try:
+        height, width = frames[0].shape[:2]
+        screen = pygame.display.set_mode((width, height))
+        pygame.display.set_caption(title)
+        clock = pygame.time.Clock()
+        for frame in list(frames) + [frames[-1]] * int(fps):
+            for event in pygame.event.get():
+                if event.type == pygame.QUIT:
+                    return True
+            surface = pygame.surfarray.make_surface(np.transpose(_as_uint8(frame), (1, 0, 2)))
+            screen.blit(surface, (0, 0))
+            pygame.display.flip()
+            clock.tick(fps)
+    finally:
+        pygame.quit()
+    return True
+
+
+def _as_uint8(frame: np.ndarray) -> np.ndarray:
+    frame = np.asarray(frame)
+    if frame.dtype != np.uint8:
+        frame = np.clip(frame, 0, 255).astype(np.uint8)
+    return frame

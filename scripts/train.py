@@ -1,0 +1,48 @@
+#!/usr/bin/env python
+"""Train an agent from a YAML config.
+
+    python scripts/train.py configs/cliff/q_learning.yaml agent.alpha=0.5 train.seed=3
+    python scripts/train.py --resume runs/q_learning/20261122-101500 [train.episodes=1000]
+
+The run directory (config.yaml, TensorBoard events, checkpoints/, agent.ckpt, eval.json) is
+printed at the end. A bad config is refused before anything runs (exit status 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import envs  # noqa: F401  (registers the rlcourse/* env ids)
+from agents.training import load_experiment, resume_config, train
+from rlcourse.config import ConfigError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("args", nargs="*", metavar="CONFIG [key=value ...]", help="config file, then overrides")
+    parser.add_argument("--resume", metavar="RUN_DIR", help="carry on a stopped run from its last checkpoint")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    opts = parser.parse_args(argv)
+    overrides = [a for a in opts.args if "=" in a]
+    files = [a for a in opts.args if "=" not in a]
+    try:
+        if opts.resume:
+            if files:
+                parser.error("with --resume the config comes from the run directory; give only key=value overrides")
+            config = resume_config(opts.resume, overrides)
+        else:
+            if len(files) != 1:
+                parser.error("give exactly one config file (then key=value overrides)")
+            config = load_experiment(files[0], overrides)
+        result = train(config, resume_dir=opts.resume, progress=False if opts.no_progress else None)
+    except (ConfigError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"run directory: {result.run_dir}")
+    print(f"evaluation:    {result.evaluation.summary()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
