@@ -3,10 +3,26 @@
 from __future__ import annotations
 
 from agents.tabular import PolicyIterationAgent, ValueIterationAgent
+from agents.tabular.monte_carlo import MCExploringStartsAgent, MCOffPolicyAgent, MCOnPolicyAgent
+from agents.tabular.td import (
+    DoubleQLearningAgent,
+    ExpectedSarsaAgent,
+    NStepSarsaAgent,
+    QLearningAgent,
+    SarsaAgent,
+)
 
 REGISTRY: dict[str, type] = {
     "value_iteration": ValueIterationAgent,
     "policy_iteration": PolicyIterationAgent,
+    "mc_exploring_starts": MCExploringStartsAgent,
+    "mc_on_policy": MCOnPolicyAgent,
+    "mc_off_policy": MCOffPolicyAgent,
+    "sarsa": SarsaAgent,
+    "expected_sarsa": ExpectedSarsaAgent,
+    "q_learning": QLearningAgent,
+    "double_q_learning": DoubleQLearningAgent,
+    "n_step_sarsa": NStepSarsaAgent,
 }
 
 

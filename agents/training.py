@@ -15,7 +15,13 @@ import yaml
 
 from agents import REGISTRY, agent_schemas
 from agents.base import Agent, EnvFactory
-from rlcourse.config import ConfigError, ExperimentConfig, load_config, parse_config
+from rlcourse.config import (
+    ConfigError,
+    ExperimentConfig,
+    apply_overrides,
+    load_config,
+    parse_config,
+)
 from rlcourse.evaluation import EvalResult, evaluate
 from rlcourse.runs import Run, latest_checkpoint, load_state
 
@@ -26,14 +32,17 @@ EVAL_SEED = 1_000_000  # evaluation episodes never share seeds with training epi
 
 @dataclass
 class TrainResult:
+    config: ExperimentConfig
     run_dir: Path
     agent: Any
     evaluation: EvalResult
 
 
 def load_experiment(path: str | Path, overrides: Sequence[str] = ()) -> ExperimentConfig:
-    """Load and validate a config file against the registered agents."""
-    return load_config(path, overrides, agent_schemas())
+    """Load and validate a config file against the registered agents, and build its env once."""
+    config = load_config(path, overrides, agent_schemas())
+    check_env_builds(config, str(path)).close()
+    return config
 
 
 def env_factory(config: ExperimentConfig, **extra: Any) -> EnvFactory:
@@ -64,7 +73,7 @@ def train(
     progress: bool | None = None,
 ) -> TrainResult:
     """Train (or resume) one run; save the agent and write eval.json into the run directory."""
-    probe = check_env_builds(config, config.name)
+    probe = check_env_builds(config, config.name)  # cheap, and catches hand-made configs
     agent = build_agent(config, probe)
     probe.close()
     run = Run.open(resume_dir, config, progress=progress) if resume_dir else Run.create(
@@ -83,7 +92,7 @@ def train(
     result = evaluate(agent, eval_env, config.train.eval_episodes, seed=EVAL_SEED)
     result.write_json(run.dir / EVAL_FILE)
     eval_env.close()
-    return TrainResult(run.dir, agent, result)
+    return TrainResult(config, run.dir, agent, result)
 
 
 def resume_config(run_dir: str | Path, overrides: Sequence[str] = ()) -> ExperimentConfig:
@@ -92,9 +101,9 @@ def resume_config(run_dir: str | Path, overrides: Sequence[str] = ()) -> Experim
     if not path.is_file():
         raise FileNotFoundError(f"{run_dir} is not a run directory (no config.yaml)")
     data = yaml.safe_load(path.read_text())
-    from rlcourse.config import apply_overrides
-
-    return parse_config(apply_overrides(data, overrides), agent_schemas(), str(path))
+    config = parse_config(apply_overrides(data, overrides), agent_schemas(), str(path))
+    check_env_builds(config, str(path)).close()
+    return config
 
 
 def load_agent(path: str | Path) -> tuple[Agent, ExperimentConfig]:

@@ -80,11 +80,15 @@ def summarise(returns: Sequence[float], lengths: Sequence[int], metrics: Mapping
     )
 
 
+# Toy-text envs report the probability of the sampled transition: not an episode metric.
+NOT_METRICS = frozenset({"prob"})
+
+
 def numeric_info(info: Mapping[str, Any]) -> dict[str, float]:
-    """The top-level numeric entries of an info dict (masks, arrays and nested dicts skipped)."""
+    """The top-level numeric entries of an info dict (masks, arrays, nested dicts skipped)."""
     out = {}
     for key, value in info.items():
-        if key.startswith("_") or isinstance(value, (str, bytes)):
+        if key.startswith("_") or key in NOT_METRICS or isinstance(value, (str, bytes)):
             continue
         if isinstance(value, (Real, np.number, np.bool_)) or (
             isinstance(value, np.ndarray) and value.ndim == 0

@@ -114,6 +114,13 @@ class TabularAgent:
             return self.greedy(state, _mask(info), random_ties=False)
         return self.epsilon_greedy(state, info)
 
+    def value_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """State values max_a Q [S] and the greedy policy [S, A], for value/arrow pictures."""
+        q = np.stack([self.action_values(s) for s in range(self.n_states)])
+        policy = np.zeros_like(q)
+        policy[np.arange(self.n_states), np.argmax(q, axis=1)] = 1.0
+        return q.max(axis=1), policy
+
     # ----------------------------------------------------------------- learning
 
     def learn(self, env_factory: EnvFactory, run: Run) -> None:

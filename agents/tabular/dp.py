@@ -84,6 +84,10 @@ class PlanningAgent:
             return int(np.argmax(probs))
         return int(self.rng.choice(len(probs), p=probs))
 
+    def value_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """The planner's state values [S] and policy [S, A]."""
+        return self.values.copy(), self.policy.copy()
+
     def save(self, path: str | Path) -> None:
         with open(path, "wb") as fh:
             np.savez(fh, values=self.values, policy=self.policy)

@@ -151,7 +151,6 @@ class GridMap:
     def shape(self) -> tuple[int, int]:
         return self.n_rows, self.n_cols
 
-    @property
     def wind_per_column(self) -> np.ndarray:
         """Wind strength per column [cells pushed up], zeros when the map has none."""
         if not self.wind:

@@ -1,0 +1,3 @@
+"""Gymnasium environments; importing ``envs`` registers every ``rlcourse/<Name>-v<k>`` id."""
+
+import envs.gridworld  # noqa: F401  (registers the gridworld ids)

@@ -1,0 +1,79 @@
+"""The command-line entry points, end to end on a fast planner config."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "configs" / "rn4x3" / "value_iteration.yaml"
+
+
+def script(name):
+    spec = importlib.util.spec_from_file_location(f"script_{name}", ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+@pytest.fixture
+def trained(runs_dir, capsys):
+    assert script("train")([str(CONFIG), f"train.runs_dir={runs_dir}", "--no-progress"]) == 0
+    (run_dir,) = (runs_dir / "value_iteration").iterdir()
+    capsys.readouterr()
+    return run_dir
+
+
+def test_train_writes_a_complete_run_directory(trained):
+    names = {p.name for p in trained.iterdir()}
+    assert {"config.yaml", "checkpoints", "agent.ckpt", "eval.json"} <= names
+    assert any(n.startswith("events.out.tfevents") for n in names)
+    stats = json.loads((trained / "eval.json").read_text())
+    # Optimal R&N policy from the start state: expected return U(1,1) = 0.705.
+    assert stats["ci95_low"] < 0.705 < stats["ci95_high"]
+
+
+def test_evaluate_reports_and_writes_json(trained, tmp_path, capsys):
+    out = tmp_path / "e.json"
+    assert script("evaluate")([str(trained), "--episodes", "50", "--json", str(out)]) == 0
+    assert "95% CI, n=50" in capsys.readouterr().out
+    assert json.loads(out.read_text())["episodes"] == 50
+
+
+def test_render_gif_and_values_png(trained, tmp_path):
+    gif, png = tmp_path / "ep.gif", tmp_path / "v.png"
+    assert script("render")([str(trained), "--out", str(gif), "--no-window"]) == 0
+    assert Image.open(gif).n_frames >= 6  # at least the 5 moves of the shortest path
+    assert script("render")([str(trained), "--values", str(png)]) == 0
+    assert len(np.unique(np.asarray(Image.open(png).convert("RGB")).reshape(-1, 3), axis=0)) > 10
+
+
+def test_plot_makes_a_png(trained, tmp_path):
+    out = tmp_path / "c.png"
+    assert script("plot")([str(trained), "--tag", "plan/iterations", "--out", str(out)]) == 0
+    assert out.is_file()
+
+
+def test_a_bad_config_is_refused_before_anything_runs(runs_dir):
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "train.py"), str(CONFIG), "agent.gama=0.9", f"train.runs_dir={runs_dir}"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 2
+    assert str(CONFIG) in proc.stderr and "agent.gama: unknown key; did you mean 'gamma'?" in proc.stderr
+    assert not any(runs_dir.iterdir())  # no run directory was created
+
+
+def test_a_missing_map_file_is_refused_before_training(runs_dir, capsys):
+    code = script("train")([str(CONFIG), "env.id=rlcourse/GridWorld-v0", "env.kwargs.map=/nope.txt", f"train.runs_dir={runs_dir}"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert str(CONFIG) in err and "env: rlcourse/GridWorld-v0 could not be built" in err
+    assert not any(runs_dir.iterdir())
