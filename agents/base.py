@@ -20,7 +20,9 @@ class Agent(Protocol):
 
     Config: ClassVar[type[AgentConfig]]
 
-    def act(self, obs: Any, info: Mapping[str, Any] | None = None, deterministic: bool = False) -> Any:
+    def act(
+        self, obs: Any, info: Mapping[str, Any] | None = None, deterministic: bool = False
+    ) -> Any:
         """The action for one observation; `deterministic` picks the greedy/mode action."""
 
     def learn(self, env_factory: EnvFactory, run: Run) -> None:

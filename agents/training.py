@@ -76,8 +76,10 @@ def train(
     probe = check_env_builds(config, config.name)  # cheap, and catches hand-made configs
     agent = build_agent(config, probe)
     probe.close()
-    run = Run.open(resume_dir, config, progress=progress) if resume_dir else Run.create(
-        config, progress=progress
+    run = (
+        Run.open(resume_dir, config, progress=progress)
+        if resume_dir
+        else Run.create(config, progress=progress)
     )
     eval_env = env_factory(config)()
 

@@ -206,8 +206,10 @@ def _precheck_agent(data: Mapping[str, Any], schemas: Mapping[str, type[AgentCon
     if name is None:
         return [f"agent.name: missing; expected one of {sorted(schemas)}"]
     if name not in schemas:
-        return [f"agent.name: unknown agent {name!r}{_suggest(str(name), schemas)}; "
-                f"expected one of {sorted(schemas)}"]
+        return [
+            f"agent.name: unknown agent {name!r}{_suggest(str(name), schemas)}; "
+            f"expected one of {sorted(schemas)}"
+        ]
     return []
 
 
@@ -289,7 +291,10 @@ def _section_keys(model: Any, keys: Sequence[str], data: Any) -> list[str]:
         field = annotation.model_fields.get(part) if _is_model(annotation) else None
         if field is None:
             return []
-        annotation, value = field.annotation, value.get(part) if isinstance(value, Mapping) else None
+        annotation, value = (
+            field.annotation,
+            value.get(part) if isinstance(value, Mapping) else None,
+        )
     annotation = _pick_branch(annotation, value)
     return list(annotation.model_fields) if _is_model(annotation) else []
 

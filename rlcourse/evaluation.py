@@ -21,7 +21,9 @@ import numpy as np
 
 
 class Policy(Protocol):
-    def act(self, obs: Any, info: Mapping[str, Any] | None = None, deterministic: bool = False) -> Any: ...
+    def act(
+        self, obs: Any, info: Mapping[str, Any] | None = None, deterministic: bool = False
+    ) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,9 @@ def confidence_interval(values: Sequence[float], level: float = 0.95) -> tuple[f
     return mean - half, mean + half
 
 
-def summarise(returns: Sequence[float], lengths: Sequence[int], metrics: Mapping[str, list[float]]) -> EvalResult:
+def summarise(
+    returns: Sequence[float], lengths: Sequence[int], metrics: Mapping[str, list[float]]
+) -> EvalResult:
     """Statistics of finished episodes (also used by distributed evaluators)."""
     r = np.asarray(returns, dtype=np.float64)
     low, high = confidence_interval(r)

@@ -37,7 +37,9 @@ def find_runs(paths: Sequence[str | Path]) -> list[Path]:
         else:
             found.extend(sorted(c.parent for c in p.rglob("config.yaml")))
     if not found:
-        raise FileNotFoundError(f"no run directories (with a config.yaml) under {list(map(str, paths))}")
+        raise FileNotFoundError(
+            f"no run directories (with a config.yaml) under {list(map(str, paths))}"
+        )
     return found
 
 
@@ -64,7 +66,9 @@ def moving_average(values: np.ndarray, window: int) -> np.ndarray:
     return (cumsum[idx] - cumsum[start]) / (idx - start)
 
 
-def load_curves(paths: Sequence[str | Path], tag: str = "episode/return", smooth: int = 10) -> list[Curve]:
+def load_curves(
+    paths: Sequence[str | Path], tag: str = "episode/return", smooth: int = 10
+) -> list[Curve]:
     curves = []
     for run_dir in find_runs(paths):
         steps, values = read_scalars(run_dir, tag)
@@ -72,7 +76,9 @@ def load_curves(paths: Sequence[str | Path], tag: str = "episode/return", smooth
     return curves
 
 
-def aggregate(curves: Sequence[Curve], band: Band = "std", points: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def aggregate(
+    curves: Sequence[Curve], band: Band = "std", points: int = 200
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(grid, mean, low, high) of curves interpolated on the steps all of them cover."""
     start = max(c.steps.min() for c in curves)
     stop = min(c.steps.max() for c in curves)

@@ -44,7 +44,9 @@ def save_png(frame: np.ndarray, path: str | Path) -> Path:
     return path
 
 
-def save_gif(frames: Sequence[np.ndarray], path: str | Path, fps: float = 4.0, hold_last: float = 1.0) -> Path:
+def save_gif(
+    frames: Sequence[np.ndarray], path: str | Path, fps: float = 4.0, hold_last: float = 1.0
+) -> Path:
     """An animated GIF that loops forever; the last frame stays for `hold_last` seconds."""
     from PIL import Image
 
@@ -53,9 +55,11 @@ def save_gif(frames: Sequence[np.ndarray], path: str | Path, fps: float = 4.0, h
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     images = [Image.fromarray(_as_uint8(f)) for f in frames]
-    frame_ms = int(round(1000 / fps))
+    frame_ms = round(1000 / fps)
     durations = [frame_ms] * (len(images) - 1) + [max(frame_ms, int(hold_last * 1000))]
-    images[0].save(path, save_all=True, append_images=images[1:], duration=durations, loop=0, optimize=False)
+    images[0].save(
+        path, save_all=True, append_images=images[1:], duration=durations, loop=0, optimize=False
+    )
     return path
 
 

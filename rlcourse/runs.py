@@ -188,12 +188,17 @@ class Run:
             )
             now = time.perf_counter()
             if now > self._clock:
-                self.log({"perf/steps_per_second": (self.step - self._clock_step) / (now - self._clock)}, self.step)
+                self.log(
+                    {"perf/steps_per_second": (self.step - self._clock_step) / (now - self._clock)},
+                    self.step,
+                )
             self._clock, self._clock_step = now, self.step
         self._advance_progress(episode_return)
         every = self.config.train.eval_every
-        if every is not None and self.evaluate_fn is not None and (
-            self.step - self._last_eval_step >= every
+        if (
+            every is not None
+            and self.evaluate_fn is not None
+            and (self.step - self._last_eval_step >= every)
         ):
             self._last_eval_step = self.step
             self.log({f"eval/{k}": v for k, v in self.evaluate_fn().items()}, self.step)

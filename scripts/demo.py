@@ -27,7 +27,9 @@ CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs-dir", default="runs", help="where runs and pictures go")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--no-window", action="store_true")
@@ -43,17 +45,23 @@ def main(argv: list[str] | None = None) -> int:
     env.reset(seed=0)
     values, policy = planned.agent.value_table()
     grid = env.unwrapped
-    print(np.array2string(values.reshape(grid.n_rows, grid.n_cols), precision=3, suppress_small=True))
-    print(f"   values and policy -> {save_png(grid.render_values(values=values, policy=policy), out / 'rn4x3_values.png')}")
+    print(
+        np.array2string(values.reshape(grid.n_rows, grid.n_cols), precision=3, suppress_small=True)
+    )
+    picture = save_png(grid.render_values(values=values, policy=policy), out / "rn4x3_values.png")
+    print(f"   values and policy -> {picture}")
     env.close()
 
     print("== 2. SARSA and Q-learning on Cliff Walking (Sutton & Barto, Example 6.6)")
     trained = {}
     for name in ("sarsa", "q_learning"):
         for seed in range(opts.seeds):
-            config = load_experiment(CONFIGS / "cliff" / f"{name}.yaml", [*common, f"train.seed={seed}"])
+            config = load_experiment(
+                CONFIGS / "cliff" / f"{name}.yaml", [*common, f"train.seed={seed}"]
+            )
             result = train(config)
-            print(f"   {name:<10} seed {seed}: greedy return {result.evaluation.mean:.0f}  ({result.run_dir})")
+            greedy = result.evaluation.mean
+            print(f"   {name:<10} seed {seed}: greedy return {greedy:.0f}  ({result.run_dir})")
             trained.setdefault(name, result)
     curves = plot_learning_curves(
         [Path(opts.runs_dir) / "sarsa", Path(opts.runs_dir) / "q_learning"],
@@ -66,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     print("== 3. Greedy episodes of the trained agents")
     for name, result in trained.items():
         env = env_factory(result.config, render_mode="rgb_array")()
-        frames, total = record_episode(env, lambda o, i, a=result.agent: a.act(o, i, deterministic=True), seed=0, max_steps=100)
+        frames, total = record_episode(
+            env, lambda o, i, a=result.agent: a.act(o, i, deterministic=True), seed=0, max_steps=100
+        )
         env.close()
         gif = save_gif(frames, out / f"cliff_{name}.gif", fps=6)
         print(f"   {name}: {len(frames) - 1} steps, return {total:.0f} -> {gif}")

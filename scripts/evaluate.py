@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Evaluate a trained agent: mean, std and 95% interval of the return over N episodes.
 
-    python scripts/evaluate.py runs/q_learning/20261122-101500 --episodes 100 --json eval.json
-    python scripts/evaluate.py runs/q_learning/20261122-101500/checkpoints/step_0000005000.pt
+python scripts/evaluate.py runs/q_learning/20261122-101500 --episodes 100 --json eval.json
+python scripts/evaluate.py runs/q_learning/20261122-101500/checkpoints/step_0000005000.pt
 """
 
 from __future__ import annotations
@@ -18,11 +18,15 @@ from rlcourse.evaluation import evaluate
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("path", metavar="RUN_DIR|CHECKPOINT")
     parser.add_argument("--episodes", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0, help="episode i is reset with seed + i")
-    parser.add_argument("--stochastic", action="store_true", help="sample actions instead of acting greedily")
+    parser.add_argument(
+        "--stochastic", action="store_true", help="sample actions instead of acting greedily"
+    )
     parser.add_argument("--max-steps", type=int, default=None, help="cut episodes longer than this")
     parser.add_argument("--json", metavar="FILE", help="also write the statistics as JSON")
     opts = parser.parse_args(argv)
@@ -34,14 +38,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     env = env_factory(config)()
-    result = evaluate(agent, env, opts.episodes, seed=opts.seed, deterministic=not opts.stochastic, max_steps=opts.max_steps)
+    result = evaluate(
+        agent,
+        env,
+        opts.episodes,
+        seed=opts.seed,
+        deterministic=not opts.stochastic,
+        max_steps=opts.max_steps,
+    )
     env.close()
     print(f"{config.name} on {config.env.id}: {result.summary()}")
     if opts.json:
         result.write_json(opts.json)
         print(f"wrote {opts.json}")
     else:
-        print(json.dumps({k: v for k, v in result.to_dict().items() if k not in ("returns", "lengths")}, indent=2))
+        print(
+            json.dumps(
+                {k: v for k, v in result.to_dict().items() if k not in ("returns", "lengths")},
+                indent=2,
+            )
+        )
     return 0
 
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Learning curves of one or more runs as a PNG: the mean per config and a band across seeds.
 
-    python scripts/plot.py runs/cliff_sarsa runs/cliff_q_learning --out curves.png
-    python scripts/plot.py runs/ --tag eval/return_mean --band ci95 --smooth 1
+python scripts/plot.py runs/cliff_sarsa runs/cliff_q_learning --out curves.png
+python scripts/plot.py runs/ --tag eval/return_mean --band ci95 --smooth 1
 """
 
 from __future__ import annotations
@@ -14,16 +14,24 @@ from rlcourse.plotting import plot_learning_curves
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories or folders holding them")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "runs", nargs="+", metavar="RUN_DIR", help="run directories or folders holding them"
+    )
     parser.add_argument("--out", default="learning_curves.png")
     parser.add_argument("--tag", default="episode/return", help="TensorBoard scalar to plot")
-    parser.add_argument("--smooth", type=int, default=10, help="moving-average window in logged points")
+    parser.add_argument(
+        "--smooth", type=int, default=10, help="moving-average window in logged points"
+    )
     parser.add_argument("--band", choices=["std", "ci95", "minmax", "none"], default="std")
     parser.add_argument("--title")
     opts = parser.parse_args(argv)
     try:
-        path = plot_learning_curves(opts.runs, opts.out, opts.tag, opts.smooth, opts.band, opts.title)
+        path = plot_learning_curves(
+            opts.runs, opts.out, opts.tag, opts.smooth, opts.band, opts.title
+        )
     except (FileNotFoundError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

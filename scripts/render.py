@@ -24,16 +24,24 @@ from rlcourse.render import record_episode, save_gif, save_png, show_frames
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("path", nargs="?", metavar="RUN_DIR|CHECKPOINT")
     source.add_argument("--env", metavar="ID", help="render an env with random actions")
     parser.add_argument("--episodes", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fps", type=float, default=4.0)
-    parser.add_argument("--max-steps", type=int, default=200, help="cut an episode after this many steps")
-    parser.add_argument("--out", metavar="FILE.gif", help="default: <run dir>/episode.gif or ./<env>.gif")
-    parser.add_argument("--values", metavar="FILE.png", help="save the value heatmap and policy arrows instead")
+    parser.add_argument(
+        "--max-steps", type=int, default=200, help="cut an episode after this many steps"
+    )
+    parser.add_argument(
+        "--out", metavar="FILE.gif", help="default: <run dir>/episode.gif or ./<env>.gif"
+    )
+    parser.add_argument(
+        "--values", metavar="FILE.png", help="save the value heatmap and policy arrows instead"
+    )
     parser.add_argument("--no-window", action="store_true", help="never open a pygame window")
     opts = parser.parse_args(argv)
     if opts.episodes < 1:

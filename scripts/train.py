@@ -19,9 +19,15 @@ from rlcourse.config import ConfigError
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("args", nargs="*", metavar="CONFIG [key=value ...]", help="config file, then overrides")
-    parser.add_argument("--resume", metavar="RUN_DIR", help="carry on a stopped run from its last checkpoint")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "args", nargs="*", metavar="CONFIG [key=value ...]", help="config file, then overrides"
+    )
+    parser.add_argument(
+        "--resume", metavar="RUN_DIR", help="carry on a stopped run from its last checkpoint"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     opts = parser.parse_args(argv)
     overrides = [a for a in opts.args if "=" in a]
@@ -29,7 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if opts.resume:
             if files:
-                parser.error("with --resume the config comes from the run directory; give only key=value overrides")
+                parser.error(
+                    "with --resume the config comes from the run directory: "
+                    "give only key=value overrides"
+                )
             config = resume_config(opts.resume, overrides)
         else:
             if len(files) != 1:

@@ -21,7 +21,15 @@ def test_summary_statistics():
 
 
 def test_numeric_info_keeps_scalars_only():
-    info = {"prob": 1.0, "success": True, "x": np.float32(2), "mask": np.ones(3), "name": "a", "_h": 1, "d": {"a": 1}}
+    info = {
+        "prob": 1.0,
+        "success": True,
+        "x": np.float32(2),
+        "mask": np.ones(3),
+        "name": "a",
+        "_h": 1,
+        "d": {"a": 1},
+    }
     assert numeric_info(info) == {"success": 1.0, "x": 2.0}
 
 

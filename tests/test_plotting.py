@@ -5,7 +5,13 @@ import pytest
 from PIL import Image
 from torch.utils.tensorboard import SummaryWriter
 
-from rlcourse.plotting import aggregate, find_runs, load_curves, moving_average, plot_learning_curves
+from rlcourse.plotting import (
+    aggregate,
+    find_runs,
+    load_curves,
+    moving_average,
+    plot_learning_curves,
+)
 
 
 def fake_run(root, name, seed, values):

@@ -96,9 +96,8 @@ def test_resume_continues_exactly(runs_dir):
         whole = Counter()
         whole.play(straight, gym.make("FrozenLake-v1"))
 
-    with Run.create(config, progress=False) as first:
-        with pytest.raises(KeyboardInterrupt):
-            Counter().play(first, gym.make("FrozenLake-v1"), stop_after=5)  # checkpoint at 20
+    with Run.create(config, progress=False) as first, pytest.raises(KeyboardInterrupt):
+        Counter().play(first, gym.make("FrozenLake-v1"), stop_after=5)  # checkpoint at 20
     with Run.open(first.dir, config, progress=False) as second:
         resumed = Counter()
         resumed.play(second, gym.make("FrozenLake-v1"))

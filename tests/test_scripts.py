@@ -61,18 +61,34 @@ def test_plot_makes_a_png(trained, tmp_path):
 
 def test_a_bad_config_is_refused_before_anything_runs(runs_dir):
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "train.py"), str(CONFIG), "agent.gama=0.9", f"train.runs_dir={runs_dir}"],
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "train.py"),
+            str(CONFIG),
+            "agent.gama=0.9",
+            f"train.runs_dir={runs_dir}",
+        ],
         capture_output=True,
         text=True,
         cwd=ROOT,
     )
     assert proc.returncode == 2
-    assert str(CONFIG) in proc.stderr and "agent.gama: unknown key; did you mean 'gamma'?" in proc.stderr
+    assert (
+        str(CONFIG) in proc.stderr
+        and "agent.gama: unknown key; did you mean 'gamma'?" in proc.stderr
+    )
     assert not any(runs_dir.iterdir())  # no run directory was created
 
 
 def test_a_missing_map_file_is_refused_before_training(runs_dir, capsys):
-    code = script("train")([str(CONFIG), "env.id=rlcourse/GridWorld-v0", "env.kwargs.map=/nope.txt", f"train.runs_dir={runs_dir}"])
+    code = script("train")(
+        [
+            str(CONFIG),
+            "env.id=rlcourse/GridWorld-v0",
+            "env.kwargs.map=/nope.txt",
+            f"train.runs_dir={runs_dir}",
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert str(CONFIG) in err and "env: rlcourse/GridWorld-v0 could not be built" in err

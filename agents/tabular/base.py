@@ -108,7 +108,9 @@ class TabularAgent:
         probs = probs + best * ((1.0 - eps) / best.sum())
         return probs
 
-    def act(self, obs: Any, info: Mapping[str, Any] | None = None, deterministic: bool = False) -> int:
+    def act(
+        self, obs: Any, info: Mapping[str, Any] | None = None, deterministic: bool = False
+    ) -> int:
         state = int(obs)
         if deterministic:
             return self.greedy(state, _mask(info), random_ties=False)

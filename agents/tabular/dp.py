@@ -78,7 +78,9 @@ class PlanningAgent:
         run.checkpoint()
         env.close()
 
-    def act(self, obs: Any, info: Mapping[str, Any] | None = None, deterministic: bool = False) -> int:
+    def act(
+        self, obs: Any, info: Mapping[str, Any] | None = None, deterministic: bool = False
+    ) -> int:
         probs = self.policy[int(obs)]
         if deterministic:
             return int(np.argmax(probs))
@@ -97,7 +99,11 @@ class PlanningAgent:
             self.values[:], self.policy[:] = data["values"], data["policy"]
 
     def state_dict(self) -> dict[str, Any]:
-        return {"values": self.values.copy(), "policy": self.policy.copy(), "rng": self.rng.bit_generator.state}
+        return {
+            "values": self.values.copy(),
+            "policy": self.policy.copy(),
+            "rng": self.rng.bit_generator.state,
+        }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.values[:], self.policy[:] = state["values"], state["policy"]

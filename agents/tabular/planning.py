@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+from scipy import sparse
 
 if TYPE_CHECKING:
     from envs.gridworld import TabularMDP
@@ -78,8 +79,6 @@ def policy_evaluation(
     n_s, n_a = mdp.n_states, mdp.n_actions
     weights = policy.reshape(-1)
     rows = np.repeat(np.arange(n_s), n_a)
-    from scipy import sparse
-
     mix = sparse.csr_array((weights, (rows, np.arange(n_s * n_a))), shape=(n_s, n_s * n_a))
     chain = (mix @ mdp.P_continue).tocsr()
     reward = (policy * mdp.R).sum(axis=1)
@@ -117,8 +116,7 @@ def value_iteration(
         if delta <= theta:
             return Solution(v, greedy_policy(q_values(mdp, v, gamma)), sweep)
     raise RuntimeError(
-        f"value iteration did not converge within {max_iterations} sweeps (last change "
-        f"{delta:.3g})"
+        f"value iteration did not converge within {max_iterations} sweeps (last change {delta:.3g})"
     )
 
 
@@ -144,6 +142,5 @@ def policy_iteration(
         # Stable once the policy puts weight only on actions that are greedy for its own values.
         if np.all((pi * q).sum(axis=1) >= q.max(axis=1) - tol):
             return Solution(v, greedy_policy(q, atol=tol), improvement)
-        new_pi = greedy_policy(q, atol=tol)
-        pi = new_pi
+        pi = greedy_policy(q, atol=tol)
     raise RuntimeError(f"policy iteration did not stabilise within {max_iterations} improvements")
