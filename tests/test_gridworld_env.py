@@ -31,8 +31,11 @@ def test_env_checkers(env_id, obs_type):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         sb3_check_env(env.unwrapped)
-    unexpected = [str(w.message) for w in caught
-                  if not any(note in str(w.message) for note in SB3_IMAGE_NOTES)]
+    unexpected = [
+        str(w.message)
+        for w in caught
+        if not any(note in str(w.message) for note in SB3_IMAGE_NOTES)
+    ]
     assert not unexpected
     env.close()
 
@@ -133,7 +136,7 @@ def test_windy_push_uses_the_wind_of_the_column_moved_from():
 
     def go(row, col, action):
         env.reset(options={"state": (row, col)})
-        obs, reward, terminated, _, info = env.step(action)
+        obs, reward, terminated, *_ = env.step(action)
         return env.to_coords(obs), reward, terminated
 
     assert go(3, 2, Action.RIGHT) == ((3, 3), -1.0, False)  # column 2 has no wind
@@ -194,8 +197,11 @@ def test_stochastic_wind_distribution():
     env = gym.make("rlcourse/WindyGridworldStochastic-v0").unwrapped
     s = env.to_state(5, 6)  # column 6: wind 2 -> pushes of 1, 2 or 3
     outcomes = {env.to_coords(s2): p for p, s2, _, _ in env.P[s][Action.RIGHT]}
-    assert outcomes == {(4, 7): pytest.approx(1 / 3), (3, 7): pytest.approx(1 / 3),
-                        (2, 7): pytest.approx(1 / 3)}
+    assert outcomes == {
+        (4, 7): pytest.approx(1 / 3),
+        (3, 7): pytest.approx(1 / 3),
+        (2, 7): pytest.approx(1 / 3),
+    }
     calm = env.to_state(5, 1)  # no wind: deterministic
     assert [(p, env.to_coords(s2)) for p, s2, _, _ in env.P[calm][Action.RIGHT]] == [(1.0, (5, 2))]
     top = env.to_state(1, 6)  # pushes of 2 and 3 both stop at the top edge: merged

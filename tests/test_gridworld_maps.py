@@ -45,8 +45,17 @@ def test_every_layout_loads_and_round_trips(name):
     m = load_map(name)
     again = parse_map(m.to_text())
     assert again.rows == m.rows
-    for attr in ("step_reward", "slip", "ice_slip", "wind", "stochastic_wind", "moves",
-                 "cliff_reward", "hole_reward", "name"):
+    for attr in (
+        "step_reward",
+        "slip",
+        "ice_slip",
+        "wind",
+        "stochastic_wind",
+        "moves",
+        "cliff_reward",
+        "hole_reward",
+        "name",
+    ):
         assert getattr(again, attr) == getattr(m, attr), attr
     assert dict(again.terminal_rewards) == dict(m.terminal_rewards)
 

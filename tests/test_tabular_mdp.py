@@ -96,7 +96,7 @@ def test_rows_must_sum_to_one():
         TabularMDP.from_transitions(P, 1, 1, initial=np.ones(1))
 
 
-def test_dense_P_is_cached_and_guarded(monkeypatch):
+def test_dense_P_is_cached_and_guarded():
     mdp = GridWorldEnv("cliff").mdp
     assert mdp.P is mdp.P
     assert mdp.P.shape == (48, 4, 48)

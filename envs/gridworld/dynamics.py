@@ -93,16 +93,18 @@ def build_outcomes(grid: GridMap) -> Outcomes:
     n_live, n_push = push.shape
     shape = (n_live, n_actions, 3, n_push)
 
-    state = np.broadcast_to(live[:, None, None, None], shape).ravel()
-    action = np.broadcast_to(np.arange(n_actions)[None, :, None, None], shape).ravel()
-    d_row = np.broadcast_to(directions[None, :, :, 0, None], shape).ravel()
-    d_col = np.broadcast_to(directions[None, :, :, 1, None], shape).ravel()
-    prob = np.broadcast_to(
+    state: np.ndarray = np.broadcast_to(live[:, None, None, None], shape).ravel()
+    action: np.ndarray = np.broadcast_to(np.arange(n_actions)[None, :, None, None], shape).ravel()
+    d_row: np.ndarray = np.broadcast_to(directions[None, :, :, 0, None], shape).ravel()
+    d_col: np.ndarray = np.broadcast_to(directions[None, :, :, 1, None], shape).ravel()
+    prob: np.ndarray = np.broadcast_to(
         p_direction[:, None, :, None] * p_push[:, None, None, :], shape
     ).ravel()
-    up = np.broadcast_to(push[:, None, None, :], shape).ravel()
+    up: np.ndarray = np.broadcast_to(push[:, None, None, :], shape).ravel()
     keep = prob > 0
-    state, action, d_row, d_col, prob, up = (x[keep] for x in (state, action, d_row, d_col, prob, up))
+    state, action, d_row, d_col, prob, up = (
+        x[keep] for x in (state, action, d_row, d_col, prob, up)
+    )
 
     row, col = np.divmod(state, n_cols)
     # The move itself: blocked by the edge and by walls.
@@ -121,19 +123,19 @@ def build_outcomes(grid: GridMap) -> Outcomes:
         ok &= cells[np.where(ok, candidate * n_cols + col, 0)] != Cell.WALL
         row = np.where(ok, candidate, row)
         remaining = np.where(ok, remaining - 1, 0)
-    landed = row * n_cols + col
+    landed: np.ndarray = row * n_cols + col
     landed_cell = cells[landed]
 
-    kind = np.full(landed.shape, Outcome.MOVE, dtype=np.int8)
+    kind: np.ndarray = np.full(landed.shape, Outcome.MOVE, dtype=np.int8)
     kind[landed_cell == Cell.CLIFF] = Outcome.CLIFF
     kind[landed_cell == Cell.TERMINAL] = Outcome.TERMINAL
     kind[landed_cell == Cell.HOLE] = Outcome.HOLE
-    reward = np.full(landed.shape, grid.step_reward)
+    reward: np.ndarray = np.full(landed.shape, grid.step_reward)
     reward[kind == Outcome.CLIFF] = grid.cliff_reward
     reward += np.where(kind == Outcome.TERMINAL, terminal_reward[landed], 0.0)
     reward += np.where(kind == Outcome.HOLE, grid.hole_reward, 0.0)
-    terminated = (kind == Outcome.TERMINAL) | (kind == Outcome.HOLE)
-    sa = state * n_actions + action
+    terminated: np.ndarray = (kind == Outcome.TERMINAL) | (kind == Outcome.HOLE)
+    sa: np.ndarray = state * n_actions + action
 
     # A cliff sends the agent to a start cell, uniformly when there are several.
     fell = kind == Outcome.CLIFF

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from bisect import bisect_right
 from functools import cached_property
-from itertools import accumulate
+from itertools import accumulate, pairwise
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
@@ -75,11 +75,11 @@ class GridWorldEnv(gym.Env):
     - v0: Initial version.
     """
 
-    metadata = {"render_modes": ["human", "rgb_array", "ansi"], "render_fps": 8}
+    metadata = {"render_modes": ["human", "rgb_array", "ansi"], "render_fps": 8}  # noqa: RUF012
 
     def __init__(
         self,
-        map: str | os.PathLike[str] | GridMap = "cliff",  # noqa: A002 - the id's public name
+        map: str | os.PathLike[str] | GridMap = "cliff",
         obs_type: str = "index",
         render_mode: str | None = None,
         cell_size: int | None = None,
@@ -147,7 +147,7 @@ class GridWorldEnv(gym.Env):
         probs = o.prob.tolist()
         table: list[tuple[Any, Any]] = []
         ptr = o.row_ptr.tolist()
-        for lo, hi in zip(ptr[:-1], ptr[1:], strict=True):
+        for lo, hi in pairwise(ptr):
             if hi - lo == 1:
                 table.append((None, outcomes[lo]))
             else:
@@ -230,7 +230,7 @@ class GridWorldEnv(gym.Env):
         if self.render_mode is None:
             gym.logger.warn(
                 "render() called without a render_mode; pass render_mode= to gym.make "
-                "(\"rgb_array\", \"ansi\" or \"human\")"
+                '("rgb_array", "ansi" or "human")'
             )
             return None
         if self.render_mode == "ansi":
@@ -284,9 +284,7 @@ class GridWorldEnv(gym.Env):
         if self.obs_type == "coords":
             high = np.array([self.n_rows - 1, self.n_cols - 1], dtype=np.int64)
             return spaces.Box(np.zeros(2, dtype=np.int64), high, (2,), dtype=np.int64)
-        return spaces.Box(
-            0, 255, (len(IMAGE_CHANNELS), self.n_rows, self.n_cols), dtype=np.uint8
-        )
+        return spaces.Box(0, 255, (len(IMAGE_CHANNELS), self.n_rows, self.n_cols), dtype=np.uint8)
 
     def _observe(self, s: int) -> Any:
         if self._index_obs:
@@ -301,4 +299,3 @@ class GridWorldEnv(gym.Env):
         image = self._image_planes.copy()
         image[1, row, col] = 255
         return image
-

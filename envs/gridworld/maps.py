@@ -63,6 +63,7 @@ from fractions import Fraction
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
@@ -315,8 +316,8 @@ def _parse_grid(lines: list[str], grid_line: int, source: str) -> list[str]:
 
 def _parse_header(
     header: dict[str, tuple[str, int, int]], source: str, n_cols: int
-) -> dict[str, object]:
-    out: dict[str, object] = {}
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     for key, (value, line, col) in header.items():
         try:
             out[key if key != "terminals" else "terminal_rewards"] = _HEADER_KEYS[key](

@@ -54,9 +54,9 @@ class TabularMDP:
         bad = np.flatnonzero(np.abs(sums - 1.0) > _ROW_SUM_TOLERANCE)
         if bad.size:
             s, a = divmod(int(bad[0]), n_actions)
-            raise ValueError(f"P[{s}][{a}] sums to {sums[bad[0]]!r}, not 1")
+            raise ValueError(f"P[{s}][{a}] sums to {float(sums[bad[0]])!r}, not 1")
         if not np.isclose(initial.sum(), 1.0):
-            raise ValueError(f"the initial distribution sums to {initial.sum()!r}, not 1")
+            raise ValueError(f"the initial distribution sums to {float(initial.sum())!r}, not 1")
         self.P_matrix = P_matrix
         self.P_continue = P_continue
         self.R = R
@@ -117,10 +117,9 @@ class TabularMDP:
         P_continue = sparse.csr_array(
             sparse.coo_array((np.where(terminated, 0.0, prob), (sa, next_state)), shape=shape)
         )
+        P_matrix.eliminate_zeros()
         P_continue.eliminate_zeros()
-        R = np.bincount(sa, weights=prob * reward, minlength=shape[0]).reshape(
-            n_states, n_actions
-        )
+        R = np.bincount(sa, weights=prob * reward, minlength=shape[0]).reshape(n_states, n_actions)
         terminal = np.zeros(n_states, dtype=bool)
         terminal[next_state[terminated & (prob > 0)]] = True
         if initial is None:

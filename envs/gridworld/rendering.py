@@ -56,6 +56,9 @@ _VIRIDIS = np.array(
 )
 
 DEFAULT_FRAME_PIXELS = 768  # the longer side of the grid in a default frame [px]
+MIN_GRID_LINE_CELL = 12  # smaller cells [px] are drawn without grid lines
+MIN_ARROW_CELL = 16  # smaller cells [px] get no policy arrows
+MIN_NUMBER_CELL = 28  # smaller cells [px] get no value numbers
 
 
 def default_cell_size(grid: GridMap) -> int:
@@ -194,8 +197,9 @@ class GridRenderer:
             self._fonts[size] = pygame.font.Font(None, size)
         return self._fonts[size]
 
-    def _text(self, surface: Any, text: str, centre: tuple[float, float], size: int,
-              colour: RGB) -> None:
+    def _text(
+        self, surface: Any, text: str, centre: tuple[float, float], size: int, colour: RGB
+    ) -> None:
         image = self._font(size).render(text, True, colour)
         surface.blit(image, image.get_rect(center=(round(centre[0]), round(centre[1]))))
 
@@ -203,8 +207,7 @@ class GridRenderer:
         cs = self.cell_size
         return c * cs, r * cs, cs, cs
 
-    def _draw(self, agent: int | None, values: np.ndarray | None,
-              policy: np.ndarray | None) -> Any:
+    def _draw(self, agent: int | None, values: np.ndarray | None, policy: np.ndarray | None) -> Any:
         if self._background is None:
             self._background = self._draw_background()
         surface = self._background.copy()
@@ -227,10 +230,10 @@ class GridRenderer:
                 self._draw_cell(surface, r, c)
         line = max(1, cs // 32)
         height = self.grid.n_rows * cs
-        for c in range(self.grid.n_cols + 1):
+        for c in range(self.grid.n_cols + 1 if cs >= MIN_GRID_LINE_CELL else 0):
             x = min(c * cs, self.shape[1] - 1)
             pygame.draw.line(surface, GRID_LINE, (x, 0), (x, height - 1), line)
-        for r in range(self.grid.n_rows + 1):
+        for r in range(self.grid.n_rows + 1 if cs >= MIN_GRID_LINE_CELL else 0):
             y = min(r * cs, height - 1)
             pygame.draw.line(surface, GRID_LINE, (0, y), (self.shape[1] - 1, y), line)
         if self.grid.has_wind:
@@ -302,8 +305,9 @@ class GridRenderer:
                 centre_x += height * 0.15
             self._text(surface, text, (centre_x, top + height / 2), size, colour)
 
-    def _draw_overlay(self, surface: Any, values: np.ndarray | None,
-                      policy: np.ndarray | None) -> None:
+    def _draw_overlay(
+        self, surface: Any, values: np.ndarray | None, policy: np.ndarray | None
+    ) -> None:
         import pygame
 
         cs = self.cell_size
@@ -314,7 +318,7 @@ class GridRenderer:
             shown = np.where(occupiable, values, np.nan)
             colours = value_colours(shown)
             scale = float(np.nanmax(np.abs(shown))) if occupiable.any() else 0.0
-            show_numbers = cs >= 28
+            show_numbers = cs >= MIN_NUMBER_CELL
             font_size = max(10, int(cs * (0.3 if policy is not None else 0.34)))
             for r, c in zip(*np.nonzero(occupiable), strict=True):
                 colour = tuple(int(x) for x in colours[r, c])
@@ -325,15 +329,16 @@ class GridRenderer:
                     ink = TEXT_LIGHT if text_colour[r, c] else TEXT_DARK
                     centre = (c * cs + cs / 2, r * cs + cs / 2)
                     self._text(surface, _format_value(values[r, c], scale), centre, font_size, ink)
-        if policy is not None:
+        if policy is not None and cs >= MIN_ARROW_CELL:
             greedy = _greedy_actions(policy, self.grid.moves)
             for r, c in zip(*np.nonzero(occupiable), strict=True):
                 ink = TEXT_LIGHT if text_colour[r, c] else ARROW_COLOUR
                 for a in np.flatnonzero(greedy[r, c]):
                     self._draw_arrow(surface, r, c, int(a), ink, shaft=values is None)
 
-    def _draw_arrow(self, surface: Any, r: int, c: int, action: int, colour: RGB,
-                    shaft: bool) -> None:
+    def _draw_arrow(
+        self, surface: Any, r: int, c: int, action: int, colour: RGB, shaft: bool
+    ) -> None:
         import pygame
 
         cs = self.cell_size
@@ -365,8 +370,9 @@ class GridRenderer:
         pygame.draw.circle(surface, AGENT_EDGE, centre, radius, max(1, cs // 20))
 
 
-def render_frame(grid: GridMap, agent: int | None = None,
-                 cell_size: int | None = None) -> np.ndarray:
+def render_frame(
+    grid: GridMap, agent: int | None = None, cell_size: int | None = None
+) -> np.ndarray:
     """[H, W, 3] uint8 picture of ``grid`` with the agent at state index ``agent`` if given."""
     return GridRenderer(grid, cell_size).frame(agent)
 
@@ -382,8 +388,8 @@ def render_values(
 
     ``values``: [S] or [rows, cols], drawn as a viridis heatmap (dark low, yellow high) with the
     numbers written in cells of 28 px or more. ``policy``: [S] or [rows, cols] action indices,
-    or [S, A] / [rows, cols, A] probabilities (arrows for every most-probable action; STAY is a
-    ring). Walls, cliffs, holes and terminal cells keep their own look.
+    or [S, A] / [rows, cols, A] probabilities (arrows for every most-probable action, in cells
+    of 16 px or more; STAY is a ring). Walls, cliffs, holes and terminal cells keep their own look.
     """
     return GridRenderer(grid, cell_size).frame(agent, values, policy)
 
