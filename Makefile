@@ -26,7 +26,7 @@ demo: install
 	$(PY) scripts/demo.py
 
 test: install
-	$(VENV)/bin/pytest -q -m "not slow"
+	$(VENV)/bin/pytest -q
 
 test-slow: install
 	$(VENV)/bin/pytest -q -m slow

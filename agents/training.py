@@ -84,17 +84,25 @@ def train(
     eval_env = env_factory(config)()
 
     def periodic_eval() -> dict[str, float]:
-        result = evaluate(agent, eval_env, config.train.eval_episodes, seed=EVAL_SEED)
+        result = evaluate_agent(agent, eval_env, config)
         return {"return_mean": result.mean, "return_ci95_low": result.ci95_low}
 
     run.evaluate_fn = periodic_eval
     with run:
         agent.learn(env_factory(config), run)
     agent.save(run.dir / AGENT_FILE)
-    result = evaluate(agent, eval_env, config.train.eval_episodes, seed=EVAL_SEED)
+    result = evaluate_agent(agent, eval_env, config)
     result.write_json(run.dir / EVAL_FILE)
     eval_env.close()
     return TrainResult(config, run.dir, agent, result)
+
+
+def evaluate_agent(agent: Agent, env: gym.Env, config: ExperimentConfig) -> EvalResult:
+    """The greedy policy's statistics over `train.eval_episodes` seeded episodes."""
+    train_cfg = config.train
+    return evaluate(
+        agent, env, train_cfg.eval_episodes, seed=EVAL_SEED, max_steps=train_cfg.eval_max_steps
+    )
 
 
 def resume_config(run_dir: str | Path, overrides: Sequence[str] = ()) -> ExperimentConfig:

@@ -75,6 +75,9 @@ class TrainConfig(FrozenModel):
     seed: NonNegativeInt = 0
     eval_every: PositiveInt | None = Field(None, description="evaluate every N env steps")
     eval_episodes: PositiveInt = 20
+    eval_max_steps: PositiveInt = Field(
+        10_000, description="cut evaluation episodes (a greedy policy may circle forever)"
+    )
     checkpoint_every: PositiveInt = Field(10_000, description="checkpoint every N env steps")
     log_every: PositiveInt = Field(1, description="write episode scalars every N episodes")
     runs_dir: str = "runs"

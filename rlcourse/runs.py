@@ -22,8 +22,9 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
+import cloudpickle
 import numpy as np
 
 from rlcourse.config import ExperimentConfig
@@ -31,6 +32,8 @@ from rlcourse.config import ExperimentConfig
 CHECKPOINT_DIR = "checkpoints"
 LATEST = "latest"
 KEEP_CHECKPOINTS = 3
+
+EnvSnapshot = Literal["rng", "full"]
 
 
 class Stateful(Protocol):
@@ -122,6 +125,7 @@ class Run:
         self._clock_step = 0
         self._learner: Stateful | None = None
         self._env: Any = None
+        self._env_snapshot: EnvSnapshot = "rng"
         self.evaluate_fn: Callable[[], Mapping[str, float]] | None = None
         self.history: list[tuple[int, float, int]] = []  # (step, return, length) per episode
         if not resume:
@@ -151,34 +155,65 @@ class Run:
 
     # ------------------------------------------------------------------ life cycle
 
-    def begin(self, learner: Stateful, env: Any) -> None:
+    @property
+    def resumed(self) -> bool:
+        return self._resume
+
+    def begin(self, learner: Stateful, env: Any, env_snapshot: EnvSnapshot = "rng") -> Any:
         """Attach the learner and its env; restore both from the latest checkpoint if resuming.
 
-        The env is reset with the run's seed before its generator state is restored, so call
-        `env.reset()` (no seed) afterwards to start the first episode.
+        Returns the env to use from now on. Two ways to checkpoint the env:
+
+        - "rng" (episode-based learners, which checkpoint between episodes): only the env's
+          random generator is saved. The env is reset here with the run's seed (before its
+          generator is restored when resuming): call `env.reset()` without a seed to start
+          each episode.
+        - "full" (step-based learners, which checkpoint mid-episode): the whole env (a vector
+          env included) is pickled into the checkpoint and a resumed run gets the unpickled
+          env back. Nothing is reset here: on a fresh run (`not run.resumed`) reset it with
+          `seed=run.seed` yourself.
         """
-        self._learner, self._env = learner, env
-        env.reset(seed=self.seed)
+        self._env_snapshot = env_snapshot
+        if env_snapshot == "rng":
+            env.reset(seed=self.seed)
         purge_step = None
         if self._resume:
             path = latest_checkpoint(self.dir)
             assert path is not None
             state = load_state(path)
             learner.load_state_dict(state["learner"])
-            set_env_rng_state(env, state["env_rng"])
+            if env_snapshot == "full":
+                env.close()
+                env = cloudpickle.loads(state["env"])
+            else:
+                set_env_rng_state(env, state["env_rng"])
             self.step, self.episode = state["step"], state["episode"]
             self.history = list(state.get("history", []))
             self._last_checkpoint_step = self._last_eval_step = self.step
             self.resumed_from = path
             # Events logged after this checkpoint by the interrupted process are discarded.
             purge_step = self.step + 1
+        self._learner, self._env = learner, env
         self._open_writer(purge_step)
         self._open_progress()
         self._clock, self._clock_step = time.perf_counter(), self.step
+        return env
 
     def end_episode(self, episode_return: float, length: int, **scalars: float) -> None:
-        """Count one finished episode, log it, and evaluate or checkpoint when due."""
+        """For episode-based learners: count a finished episode's steps, log it, and evaluate
+        or checkpoint when due."""
         self.step += length
+        self.record_episode(episode_return, length, **scalars)
+        self._when_due()
+
+    def advance(self, steps: int) -> None:
+        """For step-based learners: count env steps; evaluate or checkpoint when due."""
+        self.step += steps
+        self._update_progress()
+        self._when_due()
+
+    def record_episode(self, episode_return: float, length: int, **scalars: float) -> None:
+        """Log a finished episode whose steps were already counted by `advance`."""
         self.episode += 1
         self.history.append((self.step, float(episode_return), int(length)))
         if self.episode % self.config.train.log_every == 0:
@@ -193,7 +228,9 @@ class Run:
                     self.step,
                 )
             self._clock, self._clock_step = now, self.step
-        self._advance_progress(episode_return)
+        self._update_progress()
+
+    def _when_due(self) -> None:
         every = self.config.train.eval_every
         if (
             every is not None
@@ -210,11 +247,14 @@ class Run:
         assert self._learner is not None and self._env is not None, "call begin() first"
         state = {
             "learner": self._learner.state_dict(),
-            "env_rng": env_rng_state(self._env),
             "step": self.step,
             "episode": self.episode,
             "history": list(self.history),
         }
+        if self._env_snapshot == "full":
+            state["env"] = cloudpickle.dumps(self._env)
+        else:
+            state["env_rng"] = env_rng_state(self._env)
         path = self.checkpoint_dir / f"step_{self.step:010d}.pt"
         save_state(path, state)
         atomic_write_bytes(self.checkpoint_dir / LATEST, path.name.encode())
@@ -269,13 +309,14 @@ class Run:
             file=sys.stderr,
         )
 
-    def _advance_progress(self, episode_return: float) -> None:
+    def _update_progress(self) -> None:
         if self._bar is None:
             return
         target = self.step if self.total_steps is not None else self.episode
         self._bar.update(min(target, self._bar.total) - self._bar.n)
-        recent = [r for _, r, _ in self.history[-100:]]
-        self._bar.set_postfix(ep=self.episode, ret100=f"{np.mean(recent):.2f}", refresh=False)
+        if self.history:
+            recent = [r for _, r, _ in self.history[-100:]]
+            self._bar.set_postfix(ep=self.episode, ret100=f"{np.mean(recent):.2f}", refresh=False)
 
 
 def latest_checkpoint(run_dir: str | Path) -> Path | None:

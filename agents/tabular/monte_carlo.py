@@ -17,7 +17,7 @@ size is set, and for `mc_off_policy` ``train/importance_weight`` and ``train/upd
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal, NamedTuple, Optional
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import gymnasium as gym
 import numpy as np
@@ -43,8 +43,7 @@ class MonteCarloConfig(TabularConfig):
 
 
 class AveragingConfig(MonteCarloConfig):
-    # Optional[...]: the schedule type is a union with Annotated members, which `| None` refuses
-    alpha: Optional[schedule_of(StepSize)] = Field(  # type: ignore[valid-type]  # noqa: UP045
+    alpha: schedule_of(StepSize) | None = Field(  # type: ignore[valid-type]
         None, description="constant (or scheduled) step size; unset: the sample average 1/N"
     )
 
