@@ -1,0 +1,72 @@
+"""Supervised deep-learning modules: the function approximators of every learned agent.
+
+Torsos map observations to features [B, F] (`MLP`, `NatureCNN`, `GridCNN`, `ResNetTower`,
+`RecurrentEncoder`, `EntityAttentionEncoder`); heads map features to what an algorithm needs
+(`QHead`, `DuelingHead`, `DistributionalHead`, `CategoricalPolicyHead`, `GaussianPolicyHead`,
+`ValueHead`). `build_encoder(spec, observation_space)` builds a torso from a config section;
+`init_module` re-initialises weights; `summary` lists shapes and parameter counts.
+"""
+
+from rlcourse.nn.attention import EntityAttentionEncoder, EntityEncoding
+from rlcourse.nn.cnn import GridCNN, NatureCNN
+from rlcourse.nn.heads import (
+    CategoricalPolicyHead,
+    DiagGaussian,
+    DistributionalHead,
+    DuelingHead,
+    GaussianPolicyHead,
+    NoisyLinear,
+    QHead,
+    ValueHead,
+    dueling_combine,
+    masked_logits,
+    reset_noise,
+)
+from rlcourse.nn.init import init_module
+from rlcourse.nn.layers import make_activation, make_norm
+from rlcourse.nn.mlp import MLP
+from rlcourse.nn.recurrent import Hidden, RecurrentEncoder
+from rlcourse.nn.resnet import ResidualBlock, ResNetTower
+from rlcourse.nn.spec import (
+    CNNSpec,
+    MLPSpec,
+    NetworkSpec,
+    ObservationEncoder,
+    as_batch,
+    build_encoder,
+)
+from rlcourse.nn.summary import ModelSummary, summary
+
+__all__ = [
+    "MLP",
+    "CNNSpec",
+    "CategoricalPolicyHead",
+    "DiagGaussian",
+    "DistributionalHead",
+    "DuelingHead",
+    "EntityAttentionEncoder",
+    "EntityEncoding",
+    "GaussianPolicyHead",
+    "GridCNN",
+    "Hidden",
+    "MLPSpec",
+    "ModelSummary",
+    "NatureCNN",
+    "NetworkSpec",
+    "NoisyLinear",
+    "ObservationEncoder",
+    "QHead",
+    "RecurrentEncoder",
+    "ResNetTower",
+    "ResidualBlock",
+    "ValueHead",
+    "as_batch",
+    "build_encoder",
+    "dueling_combine",
+    "init_module",
+    "make_activation",
+    "make_norm",
+    "masked_logits",
+    "reset_noise",
+    "summary",
+]

@@ -1,0 +1,238 @@
+"""Behaviour cloning: demonstrations, teachers, the agent's contract and what it learns."""
+
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+import envs  # noqa: F401  (registers the gridworld ids)
+from agents.imitation import (
+    BehaviourCloningAgent,
+    BehaviourCloningConfig,
+    PlanningTeacher,
+    collect_demonstrations,
+    load_teacher,
+    non_terminal_states,
+    record_episode,
+    stack_demonstrations,
+)
+from agents.training import EVAL_SEED, load_agent, load_experiment, resume_config, train
+from envs.gridworld import TabularMDP
+from rlcourse.config import ConfigError
+from rlcourse.evaluation import evaluate
+
+torch.set_num_threads(1)
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "configs" / "rn4x3" / "behaviour_cloning.yaml"
+IMAGE_CONFIG = ROOT / "configs" / "rn4x3" / "behaviour_cloning_image.yaml"
+VI_CONFIG = ROOT / "configs" / "rn4x3" / "value_iteration.yaml"
+FAST = ["train.episodes=40", "train.eval_episodes=5", "agent.fit.epochs=60"]
+
+
+def reachable_states(env):
+    """Non-terminal states reachable from a start state under some sequence of actions."""
+    mdp = TabularMDP.from_env(env)
+    successors = (mdp.P_matrix.toarray().reshape(mdp.n_states, mdp.n_actions, -1) > 0).any(1)
+    frontier = set(np.flatnonzero(mdp.initial))
+    seen = set(frontier)
+    while frontier:
+        frontier = {int(t) for s in frontier for t in np.flatnonzero(successors[s])} - seen
+        seen |= frontier
+    return sorted(s for s in seen if not mdp.terminal[s])
+
+
+def assert_matches_teacher_everywhere(agent, env, teacher_actions):
+    states = reachable_states(env)
+    assert len(states) >= 9
+    for s in states:
+        obs, info = env.reset(options={"state": s})
+        assert agent.act(obs, info, deterministic=True) == teacher_actions[s], f"state {s}"
+
+
+def teacher_for(env_id="rlcourse/RussellNorvig4x3-v0"):
+    env = gym.make(env_id, obs_type="onehot")
+    return env, PlanningTeacher(env, "value_iteration", gamma=1.0, theta=1e-10)
+
+
+# ----------------------------------------------------------------------------- demonstrations
+
+
+def visited(env, teacher, episodes, exploration=0.0, start_states=None):
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    demos = collect_demonstrations(env, teacher, episodes, rng, exploration, start_states)
+    observations, actions, masks = stack_demonstrations(demos)
+    assert masks is None and len(observations) == len(actions) == sum(len(d.actions) for d in demos)
+    states = observations.argmax(1)  # one-hot -> state index
+    assert np.array_equal(actions, teacher.actions[states])  # the labels are the teacher's
+    return set(states.tolist())
+
+
+def test_recorded_labels_are_the_teachers_and_starts_and_noise_widen_coverage():
+    env, teacher = teacher_for()
+    # R&N Fig. 17.2: from the start (2, 0) go up; at (0, 2) go right; at (2, 3) go left.
+    UP, RIGHT, LEFT = 0, 1, 3
+    assert teacher.actions[[8, 2, 11]].tolist() == [UP, RIGHT, LEFT]
+    starts = non_terminal_states(env)
+    assert starts.tolist() == [0, 1, 2, 4, 6, 8, 9, 10, 11]  # not the wall 5, not the exits
+    on_path = visited(env, teacher, 20)
+    assert not {10, 11} & on_path  # following the teacher never reaches the bottom right
+    assert visited(env, teacher, 20, exploration=0.5) > on_path
+    assert visited(env, teacher, 20, start_states=starts) == set(starts.tolist())
+
+
+def test_without_exploration_the_return_is_the_teachers():
+    env, teacher = teacher_for()
+    env.reset(seed=0)
+    demos = collect_demonstrations(env, teacher, 300, np.random.default_rng(0))
+    mean = np.mean([d.episode_return for d in demos])
+    assert mean == pytest.approx(0.705, abs=0.05)  # AIMA Fig. 17.3: U(start) = 0.705
+
+
+class Corridor(gym.Env):
+    """Cells 0..4, actions 0 left / 1 right / 2 stay; left is illegal in cell 0; 4 ends."""
+
+    observation_space = gym.spaces.Box(0.0, 1.0, (5,), np.float32)
+    action_space = gym.spaces.Discrete(3)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.s = 0
+        return self._obs(), self._info()
+
+    def step(self, action):
+        if not self._info()["action_mask"][action]:
+            raise AssertionError(f"illegal action {action} in cell {self.s}")
+        self.s = max(0, self.s + {0: -1, 1: 1, 2: 0}[int(action)])
+        return self._obs(), 1.0, self.s == 4, False, self._info()
+
+    def _obs(self):
+        return np.eye(5, dtype=np.float32)[self.s]
+
+    def _info(self):
+        return {"action_mask": np.array([self.s > 0, True, True])}
+
+
+def test_masks_are_recorded_and_exploration_stays_legal():
+    env = Corridor()
+    env.reset(seed=0)
+    demos = collect_demonstrations(env, lambda e, o, i: 1, 30, np.random.default_rng(0), 0.9)
+    _, actions, masks = stack_demonstrations(demos)
+    assert masks.shape == (len(actions), 3) and np.all(actions == 1)
+    assert not masks[:, 0].all() and masks[:, 1:].all()
+
+
+def test_cloning_with_masks_never_picks_an_illegal_action():
+    env = Corridor()
+    config = BehaviourCloningConfig(
+        network={"mlp": {"hidden": [8]}}, fit={"epochs": 5, "validation_split": 0.0}
+    )
+    agent = BehaviourCloningAgent(config, env.observation_space, env.action_space, seed=0)
+    env.reset(seed=0)
+    # a teacher that moves left wherever it may: in cell 0 only the mask stops it
+    agent.demonstrations = collect_demonstrations(
+        env, lambda e, o, i: 0 if e.s > 0 else 1, 3, np.random.default_rng(0), 0.5
+    )
+    agent.fit_demonstrations()
+    obs, info = env.reset()
+    with torch.no_grad():
+        agent.network.head.net.layers[-1].bias.copy_(torch.tensor([100.0, 0.0, 0.0]))
+    assert agent.act(obs, info, deterministic=True) != 0
+    assert all(agent.act(obs, info) != 0 for _ in range(300))
+    assert agent.logits(obs, info)[0] == torch.finfo(torch.float32).min
+
+
+# ----------------------------------------------------------------------------- the agent
+
+
+@pytest.mark.parametrize("config", [CONFIG, IMAGE_CONFIG], ids=["mlp_onehot", "cnn_image"])
+def test_student_matches_the_teacher_on_every_reachable_state(config, runs_dir):
+    cfg = load_experiment(config, [*FAST, f"train.runs_dir={runs_dir}"])
+    result = train(cfg, progress=False)
+    env = gym.make(cfg.env.id, **cfg.env.kwargs)
+    _, teacher = teacher_for()
+    assert_matches_teacher_everywhere(result.agent, env, teacher.actions)
+    # the saved agent acts the same
+    loaded, _ = load_agent(result.run_dir)
+    assert_matches_teacher_everywhere(loaded, env, teacher.actions)
+    assert result.agent.fit_result.train_metric[-1] == 1.0
+    # evaluated on the same seeds, the student's episodes are the teacher's
+    teacher_eval = evaluate(lambda o, i: teacher(env, o, i), env, 5, seed=EVAL_SEED)
+    assert result.evaluation.returns == teacher_eval.returns
+
+
+def test_teacher_from_a_trained_run_directory_reads_the_state(runs_dir):
+    teacher_run = train(load_experiment(VI_CONFIG, [f"train.runs_dir={runs_dir}"]), progress=False)
+    overrides = [*FAST, f"train.runs_dir={runs_dir}", f"agent.teacher={teacher_run.run_dir}"]
+    result = train(load_experiment(CONFIG, overrides), progress=False)
+    env, teacher = teacher_for()
+    assert_matches_teacher_everywhere(result.agent, env, teacher.actions)
+
+
+def test_teacher_trained_on_another_env_is_refused(runs_dir):
+    teacher_run = train(load_experiment(VI_CONFIG, [f"train.runs_dir={runs_dir}"]), progress=False)
+    cliff = gym.make("rlcourse/CliffWalking-v0", obs_type="onehot")
+    with pytest.raises(ValueError, match="was trained on rlcourse/RussellNorvig4x3-v0"):
+        load_teacher(teacher_run.run_dir, cliff)
+    with pytest.raises(FileNotFoundError, match="no such run directory"):
+        load_teacher(runs_dir / "missing", cliff)
+
+
+def test_misspelt_teacher_is_refused_with_the_config(runs_dir):
+    with pytest.raises(ConfigError, match=r"agent.teacher: .*'value_iteration'.*value_iteraton"):
+        load_experiment(CONFIG, ["agent.teacher=value_iteraton"])
+    with pytest.raises(ConfigError, match=r"agent\.fit\.lr_schedule"):
+        load_experiment(CONFIG, ["agent.fit.lr_schedule={kind: exponential}"])
+
+
+def test_planning_teacher_needs_the_true_state():
+    env = gym.make("CartPole-v1")
+    with pytest.raises(TypeError, match=r"env\.unwrapped\.s"):
+        PlanningTeacher(env, "value_iteration", 1.0, 1e-8)
+
+
+def test_continuous_actions_are_refused():
+    space = gym.spaces.Box(-1, 1, (2,))
+    with pytest.raises(TypeError, match="needs a Discrete action space"):
+        BehaviourCloningAgent(BehaviourCloningConfig(), space, space)
+
+
+def test_state_dict_and_save_load_round_trip(tmp_path):
+    env, teacher = teacher_for()
+    config = BehaviourCloningConfig(fit={"epochs": 3})
+    agent = BehaviourCloningAgent(config, env.observation_space, env.action_space, seed=1)
+    env.reset(seed=0)
+    agent.demonstrations = [record_episode(env, teacher, agent.rng, 0.3) for _ in range(5)]
+    agent.fit_result = agent.fit_demonstrations()
+    obs, _ = env.reset()
+    other = BehaviourCloningAgent(config, env.observation_space, env.action_space, seed=2)
+    other.load_state_dict(agent.state_dict())
+    assert torch.equal(other.logits(obs), agent.logits(obs))
+    assert other.rng.random() == agent.rng.random()
+    assert other.fit_result == agent.fit_result and len(other.demonstrations) == 5
+    agent.save(tmp_path / "bc.ckpt")
+    third = BehaviourCloningAgent(config, env.observation_space, env.action_space, seed=3)
+    third.load(tmp_path / "bc.ckpt")
+    assert torch.equal(third.logits(obs), agent.logits(obs))
+    wider = BehaviourCloningAgent(
+        BehaviourCloningConfig(network={"mlp": {"hidden": [7]}}), env.observation_space,
+        env.action_space,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match=r"bc\.ckpt: the weights do not fit"):
+        wider.load(tmp_path / "bc.ckpt")
+
+
+def test_resuming_with_a_larger_budget_ends_like_one_longer_run(runs_dir):
+    quick = ["train.eval_episodes=2", "agent.fit.epochs=3", f"train.runs_dir={runs_dir}"]
+    straight = train(load_experiment(CONFIG, [*quick, "train.episodes=12"]), progress=False)
+    first = train(load_experiment(CONFIG, [*quick, "train.episodes=6"]), progress=False)
+    resumed = train(resume_config(first.run_dir, ["train.episodes=12"]), first.run_dir, False)
+    a, b = straight.agent, resumed.agent
+    assert len(b.demonstrations) == 12
+    for x, y in zip(a.demonstrations, b.demonstrations, strict=True):
+        assert np.array_equal(x.observations, y.observations)
+        assert np.array_equal(x.actions, y.actions)
+    for p, q in zip(a.network.parameters(), b.network.parameters(), strict=True):
+        assert torch.equal(p, q)
