@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from agents.dqn import DQNAgent
+from agents.imitation import BehaviourCloningAgent
 from agents.tabular import PolicyIterationAgent, ValueIterationAgent
 from agents.tabular.monte_carlo import MCExploringStartsAgent, MCOffPolicyAgent, MCOnPolicyAgent
 from agents.tabular.td import (
@@ -23,6 +25,8 @@ REGISTRY: dict[str, type] = {
     "q_learning": QLearningAgent,
     "double_q_learning": DoubleQLearningAgent,
     "n_step_sarsa": NStepSarsaAgent,
+    "behaviour_cloning": BehaviourCloningAgent,
+    "dqn": DQNAgent,
 }
 
 

@@ -116,7 +116,7 @@ class Run:
         self.episode = 0
         self.resumed_from: Path | None = None
         self._resume = resume
-        self._show_progress = sys.stderr.isatty() if progress is None else progress
+        self.show_progress = sys.stderr.isatty() if progress is None else progress
         self._last_checkpoint_step = 0
         self._last_eval_step = 0
         self._writer: Any = None
@@ -294,7 +294,7 @@ class Run:
             self._writer = SummaryWriter(str(self.dir), purge_step=purge_step)
 
     def _open_progress(self) -> None:
-        if not self._show_progress or self._bar is not None:
+        if not self.show_progress or self._bar is not None:
             return
         from tqdm import tqdm
 

@@ -1,0 +1,287 @@
+"""DQN with switchable improvements (double, dueling, prioritized, n-step, noisy, C51).
+
+Collection runs on a vector env (SAME_STEP autoreset); one update is `gradient_steps`
+gradient steps every `train_freq` env steps once `learning_starts` steps are stored. A resumed
+run continues exactly: checkpoints hold both networks, the optimizer, every random generator,
+the pickled envs with their current observations, and (with `save_replay`) the replay buffer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from agents.base import EnvFactory
+from agents.dqn.config import DQNConfig
+from agents.dqn.network import QNetwork
+from agents.dqn.targets import categorical_projection, masked, q_targets, value_loss
+from rlcourse.buffers import PrioritizedReplayBuffer, ReplayBatch, ReplayBuffer
+from rlcourse.runs import Run
+from rlcourse.schedules import schedule_value
+from rlcourse.vector import (
+    action_masks,
+    make_vector_env,
+    next_action_masks,
+    observation_part,
+    split_observation,
+    true_next_observations,
+)
+
+LOG_EVERY = 1_000  # env steps between train/* scalars
+
+
+class DQNAgent:
+    Config: ClassVar[type[DQNConfig]] = DQNConfig
+
+    def __init__(
+        self,
+        config: DQNConfig,
+        observation_space: gym.Space,
+        action_space: gym.Space,
+        seed: int = 0,
+    ):
+        if not isinstance(action_space, gym.spaces.Discrete):
+            raise TypeError(f"DQN needs a Discrete action space, got {action_space}")
+        self.config = config
+        self.observation_space = observation_part(observation_space)
+        self.n_actions = int(action_space.n)
+        self.rng = np.random.default_rng(seed)
+        self.torch_rng = torch.Generator().manual_seed(seed)
+        with torch.random.fork_rng(devices=[]):  # seeded initial weights, global RNG untouched
+            torch.manual_seed(seed)
+            self.online = QNetwork(config, self.observation_space, self.n_actions, self.torch_rng)
+            self.target = QNetwork(config, self.observation_space, self.n_actions, self.torch_rng)
+        self.target.load_state_dict(self.online.state_dict())
+        self.target.requires_grad_(False)
+        self.optimizer = torch.optim.Adam(
+            self.online.parameters(), lr=config.lr, eps=config.adam_eps, foreach=True
+        )
+        self.buffer: ReplayBuffer | None = None
+        self.env_steps = 0
+        self.updates = 0
+        self._collector: dict[str, Any] = {}
+        self._loss_sum = 0.0
+        self._loss_count = 0
+
+    # ------------------------------------------------------------------ acting
+
+    @property
+    def epsilon(self) -> float:
+        return 0.0 if self.config.noisy else schedule_value(self.config.epsilon, self.env_steps)
+
+    def _greedy(self, obs: np.ndarray, masks: np.ndarray | None) -> np.ndarray:
+        with torch.inference_mode():
+            q = self.online.q_values(torch.as_tensor(obs))
+            if masks is not None:
+                q = masked(q, torch.as_tensor(masks))
+            return q.argmax(dim=1).numpy()
+
+    def _explore(self, obs: np.ndarray, masks: np.ndarray | None) -> np.ndarray:
+        """Epsilon-greedy actions for a batch of observations (legal ones only)."""
+        n = obs.shape[0]
+        explore = self.rng.random(n) < self.epsilon
+        actions = np.empty(n, dtype=np.int64)
+        if not explore.all():
+            actions[:] = self._greedy(obs, masks)
+        for i in np.flatnonzero(explore):
+            legal = np.flatnonzero(masks[i]) if masks is not None else self.n_actions
+            actions[i] = self.rng.choice(legal)
+        return actions
+
+    def act(
+        self, obs: Any, info: Mapping[str, Any] | None = None, deterministic: bool = False
+    ) -> int:
+        x, mask = split_observation(obs)
+        if mask is None and info is not None and "action_mask" in info:
+            mask = np.asarray(info["action_mask"], dtype=bool)
+        x = np.asarray(x)[None]
+        masks = None if mask is None else mask[None]
+        if deterministic:
+            return int(self._greedy(x, masks)[0])
+        return int(self._explore(x, masks)[0])
+
+    # ------------------------------------------------------------------ learning
+
+    def _make_buffer(self, num_envs: int, with_masks: bool, seed: int) -> ReplayBuffer:
+        cfg = self.config
+        common = dict(
+            capacity=cfg.buffer_size,
+            observation_space=self.observation_space,
+            num_envs=num_envs,
+            n_step=cfg.n_step,
+            gamma=cfg.gamma,
+            action_mask_size=self.n_actions if with_masks else None,
+            seed=seed,
+        )
+        if cfg.prioritized:
+            return PrioritizedReplayBuffer(**common, alpha=cfg.alpha, beta=cfg.beta)
+        return ReplayBuffer(**common)
+
+    def learn(self, env_factory: EnvFactory, run: Run) -> None:
+        cfg = self.config
+        envs = make_vector_env(env_factory, cfg.num_envs)
+        envs = run.begin(self, envs, env_snapshot="full")
+        if not run.resumed or not self._collector:
+            obs, infos = envs.reset(seed=run.seed)
+            self._collector = {
+                "obs": obs,
+                "masks": action_masks(infos, cfg.num_envs, self.n_actions),
+                "returns": np.zeros(cfg.num_envs),
+                "lengths": np.zeros(cfg.num_envs, dtype=np.int64),
+            }
+        if self.buffer is None:  # fresh, or resumed from a checkpoint without the replay
+            with_masks = self._collector["masks"] is not None
+            self.buffer = self._make_buffer(cfg.num_envs, with_masks, int(self.rng.integers(2**31)))
+        total = run.total_steps or 0
+        while not run.finished:
+            self._collect_step(envs, run)
+            if (
+                self.env_steps >= cfg.learning_starts
+                and self.env_steps % cfg.train_freq < cfg.num_envs
+            ):
+                if cfg.prioritized and total:
+                    frac = min(1.0, self.env_steps / total)
+                    self.buffer.beta = cfg.beta + frac * (1.0 - cfg.beta)  # type: ignore[attr-defined]
+                for _ in range(cfg.gradient_steps):
+                    self._update()
+            if (
+                cfg.target_update == "hard"
+                and self.env_steps % cfg.target_update_interval < cfg.num_envs
+            ):
+                self.target.load_state_dict(self.online.state_dict())
+            if self.env_steps % LOG_EVERY < cfg.num_envs and self._loss_count:
+                run.log(
+                    {
+                        "train/loss": self._loss_sum / self._loss_count,
+                        "train/epsilon": self.epsilon,
+                        "train/updates": self.updates,
+                    },
+                    self.env_steps,
+                )
+                self._loss_sum, self._loss_count = 0.0, 0
+            run.advance(cfg.num_envs)
+        run.checkpoint()
+        envs.close()
+
+    def _collect_step(self, envs: gym.vector.VectorEnv, run: Run) -> None:
+        c, n = self._collector, self.config.num_envs
+        obs, _ = split_observation(c["obs"])
+        actions = self._explore(obs, c["masks"])
+        next_obs, rewards, terminated, truncated, infos = envs.step(actions)
+        done = terminated | truncated
+        real_next, _ = split_observation(true_next_observations(next_obs, infos, done))
+        next_masks = next_action_masks(infos, done, n, self.n_actions)
+        assert self.buffer is not None
+        self.buffer.add(obs, actions, rewards, real_next, terminated, truncated, next_masks)
+        c["returns"] += rewards
+        c["lengths"] += 1
+        for i in np.flatnonzero(done):
+            run.record_episode(float(c["returns"][i]), int(c["lengths"][i]))
+            c["returns"][i], c["lengths"][i] = 0.0, 0
+        c["obs"], c["masks"] = next_obs, action_masks(infos, n, self.n_actions)
+        self.env_steps += n
+
+    def _update(self) -> None:
+        cfg = self.config
+        assert self.buffer is not None
+        if len(self.buffer) < cfg.batch_size:
+            return
+        batch = self.buffer.sample(cfg.batch_size)
+        if cfg.noisy:
+            self.online.reset_noise()
+            self.target.reset_noise()
+        loss, td_errors = self.loss(batch)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.max_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(self.online.parameters(), cfg.max_grad_norm)
+        self.optimizer.step()
+        self.updates += 1
+        if cfg.prioritized:
+            self.buffer.update_priorities(batch.indices, td_errors)  # type: ignore[attr-defined]
+        if cfg.target_update == "polyak":
+            with torch.no_grad():
+                torch._foreach_lerp_(
+                    list(self.target.parameters()), list(self.online.parameters()), cfg.tau
+                )
+        self._loss_sum += float(loss.detach())
+        self._loss_count += 1
+
+    def loss(self, batch: ReplayBatch) -> tuple[torch.Tensor, np.ndarray]:
+        """(importance-weighted mean loss, |TD error| per sample for priorities)."""
+        cfg = self.config
+        obs = torch.as_tensor(batch.observations)
+        next_obs = torch.as_tensor(batch.next_observations)
+        actions = torch.as_tensor(batch.actions)
+        rewards = torch.as_tensor(batch.rewards)
+        discounts = torch.as_tensor(batch.discounts)
+        weights = torch.as_tensor(batch.weights)
+        next_mask = (
+            None if batch.next_action_masks is None else torch.as_tensor(batch.next_action_masks)
+        )
+        if cfg.distributional:
+            log_probs = self.online(obs)[torch.arange(len(actions)), actions]  # [B, Z]
+            with torch.no_grad():
+                next_target_log_probs = self.target(next_obs)
+                support = self.target.support
+                next_q_target = (next_target_log_probs.exp() * support).sum(-1)
+                next_q_online = self.online.q_values(next_obs) if cfg.double else None
+                best = masked(next_q_online if cfg.double else next_q_target, next_mask).argmax(1)
+                next_probs = next_target_log_probs.exp()[torch.arange(len(best)), best]
+                target = categorical_projection(rewards, discounts, next_probs, support)
+            per_sample = -(target * log_probs).sum(-1)
+            td_errors = per_sample.detach()
+        else:
+            q = self.online(obs).gather(1, actions[:, None]).squeeze(1)
+            with torch.no_grad():
+                next_q_online = self.online(next_obs) if cfg.double else None
+                target = q_targets(
+                    rewards, discounts, self.target(next_obs), next_q_online, next_mask
+                )
+            per_sample = value_loss(q, target, cfg.loss)
+            td_errors = (q - target).detach().abs()
+        return (weights * per_sample).mean(), td_errors.numpy()
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(self, path: str | Path) -> None:
+        torch.save({"online": self.online.state_dict()}, path)
+
+    def load(self, path: str | Path) -> None:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        self.online.load_state_dict(state["online"])
+        self.target.load_state_dict(state["online"])
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "online": self.online.state_dict(),
+            "target": self.target.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "rng": self.rng.bit_generator.state,
+            "torch_rng": self.torch_rng.get_state(),
+            "env_steps": self.env_steps,
+            "updates": self.updates,
+            "collector": self._collector,
+            "replay": self.buffer.state_dict()
+            if self.buffer is not None and self.config.save_replay
+            else None,
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.online.load_state_dict(state["online"])
+        self.target.load_state_dict(state["target"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.rng.bit_generator.state = state["rng"]
+        self.torch_rng.set_state(state["torch_rng"])
+        self.env_steps, self.updates = state["env_steps"], state["updates"]
+        self._collector = dict(state["collector"])
+        if state.get("replay") is not None:
+            with_masks = self._collector.get("masks") is not None
+            # The seed is irrelevant: the buffer's own generator state is restored next.
+            self.buffer = self._make_buffer(self.config.num_envs, with_masks, seed=0)
+            self.buffer.load_state_dict(state["replay"])

@@ -1,0 +1,67 @@
+"""The DQN config section: every classic improvement is a switch, and they combine freely.
+
+All switches on (double, dueling, prioritized, n_step > 1, noisy, distributional) is Rainbow
+(Hessel et al. 2018).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, PositiveInt, model_validator
+
+from rlcourse.config import AgentConfig
+from rlcourse.nn import NetworkSpec
+from rlcourse.schedules import Probability, schedule_of
+
+Fraction = Annotated[float, Field(gt=0.0, le=1.0)]
+
+
+class DQNConfig(AgentConfig):
+    name: Literal["dqn"] = "dqn"
+    network: NetworkSpec = Field(default_factory=NetworkSpec, description="the torso")
+    gamma: Annotated[float, Field(ge=0.0, le=1.0)] = 0.99
+    lr: Annotated[float, Field(gt=0.0, le=1.0)] = 1e-3
+    adam_eps: Annotated[float, Field(gt=0.0)] = 1e-8
+    batch_size: PositiveInt = 64
+    buffer_size: PositiveInt = 100_000
+    learning_starts: Annotated[int, Field(ge=0)] = 1_000
+    train_freq: PositiveInt = Field(4, description="env steps (all envs together) per update")
+    gradient_steps: PositiveInt = Field(1, description="gradient steps per update")
+    target_update: Literal["hard", "polyak"] = "hard"
+    target_update_interval: PositiveInt = Field(1_000, description="env steps between hard copies")
+    tau: Fraction = Field(0.005, description="Polyak rate per gradient step")
+    loss: Literal["huber", "mse"] = "huber"
+    max_grad_norm: Annotated[float, Field(gt=0.0)] | None = 10.0
+    epsilon: schedule_of(Probability) = Field(  # type: ignore[valid-type]
+        {"kind": "linear", "start": 1.0, "end": 0.05, "steps": 10_000},
+        description="exploration; ignored (zero) with noisy nets",
+        validate_default=True,
+    )
+    num_envs: PositiveInt = 1
+    # The switches.
+    double: bool = False
+    dueling: bool = False
+    prioritized: bool = False
+    n_step: PositiveInt = 1
+    noisy: bool = False
+    distributional: bool = False
+    # Prioritized replay: beta anneals linearly from beta to 1 over the run's step budget.
+    alpha: Annotated[float, Field(ge=0.0, le=1.0)] = 0.6
+    beta: Annotated[float, Field(ge=0.0, le=1.0)] = 0.4
+    # Noisy nets and C51.
+    noisy_sigma: Annotated[float, Field(gt=0.0)] = 0.5
+    atoms: Annotated[int, Field(ge=2)] = 51
+    v_min: float = -10.0
+    v_max: float = 10.0
+    save_replay: bool = Field(False, description="put the replay buffer in checkpoints")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DQNConfig:
+        if self.distributional and self.v_min >= self.v_max:
+            raise ValueError(f"v_min ({self.v_min}) must be below v_max ({self.v_max})")
+        if self.batch_size > self.buffer_size:
+            raise ValueError(
+                f"batch_size ({self.batch_size}) cannot exceed buffer_size ({self.buffer_size})"
+            )
+        return self

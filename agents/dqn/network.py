@@ -1,0 +1,61 @@
+"""The Q network: an observation encoder from `rlcourse.nn` and the head the switches ask for."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import torch
+from torch import nn
+
+from agents.dqn.config import DQNConfig
+from rlcourse.nn import DistributionalHead, DuelingHead, QHead, build_encoder, reset_noise
+
+
+class QNetwork(nn.Module):
+    """Observations [B, ...] -> Q values [B, A], or log-probabilities [B, A, Z] with C51."""
+
+    def __init__(
+        self,
+        config: DQNConfig,
+        observation_space: gym.Space,
+        n_actions: int,
+        generator: torch.Generator,
+    ):
+        super().__init__()
+        self.encoder = build_encoder(config.network, observation_space)
+        features = self.encoder.out_features
+        self.distributional = config.distributional
+        self.head: nn.Module
+        if config.distributional:
+            self.head = DistributionalHead(
+                features,
+                n_actions,
+                config.atoms,
+                config.v_min,
+                config.v_max,
+                noisy=config.noisy,
+                sigma_0=config.noisy_sigma,
+                dueling=config.dueling,
+            )
+        elif config.dueling:
+            self.head = DuelingHead(
+                features, n_actions, noisy=config.noisy, sigma_0=config.noisy_sigma
+            )
+        else:
+            self.head = QHead(features, n_actions, noisy=config.noisy, sigma_0=config.noisy_sigma)
+        self.generator = generator
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(obs))
+
+    def q_values(self, obs: torch.Tensor) -> torch.Tensor:
+        """[B, A] expected returns, whatever the head."""
+        out = self.forward(obs)
+        return self.head.q_values(out) if self.distributional else out
+
+    @property
+    def support(self) -> torch.Tensor:
+        """C51 atom values [Z] (distributional heads only)."""
+        return self.head.support
+
+    def reset_noise(self) -> None:
+        reset_noise(self, self.generator)

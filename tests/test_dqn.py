@@ -1,0 +1,138 @@
+"""DQN: every switch and their combination train, masks are obeyed, resume is exact."""
+
+import json
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+import envs  # noqa: F401
+from agents import agent_schemas
+from agents.training import train
+from rlcourse.config import parse_config
+
+SMALL = {
+    "network": {"mlp": {"hidden": [32, 32]}},
+    "batch_size": 16,
+    "buffer_size": 1000,
+    "learning_starts": 64,
+    "train_freq": 4,
+    "target_update_interval": 50,
+    "epsilon": {"kind": "linear", "start": 1.0, "end": 0.1, "steps": 200},
+}
+SWITCHES = {
+    "plain": {},
+    "double": {"double": True},
+    "dueling": {"dueling": True},
+    "prioritized": {"prioritized": True},
+    "n_step": {"n_step": 3},
+    "noisy": {"noisy": True},
+    "distributional": {"distributional": True, "atoms": 11, "v_min": 0, "v_max": 50},
+    "polyak_mse": {"target_update": "polyak", "tau": 0.05, "loss": "mse"},
+    "rainbow": {
+        "double": True,
+        "dueling": True,
+        "prioritized": True,
+        "n_step": 3,
+        "noisy": True,
+        "distributional": True,
+        "atoms": 11,
+        "v_min": 0,
+        "v_max": 50,
+    },
+}
+
+
+def config(runs_dir, env="CartPole-v1", steps=400, env_kwargs=None, **agent):
+    return parse_config(
+        {
+            "env": {"id": env, "kwargs": env_kwargs or {}},
+            "agent": {"name": "dqn", **SMALL, **agent},
+            "train": {
+                "steps": steps,
+                "checkpoint_every": 200,
+                "eval_episodes": 2,
+                "runs_dir": str(runs_dir),
+            },
+        },
+        agent_schemas(),
+        name="dqn_test",
+    )
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("switch", sorted(SWITCHES))
+def test_every_switch_trains(runs_dir, switch):
+    result = train(config(runs_dir, **SWITCHES[switch]), progress=False)
+    assert result.agent.updates > 50
+    assert np.isfinite(result.evaluation.mean)
+    assert (result.run_dir / "agent.ckpt").is_file()
+
+
+def test_vector_env_collection_counts_every_sub_env(runs_dir):
+    result = train(config(runs_dir, num_envs=4, steps=400), progress=False)
+    assert result.agent.env_steps == 400
+
+
+class IllegalMoveGuard(gym.Wrapper):
+    """Fails the test on any action the last info's mask forbade."""
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        self.mask = info["action_mask"]
+        return obs, info
+
+    def step(self, action):
+        assert self.mask[action], f"illegal action {action} taken under mask {self.mask}"
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.mask = info["action_mask"]
+        return obs, reward, terminated, truncated, info
+
+
+def test_action_masks_are_obeyed(runs_dir):
+    gym.register("test/GuardedTaxi-v0", lambda: IllegalMoveGuard(gym.make("Taxi-v3")))
+    try:
+        result = train(config(runs_dir, env="test/GuardedTaxi-v0", steps=600), progress=False)
+    finally:
+        gym.registry.pop("test/GuardedTaxi-v0")
+    assert result.agent.buffer.sample(16).next_action_masks is not None
+
+
+@pytest.mark.parametrize("switch", ["plain", "rainbow"])
+def test_resume_continues_exactly(runs_dir, monkeypatch, switch):
+    cfg = config(runs_dir, steps=600, save_replay=True, **SWITCHES[switch])
+    whole = train(cfg, progress=False)
+
+    from rlcourse.runs import Run
+
+    real_checkpoint = Run.checkpoint
+
+    def crash_after_second(self):
+        path = real_checkpoint(self)
+        if self.step >= 400:
+            raise KeyboardInterrupt
+        return path
+
+    monkeypatch.setattr(Run, "checkpoint", crash_after_second)
+    cut = runs_dir / "cut"
+    with pytest.raises(KeyboardInterrupt):
+        train(
+            cfg.model_copy(update={"train": cfg.train.model_copy(update={"runs_dir": str(cut)})}),
+            progress=False,
+        )
+    monkeypatch.setattr(Run, "checkpoint", real_checkpoint)
+    (first_dir,) = (cut / "dqn_test").iterdir()
+    resumed = train(cfg, resume_dir=first_dir, progress=False)
+    for key, value in whole.agent.online.state_dict().items():
+        assert torch.equal(value, resumed.agent.online.state_dict()[key]), key
+    assert json.loads((first_dir / "eval.json").read_text()) == json.loads(
+        (whole.run_dir / "eval.json").read_text()
+    )
