@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 
 Band = Literal["std", "ci95", "minmax", "none"]
+XAxis = Literal["steps", "episodes"]
 
 
 @dataclass(frozen=True)
@@ -67,12 +68,18 @@ def moving_average(values: np.ndarray, window: int) -> np.ndarray:
 
 
 def load_curves(
-    paths: Sequence[str | Path], tag: str = "episode/return", smooth: int = 10
+    paths: Sequence[str | Path],
+    tag: str = "episode/return",
+    smooth: int = 10,
+    x_axis: XAxis = "steps",
 ) -> list[Curve]:
+    """One smoothed curve per run; x is the env step, or the point's index (1, 2, ...) with
+    `x_axis="episodes"` (for episode scalars logged every episode)."""
     curves = []
     for run_dir in find_runs(paths):
         steps, values = read_scalars(run_dir, tag)
-        curves.append(Curve(run_dir, run_dir.parent.name, steps, moving_average(values, smooth)))
+        x = steps if x_axis == "steps" else np.arange(1, len(values) + 1, dtype=float)
+        curves.append(Curve(run_dir, run_dir.parent.name, x, moving_average(values, smooth)))
     return curves
 
 
@@ -106,6 +113,8 @@ def plot_learning_curves(
     smooth: int = 10,
     band: Band = "std",
     title: str | None = None,
+    x_axis: XAxis = "steps",
+    ylim: tuple[float, float] | None = None,
 ) -> Path:
     """Draw one mean curve with its band per config name; write a PNG and return its path."""
     import matplotlib
@@ -113,7 +122,7 @@ def plot_learning_curves(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    curves = load_curves(paths, tag, smooth)
+    curves = load_curves(paths, tag, smooth, x_axis)
     groups: dict[str, list[Curve]] = {}
     for c in curves:
         groups.setdefault(c.group, []).append(c)
@@ -124,7 +133,9 @@ def plot_learning_curves(
         (line,) = ax.plot(grid, mean, lw=2, label=f"{name} (n={len(members)})")
         if len(members) > 1 and band != "none":
             ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.2, lw=0)
-    ax.set_xlabel("environment steps")
+    ax.set_xlabel("environment steps" if x_axis == "steps" else "episodes")
+    if ylim is not None:
+        ax.set_ylim(*ylim)
     ax.set_ylabel(f"{tag}" + (f" (moving average of {smooth})" if smooth > 1 else ""))
     ax.set_title(title or f"{tag}: mean over runs" + (f", band {band_name}" if band_name else ""))
     ax.grid(alpha=0.3)

@@ -68,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         out / "cliff_learning_curves.png",
         smooth=20,
         title="Cliff Walking, epsilon = 0.1: online return per episode (S&B Fig. 6.4)",
+        x_axis="episodes",
+        ylim=(-100, 0),
     )
     print(f"   learning curves -> {curves}")
 

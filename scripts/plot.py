@@ -26,11 +26,13 @@ def main(argv: list[str] | None = None) -> int:
         "--smooth", type=int, default=10, help="moving-average window in logged points"
     )
     parser.add_argument("--band", choices=["std", "ci95", "minmax", "none"], default="std")
+    parser.add_argument("--x", choices=["steps", "episodes"], default="steps", help="x axis")
+    parser.add_argument("--ylim", type=float, nargs=2, metavar=("LOW", "HIGH"))
     parser.add_argument("--title")
     opts = parser.parse_args(argv)
     try:
         path = plot_learning_curves(
-            opts.runs, opts.out, opts.tag, opts.smooth, opts.band, opts.title
+            opts.runs, opts.out, opts.tag, opts.smooth, opts.band, opts.title, opts.x, opts.ylim
         )
     except (FileNotFoundError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
