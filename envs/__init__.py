@@ -1,3 +1,4 @@
 """Gymnasium environments; importing ``envs`` registers every ``rlcourse/<Name>-v<k>`` id."""
 
+import envs.go  # registers rlcourse/Go-v0
 import envs.gridworld  # noqa: F401  (registers the gridworld ids)

@@ -132,12 +132,16 @@ def test_off_policy_agent_records_behaviour_probabilities():
     agent.q[:, LEFT] = -100.0
     env.reset(seed=0)
     episode = agent.play(env)
-    for state, action, prob in zip(episode.states, episode.actions, episode.behaviour_probs,
-                                   strict=True):
+    for state, action, prob in zip(
+        episode.states, episode.actions, episode.behaviour_probs, strict=True
+    ):
         assert prob == pytest.approx(0.9 if action == RIGHT else 0.1), state
     stats = agent.update(episode)
-    assert set(stats) == {"train/mean_abs_return_error", "train/importance_weight",
-                          "train/updated_fraction"}
+    assert set(stats) == {
+        "train/mean_abs_return_error",
+        "train/importance_weight",
+        "train/updated_fraction",
+    }
     assert 0.0 < stats["train/updated_fraction"] <= 1.0
 
 
@@ -214,10 +218,13 @@ def test_exploring_starts_default_to_greedy_and_log_a_constant_alpha():
     assert stats.scalars["train/alpha"] == 0.25 and stats.scalars["train/epsilon"] == 0.0
 
 
-@pytest.mark.parametrize("cls, config", [
-    (MCOnPolicyAgent, MCOnPolicyConfig(epsilon=0.5)),
-    (MCOffPolicyAgent, MCOffPolicyConfig(epsilon=0.5)),
-])
+@pytest.mark.parametrize(
+    "cls, config",
+    [
+        (MCOnPolicyAgent, MCOnPolicyConfig(epsilon=0.5)),
+        (MCOffPolicyAgent, MCOffPolicyConfig(epsilon=0.5)),
+    ],
+)
 def test_monte_carlo_respects_the_action_mask(cls, config):
     env = Corridor(4, mask_left=True)
     agent = make(cls, config, env)
@@ -263,10 +270,14 @@ def optimal_actions_4x4():
     return np.isclose(q_star, q_star.max(axis=1, keepdims=True)), np.flatnonzero(~mdp.terminal)
 
 
-@pytest.mark.parametrize("config_file", [
-    "gridworld/mc_exploring_starts.yaml", "gridworld/mc_on_policy.yaml",
-    "gridworld/mc_off_policy.yaml",
-])
+@pytest.mark.parametrize(
+    "config_file",
+    [
+        "gridworld/mc_exploring_starts.yaml",
+        "gridworld/mc_on_policy.yaml",
+        "gridworld/mc_off_policy.yaml",
+    ],
+)
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_mc_control_finds_the_optimal_policy_of_the_4x4_world(
     config_file, seed, optimal_actions_4x4
@@ -308,11 +319,14 @@ def corridor_map():
 # ----------------------------------------------------------------------------- persistence
 
 
-@pytest.mark.parametrize("cls, config", [
-    (MCExploringStartsAgent, MCExploringStartsConfig()),
-    (MCOnPolicyAgent, MCOnPolicyConfig()),
-    (MCOffPolicyAgent, MCOffPolicyConfig()),
-])
+@pytest.mark.parametrize(
+    "cls, config",
+    [
+        (MCExploringStartsAgent, MCExploringStartsConfig()),
+        (MCOnPolicyAgent, MCOnPolicyConfig()),
+        (MCOffPolicyAgent, MCOffPolicyConfig()),
+    ],
+)
 def test_save_and_load_restore_q_and_counts(cls, config, tmp_path):
     env = gym.make("rlcourse/SuttonBarto4x4-v0")
     agent = make(cls, config, env)
@@ -327,10 +341,14 @@ def test_save_and_load_restore_q_and_counts(cls, config, tmp_path):
     assert agent.counts.sum() > 0
 
 
-@pytest.mark.parametrize("config_file", [
-    "gridworld/mc_exploring_starts.yaml", "gridworld/mc_off_policy.yaml",
-    "gridworld/mc_on_policy.yaml",
-])
+@pytest.mark.parametrize(
+    "config_file",
+    [
+        "gridworld/mc_exploring_starts.yaml",
+        "gridworld/mc_off_policy.yaml",
+        "gridworld/mc_on_policy.yaml",
+    ],
+)
 def test_resume_after_an_interruption_is_exact(monkeypatch, tmp_path, config_file):
     resume_matches_uninterrupted(monkeypatch, tmp_path, config_file, ["train.episodes=120"])
 
@@ -347,9 +365,14 @@ def test_every_mc_agent_has_a_config():
 
 @pytest.mark.parametrize("config_file", MC_CONFIGS)
 def test_smoke_train_every_mc_config(config_file, runs_dir):
-    config = load_experiment(CONFIGS / config_file, [
-        f"train.runs_dir={runs_dir}", "train.episodes=5", "train.eval_episodes=2",
-    ])
+    config = load_experiment(
+        CONFIGS / config_file,
+        [
+            f"train.runs_dir={runs_dir}",
+            "train.episodes=5",
+            "train.eval_episodes=2",
+        ],
+    )
     result = train(config, progress=False)
     assert (result.run_dir / "eval.json").is_file()
     assert result.agent.steps > 0 and result.agent.counts.sum() > 0

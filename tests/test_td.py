@@ -159,8 +159,9 @@ def test_q_learning_step_matches_hand_computation():
 
 
 def test_expected_sarsa_step_matches_hand_computation():
-    agent = make(ExpectedSarsaAgent, ExpectedSarsaConfig(alpha=0.5, gamma=0.9, epsilon=0.2),
-                 Corridor(3))
+    agent = make(
+        ExpectedSarsaAgent, ExpectedSarsaConfig(alpha=0.5, gamma=0.9, epsilon=0.2), Corridor(3)
+    )
     agent.q[1] = [-10.0, -4.0]
     agent.q[0, RIGHT] = -2.0
     # pi(.|1) = (0.1, 0.9): E = -1 - 3.6 = -4.6; target -1 + 0.9 * -4.6 = -5.14
@@ -205,10 +206,13 @@ def test_truncation_bootstraps_but_termination_does_not():
         assert agent.q[0, RIGHT] == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("cls, config", [
-    (SarsaAgent, SarsaConfig(alpha=0.5, epsilon=0.0)),
-    (NStepSarsaAgent, NStepSarsaConfig(alpha=0.5, epsilon=0.0, n=3)),
-])
+@pytest.mark.parametrize(
+    "cls, config",
+    [
+        (SarsaAgent, SarsaConfig(alpha=0.5, epsilon=0.0)),
+        (NStepSarsaAgent, NStepSarsaConfig(alpha=0.5, epsilon=0.0, n=3)),
+    ],
+)
 def test_a_time_limit_ends_the_episode_and_is_bootstrapped_through(cls, config):
     env = gym.wrappers.TimeLimit(Corridor(5), max_episode_steps=1)
     agent = make(cls, config, env)
@@ -327,8 +331,10 @@ def test_save_and_load_restore_every_table(cls, config_cls, tmp_path):
     for name, table in agent.tables().items():
         np.testing.assert_array_equal(fresh.tables()[name], table)
     np.testing.assert_array_equal(fresh.q, agent.q)
-    assert all(fresh.act(s, deterministic=True) == agent.act(s, deterministic=True)
-               for s in range(agent.n_states))
+    assert all(
+        fresh.act(s, deterministic=True) == agent.act(s, deterministic=True)
+        for s in range(agent.n_states)
+    )
 
 
 class Interrupted(Exception):
@@ -352,11 +358,15 @@ def interrupt_after_checkpoints(monkeypatch, count: int) -> None:
 
 def resume_matches_uninterrupted(monkeypatch, tmp_path, config_file: str, budget: list[str]):
     overrides = ["train.checkpoint_every=100", "train.eval_episodes=3", *budget]
-    whole = train(load_experiment(CONFIGS / config_file,
-                                  [*overrides, f"train.runs_dir={tmp_path / 'whole'}"]),
-                  progress=False)
-    config = load_experiment(CONFIGS / config_file,
-                             [*overrides, f"train.runs_dir={tmp_path / 'cut'}"])
+    whole = train(
+        load_experiment(
+            CONFIGS / config_file, [*overrides, f"train.runs_dir={tmp_path / 'whole'}"]
+        ),
+        progress=False,
+    )
+    config = load_experiment(
+        CONFIGS / config_file, [*overrides, f"train.runs_dir={tmp_path / 'cut'}"]
+    )
     with monkeypatch.context() as patch, pytest.raises(Interrupted):
         interrupt_after_checkpoints(patch, 2)
         train(config, progress=False)
@@ -371,9 +381,14 @@ def resume_matches_uninterrupted(monkeypatch, tmp_path, config_file: str, budget
     assert json.loads((run_dir / "eval.json").read_text()) == eval_whole
 
 
-@pytest.mark.parametrize("config_file", [
-    "cliff/q_learning.yaml", "cliff/double_q_learning.yaml", "cliff/n_step_sarsa.yaml",
-])
+@pytest.mark.parametrize(
+    "config_file",
+    [
+        "cliff/q_learning.yaml",
+        "cliff/double_q_learning.yaml",
+        "cliff/n_step_sarsa.yaml",
+    ],
+)
 def test_resume_after_an_interruption_is_exact(monkeypatch, tmp_path, config_file):
     resume_matches_uninterrupted(monkeypatch, tmp_path, config_file, ["train.episodes=40"])
 
@@ -407,10 +422,15 @@ def test_every_td_agent_has_a_config():
 
 @pytest.mark.parametrize("config_file", TD_CONFIGS)
 def test_smoke_train_every_td_config(config_file, runs_dir):
-    config = load_experiment(CONFIGS / config_file, [
-        f"train.runs_dir={runs_dir}", "train.episodes=3", "train.eval_episodes=1",
-        "env.kwargs.max_episode_steps=300",
-    ])
+    config = load_experiment(
+        CONFIGS / config_file,
+        [
+            f"train.runs_dir={runs_dir}",
+            "train.episodes=3",
+            "train.eval_episodes=1",
+            "env.kwargs.max_episode_steps=300",
+        ],
+    )
     result = train(config, progress=False)
     assert (result.run_dir / "eval.json").is_file()
     assert (result.run_dir / "config.yaml").is_file()

@@ -89,8 +89,10 @@ def cliff_runs() -> dict[str, dict[str, Any]]:
     methods = {
         "q_learning": (QLearningAgent, QLearningConfig(alpha=0.5, gamma=1.0, epsilon=0.1)),
         "sarsa": (SarsaAgent, SarsaConfig(alpha=0.5, gamma=1.0, epsilon=0.1)),
-        "expected_sarsa": (ExpectedSarsaAgent,
-                           ExpectedSarsaConfig(alpha=0.5, gamma=1.0, epsilon=0.1)),
+        "expected_sarsa": (
+            ExpectedSarsaAgent,
+            ExpectedSarsaConfig(alpha=0.5, gamma=1.0, epsilon=0.1),
+        ),
     }
     results = {}
     for name, (cls, config) in methods.items():
@@ -195,8 +197,9 @@ def test_double_q_learning_avoids_the_maximization_bias():
     """Figure 6.5 (epsilon 0.1, alpha 0.1, gamma 1): Q-learning first prefers LEFT far more
     often than the 5% of an epsilon-greedy optimal policy; Double Q-learning stays near 5%."""
     q = left_fraction(QLearningAgent, QLearningConfig(alpha=0.1, epsilon=0.1), 300, 300)
-    double = left_fraction(DoubleQLearningAgent, DoubleQLearningConfig(alpha=0.1, epsilon=0.1),
-                           300, 300)
+    double = left_fraction(
+        DoubleQLearningAgent, DoubleQLearningConfig(alpha=0.1, epsilon=0.1), 300, 300
+    )
     # measured over 300 runs: Q-learning 0.90 in episodes 5-50 and 0.13 after 200; Double Q
     # 0.29 and 0.075
     assert q[5:50].mean() > 0.6

@@ -1,8 +1,8 @@
 """Shared machinery of the tabular learners: the Q table, epsilon-greedy, the episode loop.
 
 Subclasses implement `run_episode(env)`, which plays one episode while updating their tables,
-adds the steps it took to `self.steps`, and returns an `EpisodeStats`. Schedules (epsilon, alpha) are evaluated at the number of env
-steps the agent has learned from so far (`self.steps`).
+adds the steps it took to `self.steps`, and returns an `EpisodeStats`. Schedules (epsilon,
+alpha) are evaluated at the number of env steps the agent has learned from so far.
 """
 
 from __future__ import annotations

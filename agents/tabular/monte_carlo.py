@@ -126,7 +126,8 @@ class MonteCarloAgent(TabularAgent):
                 action = self.epsilon_greedy(state, info)
             probs.append(
                 float(self.action_probabilities(state, info)[action])
-                if self.records_behaviour_probs else float("nan")
+                if self.records_behaviour_probs
+                else float("nan")
             )
             masks.append(_mask(info))
             obs, reward, terminated, truncated, info = env.step(action)
@@ -160,7 +161,11 @@ class ReturnAveragingAgent(MonteCarloAgent):
     def update(self, episode: Trajectory) -> dict[str, float]:
         config = self.config
         samples = mc_samples(
-            episode.states, episode.actions, episode.rewards, config.gamma, config.visit,
+            episode.states,
+            episode.actions,
+            episode.rewards,
+            config.gamma,
+            config.visit,
             episode.bootstrap,
         )
         alpha = None if config.alpha is None else schedule_value(config.alpha, self.steps)
@@ -209,8 +214,9 @@ class MCExploringStartsAgent(ReturnAveragingAgent):
             raise ValueError(_no_exploring_starts(env, state, f"reset raised {exc!r}")) from exc
         if int(obs) != state:
             raise ValueError(
-                _no_exploring_starts(env, state, f"reset(options={{'state': {state}}}) "
-                                     f"started in state {int(obs)}")
+                _no_exploring_starts(
+                    env, state, f"reset(options={{'state': {state}}}) started in state {int(obs)}"
+                )
             )
         mask = _mask(info)
         allowed = np.flatnonzero(mask) if mask is not None else np.arange(self.n_actions)
@@ -239,8 +245,15 @@ class MCOffPolicyAgent(MonteCarloAgent):
 
     def update(self, episode: Trajectory) -> dict[str, float]:
         result = weighted_importance_sampling_update(
-            self.q, self.counts, episode.states, episode.actions, episode.rewards,
-            episode.behaviour_probs, self.config.gamma, episode.bootstrap, self.config.visit,
+            self.q,
+            self.counts,
+            episode.states,
+            episode.actions,
+            episode.rewards,
+            episode.behaviour_probs,
+            self.config.gamma,
+            episode.bootstrap,
+            self.config.visit,
             episode.masks,
         )
         return {

@@ -188,7 +188,11 @@ class DoubleQLearningAgent(_ActThenUpdate):
         # a fair coin picks the table to update; it selects the next action, the other values it
         learn, other = (self.q1, self.q2) if self.rng.random() < 0.5 else (self.q2, self.q1)
         target = double_q_target(
-            t.reward, learn[t.next_state], other[t.next_state], self.config.gamma, t.terminated,
+            t.reward,
+            learn[t.next_state],
+            other[t.next_state],
+            self.config.gamma,
+            t.terminated,
             _mask(t.info),
         )
         error = td_update(learn, t.state, t.action, target, self.alpha)

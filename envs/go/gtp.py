@@ -1,0 +1,515 @@
+"""The Go Text Protocol (GTP version 2): serve any policy as an engine, and talk to outside ones.
+
+- :class:`GtpEngine` answers GTP commands for a ``policy(state) -> move | "resign"``; its
+  ``serve`` loop is what ``scripts/gtp.py`` runs on stdin/stdout.
+- :class:`GtpClient` drives an external engine (GNU Go) as a subprocess.
+- :class:`RandomPolicy` plays uniformly among legal moves that do not fill its own single-point
+  eyes, and passes when none is left.
+
+Vertices follow GTP: columns A..T skipping I, rows counted from the bottom (``envs.go.coords``).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import importlib.metadata
+import math
+import queue
+import re
+import shlex
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import IO, NamedTuple
+
+import numpy as np
+
+from envs.go import coords
+from envs.go.rules import BLACK, MAX_SIZE, MIN_SIZE, WHITE, GoState, IllegalMoveError
+from envs.go.sgf import score_string
+
+Policy = Callable[[GoState], "int | str"]  # a move index, or "resign"
+
+ENGINE_MOVE_CAP = 100_000  # GTP has no move cap: the controller ends games
+
+
+# --------------------------------------------------------------------------- protocol text
+
+
+class GtpCommand(NamedTuple):
+    id: int | None
+    name: str
+    args: list[str]
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def parse_command(line: str) -> GtpCommand | None:
+    """One command line, preprocessed as GTP says (control characters dropped, tabs as spaces,
+    ``#`` comments cut); None for a line with nothing left."""
+    line = _CONTROL.sub("", line.replace("\t", " ").split("#", 1)[0])
+    words = line.split()
+    if not words:
+        return None
+    command_id = None
+    if re.fullmatch(r"[0-9]+", words[0]):
+        command_id = int(words[0])
+        words = words[1:]
+        if not words:
+            return GtpCommand(command_id, "", [])
+    return GtpCommand(command_id, words[0], words[1:])
+
+
+def format_response(command_id: int | None, text: str, ok: bool = True) -> str:
+    """``=[id] text`` or ``?[id] text``, ended by an empty line; blank lines after the first
+    line of ``text`` are dropped because an empty line ends a GTP response."""
+    first, *rest = text.split("\n")
+    body = "\n".join([first, *(line for line in rest if line.strip())])
+    return f"{'=' if ok else '?'}{'' if command_id is None else command_id} {body}\n\n"
+
+
+def parse_colour(word: str) -> int:
+    """BLACK or WHITE for "b", "black", "w", "white" (any case)."""
+    lower = word.lower()
+    if lower in ("b", "black"):
+        return BLACK
+    if lower in ("w", "white"):
+        return WHITE
+    raise ValueError(f"invalid colour {word!r}: expected b, black, w or white")
+
+
+def colour_letter(colour: int) -> str:
+    return "b" if colour == BLACK else "w"
+
+
+class GtpError(Exception):
+    """An engine answered ``? message`` (or never answered) to ``command``."""
+
+    def __init__(self, command: str, message: str) -> None:
+        super().__init__(f"GTP command {command!r} failed: {message}")
+        self.command = command
+        self.message = message
+
+
+# --------------------------------------------------------------------------- policies
+
+
+def own_eye_mask(board: np.ndarray, colour: int) -> np.ndarray:
+    """[N, N] bool: single-point eyes of ``colour`` that cannot be falsified, the rule random
+    playouts use: every neighbour ``colour`` (or the edge), and fewer than two opposing
+    diagonal stones, an edge counting as one."""
+    own = np.pad(board == colour, 1, constant_values=True)
+    surrounded = own[:-2, 1:-1] & own[2:, 1:-1] & own[1:-1, :-2] & own[1:-1, 2:]
+    other = np.pad(board == 3 - colour, 1, constant_values=False).astype(np.int8)
+    diagonal = other[:-2, :-2] + other[:-2, 2:] + other[2:, :-2] + other[2:, 2:]
+    edge = np.ones(board.shape, dtype=np.int8)
+    edge[1:-1, 1:-1] = 0
+    return (board == 0) & surrounded & (diagonal + edge < 2)
+
+
+class RandomPolicy:
+    """A uniformly random legal move that does not fill one of the mover's own eyes (see
+    :func:`own_eye_mask`); pass when no such move is left. Never resigns."""
+
+    def __init__(self, seed: int | np.random.Generator | None = None) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def candidates(self, state: GoState) -> np.ndarray:
+        """Move indices the policy chooses among (empty: it passes)."""
+        legal = state.legal_mask()[:-1]
+        eyes = own_eye_mask(state.board(), state.to_play).ravel()
+        return np.flatnonzero(legal & ~eyes)
+
+    def __call__(self, state: GoState) -> int:
+        moves = self.candidates(state)
+        return int(self.rng.choice(moves)) if moves.size else state.pass_move
+
+
+# --------------------------------------------------------------------------- engine
+
+
+def _engine_version() -> str:
+    try:
+        return importlib.metadata.version("rlcourse")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+class GtpEngine:
+    """Serves GTP version 2 for one policy: keeps a board, a colour to play and an undo stack.
+
+    GoState alternates colours; a ``play`` or ``genmove`` for the colour not to move is taken
+    as the other side passing first. Where that pass would end the game (the other side just
+    passed too), or a game already over gets another move, play continues from the same stones
+    with a fresh position history (superko then forgets the earlier positions).
+    """
+
+    COMMANDS = (
+        "protocol_version",
+        "name",
+        "version",
+        "known_command",
+        "list_commands",
+        "boardsize",
+        "clear_board",
+        "komi",
+        "play",
+        "genmove",
+        "undo",
+        "final_score",
+        "showboard",
+        "quit",
+    )
+
+    def __init__(
+        self,
+        policy: Policy,
+        name: str = "rlcourse",
+        version: str | None = None,
+        board_size: int = 9,
+        komi: float = 7.5,
+    ) -> None:
+        if not MIN_SIZE <= board_size <= MAX_SIZE:
+            raise ValueError(f"board_size must be {MIN_SIZE}..{MAX_SIZE}, got {board_size}")
+        self.policy = policy
+        self.name = name
+        self.version = version if version is not None else _engine_version()
+        self.board_size = board_size
+        self.komi = float(komi)
+        self.state = self._new_state()
+        self.undo_stack: list[GoState] = []  # the state before each move played
+        self.played: list[tuple[int, int]] = []  # (colour, move) of each move played
+        self.quit_requested = False
+
+    def _new_state(self) -> GoState:
+        return GoState.new(self.board_size, komi=self.komi, move_cap=ENGINE_MOVE_CAP)
+
+    # --------------------------------------------------------------------- dispatch
+
+    def handle(self, line: str) -> str:
+        """The full response to one command line ("" for an empty or comment-only line)."""
+        command = parse_command(line)
+        if command is None:
+            return ""
+        handler = (
+            getattr(self, f"cmd_{command.name}", None) if command.name in self.COMMANDS else None
+        )
+        if handler is None:
+            return format_response(command.id, "unknown command", ok=False)
+        try:
+            return format_response(command.id, handler(command.args))
+        except _Failure as failure:
+            return format_response(command.id, str(failure), ok=False)
+
+    def serve(self, stdin: IO[str], stdout: IO[str]) -> None:
+        """Answer commands from ``stdin`` until ``quit`` or the end of input."""
+        for line in stdin:
+            response = self.handle(line)
+            if response:
+                stdout.write(response)
+                stdout.flush()
+            if self.quit_requested:
+                return
+
+    # --------------------------------------------------------------------- commands
+
+    def cmd_protocol_version(self, args: list[str]) -> str:
+        return "2"
+
+    def cmd_name(self, args: list[str]) -> str:
+        return self.name
+
+    def cmd_version(self, args: list[str]) -> str:
+        return self.version
+
+    def cmd_known_command(self, args: list[str]) -> str:
+        _expect(args, 1)
+        return "true" if args[0] in self.COMMANDS else "false"
+
+    def cmd_list_commands(self, args: list[str]) -> str:
+        return "\n".join(self.COMMANDS)
+
+    def cmd_quit(self, args: list[str]) -> str:
+        self.quit_requested = True
+        return ""
+
+    def cmd_boardsize(self, args: list[str]) -> str:
+        _expect(args, 1)
+        size = _integer(args[0])
+        if not MIN_SIZE <= size <= MAX_SIZE:
+            raise _Failure("unacceptable size")
+        self.board_size = size
+        self._clear()
+        return ""
+
+    def cmd_clear_board(self, args: list[str]) -> str:
+        self._clear()
+        return ""
+
+    def cmd_komi(self, args: list[str]) -> str:
+        _expect(args, 1)
+        try:
+            komi = float(args[0])
+        except ValueError:
+            raise _Failure("syntax error") from None
+        if not math.isfinite(komi):
+            raise _Failure("syntax error")
+        self.komi = komi
+        self._replay(list(self.played))  # the same game, scored with the new komi
+        return ""
+
+    def cmd_play(self, args: list[str]) -> str:
+        _expect(args, 2)
+        colour = _colour(args[0])
+        try:
+            move = coords.from_gtp(args[1], self.board_size)
+        except ValueError:
+            raise _Failure("syntax error") from None
+        try:
+            self._apply(colour, move)
+        except IllegalMoveError:
+            raise _Failure("illegal move") from None
+        return ""
+
+    def cmd_genmove(self, args: list[str]) -> str:
+        _expect(args, 1)
+        colour = _colour(args[0])
+        before = self._turn_of(colour)
+        choice = self.policy(before)
+        if isinstance(choice, str):
+            if choice != "resign":
+                raise _Failure(f"the policy answered {choice!r}: neither a move nor 'resign'")
+            return "resign"
+        try:
+            self._apply(colour, int(choice))
+        except IllegalMoveError as exc:
+            raise _Failure(f"the policy chose an illegal move: {exc}") from None
+        return coords.to_gtp(int(choice), self.board_size)
+
+    def cmd_undo(self, args: list[str]) -> str:
+        if not self.undo_stack:
+            raise _Failure("cannot undo")
+        self.state = self.undo_stack.pop()
+        self.played.pop()
+        return ""
+
+    def cmd_final_score(self, args: list[str]) -> str:
+        return score_string(self.state.score())
+
+    def cmd_showboard(self, args: list[str]) -> str:
+        # The board starts on the line after "= ", as GTP controllers expect.
+        return f"\n{self.state}\nkomi {self.state.komi:g}"
+
+    # --------------------------------------------------------------------- state handling
+
+    def _clear(self) -> None:
+        self._replay([])
+
+    def _replay(self, played: list[tuple[int, int]]) -> None:
+        """Start a new game and play ``played`` again (moves that were legal stay legal)."""
+        self.state = self._new_state()
+        self.undo_stack = []
+        self.played = []
+        for colour, move in played:
+            self._apply(colour, move)
+
+    def _apply(self, colour: int, move: int) -> None:
+        after = self._turn_of(colour).play(move)  # raises IllegalMoveError
+        self.undo_stack.append(self.state)
+        self.played.append((colour, move))
+        self.state = after
+
+    def _turn_of(self, colour: int) -> GoState:
+        """The current position with ``colour`` to move (see the class docstring)."""
+        state = self.state
+        if state.to_play == colour and not state.is_terminal:
+            return state
+        if not state.is_terminal and state.consecutive_passes == 0:
+            return state.play(state.pass_move)
+        return GoState.from_board(
+            state.board(), to_play=colour, komi=state.komi, move_cap=ENGINE_MOVE_CAP
+        )
+
+
+class _Failure(Exception):
+    """A GTP error response; its text is the message after '?'."""
+
+
+def _expect(args: list[str], count: int) -> None:
+    if len(args) < count:
+        raise _Failure("syntax error")
+
+
+def _integer(word: str) -> int:
+    if not re.fullmatch(r"[+]?\d+", word):
+        raise _Failure("syntax error")
+    return int(word)
+
+
+def _colour(word: str) -> int:
+    try:
+        return parse_colour(word)
+    except ValueError:
+        raise _Failure("syntax error") from None
+
+
+# --------------------------------------------------------------------------- client
+
+
+_RESPONSE_START = re.compile(r"^([=?])(\d*)(?:\s(.*))?$")
+
+
+class GtpClient:
+    """Drives an external GTP engine over its stdin/stdout.
+
+    Every command is sent with a numeric id and the answer's id is checked; ``timeout`` [s]
+    bounds the wait for each answer. Use as a context manager or call ``close``.
+    """
+
+    def __init__(self, command: str | Sequence[str], timeout: float = 30.0) -> None:
+        self.argv = shlex.split(command) if isinstance(command, str) else list(command)
+        if not self.argv:
+            raise ValueError("empty engine command")
+        self.timeout = timeout
+        try:
+            self.process = subprocess.Popen(
+                self.argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                bufsize=1,
+            )
+        except OSError as exc:
+            raise GtpError(shlex.join(self.argv), f"cannot start the engine: {exc}") from exc
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._stderr: collections.deque[str] = collections.deque(maxlen=20)
+        self._next_id = 1
+        self._exited = False  # stdout reached its end: the engine is gone
+        self._readers = [
+            threading.Thread(target=self._read_stdout, daemon=True),
+            threading.Thread(target=self._read_stderr, daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    def _read_stdout(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._lines.put(line.rstrip("\r\n"))
+        self._lines.put(None)
+
+    def _read_stderr(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self._stderr.append(line.rstrip("\r\n"))
+
+    def _dead(self, command: str, why: str) -> GtpError:
+        self._exited = True
+        with contextlib.suppress(subprocess.TimeoutExpired):  # let its last words arrive
+            self.process.wait(timeout=2)
+        self._readers[1].join(timeout=1)
+        tail = "; ".join(self._stderr)
+        code = self.process.poll()
+        status = f" (exit status {code})" if code is not None else ""
+        return GtpError(command, f"{why}{status}" + (f"; stderr: {tail}" if tail else ""))
+
+    def send(self, command: str) -> str:
+        """The engine's answer to ``command`` without the leading ``=``/id; raises GtpError on a
+        ``?`` answer, a timeout or a dead engine."""
+        if self._exited:
+            raise self._dead(command, "the engine has exited")
+        command_id = self._next_id
+        self._next_id += 1
+        try:
+            assert self.process.stdin is not None
+            self.process.stdin.write(f"{command_id} {command}\n")
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            raise self._dead(command, "the engine is not running") from None
+        deadline = time.monotonic() + self.timeout
+        lines: list[str] = []
+        start: re.Match[str] | None = None
+        while True:
+            try:
+                line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise GtpError(command, f"no answer within {self.timeout:g} s") from None
+            if line is None:
+                raise self._dead(command, "the engine exited")
+            if start is None:
+                start = _RESPONSE_START.match(line)
+                if start is None:
+                    continue  # text outside a response (a banner): not part of the protocol
+                lines.append((start.group(3) or "").rstrip())
+            elif line.strip():
+                lines.append(line)
+            elif start.group(2) and int(start.group(2)) < command_id:
+                start, lines = None, []  # the late answer to a command that timed out
+            else:
+                break
+        if start.group(2) and int(start.group(2)) != command_id:
+            raise GtpError(command, f"answer carries id {start.group(2)}, expected {command_id}")
+        text = "\n".join(lines).strip("\n")
+        if start.group(1) == "?":
+            raise GtpError(command, text)
+        return text
+
+    def boardsize(self, n: int) -> None:
+        self.send(f"boardsize {n}")
+
+    def komi(self, k: float) -> None:
+        self.send(f"komi {k:g}")
+
+    def clear_board(self) -> None:
+        self.send("clear_board")
+
+    def name(self) -> str:
+        return self.send("name")
+
+    def play(self, colour: int, move: int, size: int) -> None:
+        self.send(f"play {colour_letter(colour)} {coords.to_gtp(move, size)}")
+
+    def genmove(self, colour: int, size: int) -> int | str:
+        """The engine's move for ``colour`` (a move index, pass = size * size) or "resign"."""
+        command = f"genmove {colour_letter(colour)}"
+        answer = self.send(command)
+        if answer.strip().lower() == "resign":
+            return "resign"
+        try:
+            return coords.from_gtp(answer.strip(), size)
+        except ValueError as exc:
+            raise GtpError(command, f"answer {answer!r} is not a vertex: {exc}") from None
+
+    def final_score(self) -> str:
+        return self.send("final_score")
+
+    def close(self) -> None:
+        """Send ``quit`` (if the engine still runs) and wait for it to exit."""
+        if self.process.poll() is None and not self._exited:
+            with contextlib.suppress(GtpError):
+                self.send("quit")
+        try:
+            if self.process.stdin is not None:
+                self.process.stdin.close()  # the end of input stops engines that ignore quit
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        for reader in self._readers:  # they stop at the end of the engine's output
+            reader.join(timeout=1)
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+
+    def __enter__(self) -> GtpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

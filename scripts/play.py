@@ -1,0 +1,311 @@
+#!/usr/bin/env python
+"""A person plays against an agent in a pygame window.
+
+    python scripts/play.py go --size 9 --agent random --colour black
+    python scripts/play.py go --load game.sgf --sgf-out continued.sgf
+
+Go: click a point to play there; the buttons under the board pass and resign. The left and
+right arrow keys step through the game (Home/End jump to its ends); from an earlier position a
+click continues the game from there, dropping the moves after it, and space lets the agent
+move from there when it is its turn. ``--load`` opens a saved game at its first position. The
+score is shown when the game ends, and the game is saved as SGF when the window closes
+(``--sgf-out``, default ``runs/play/go-<time>.sgf``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import functools
+import importlib.util
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from envs.go.rendering import GoRenderer, result_text
+from envs.go.rules import BLACK, WHITE, GoState
+from envs.go.sgf import SgfError, game_record, read_sgf, save_sgf
+from rlcourse.render import display_available
+
+BUTTON_BAR = 56  # height of the strip of buttons under the board [px]
+BAR_COLOUR = (232, 226, 214)
+BUTTON_COLOUR = (70, 66, 62)
+BUTTON_TEXT = (246, 244, 238)
+MESSAGE_TEXT = (40, 36, 32)
+FPS = 30
+
+
+@functools.cache
+def _sibling_script(name: str) -> ModuleType:
+    """Another script of this folder as a module (scripts are not a package)."""
+    path = Path(__file__).with_name(f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"rlcourse_script_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class GoSession:
+    """One game between a person (``human`` colour) and ``policy``, and its history.
+
+    ``line`` holds the positions of the game from the start; ``cursor`` picks the one shown.
+    ``handle(event)`` takes pygame events; ``agent_turn()`` lets the agent move when it is its
+    turn at the end of the line. Nothing here opens a window: ``draw`` paints any surface.
+    """
+
+    def __init__(
+        self,
+        policy: Callable[[GoState], int | str],
+        human: int,
+        start: GoState,
+        moves: Sequence[int] = (),
+        size_px: int = 560,
+        agent_name: str = "agent",
+    ) -> None:
+        self.policy = policy
+        self.human = human
+        self.agent_name = agent_name
+        self.line = [start]
+        for move in moves:
+            self.line.append(self.line[-1].play(move))
+        # A loaded game opens at its start for review; the agent waits to be asked (space).
+        self.cursor = 0
+        self.agent_may_move = not moves
+        self.renderer = GoRenderer(start.board_size, size_px)
+        height, width = self.renderer.shape[:2]
+        self.size = (width, height + BUTTON_BAR)
+        self.buttons = self._button_rects(width, height)
+        self.note = ""  # a message about the last action (an illegal click...)
+        self.running = True
+
+    @property
+    def state(self) -> GoState:
+        """The position shown."""
+        return self.line[self.cursor]
+
+    @property
+    def at_end(self) -> bool:
+        return self.cursor == len(self.line) - 1
+
+    # --------------------------------------------------------------------- input
+
+    def handle(self, event: Any) -> None:
+        import pygame
+
+        if event.type == pygame.QUIT:
+            self.running = False
+        elif event.type == pygame.KEYDOWN:
+            self._key(event.key)
+        elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
+            self._click(*event.pos)
+
+    def _key(self, key: int) -> None:
+        import pygame
+
+        steps = {pygame.K_LEFT: -1, pygame.K_RIGHT: 1, pygame.K_HOME: -len(self.line),
+                 pygame.K_END: len(self.line)}  # fmt: skip
+        if key in steps:
+            self.cursor = min(max(self.cursor + steps[key], 0), len(self.line) - 1)
+            self.note = ""
+        elif key == pygame.K_SPACE:
+            if self.state.is_terminal or self.state.to_play == self.human:
+                self.note = "space lets the agent move when it is its turn"
+            else:
+                self._branch()
+                self.agent_may_move = True
+        elif key == pygame.K_ESCAPE:
+            self.running = False
+
+    def _click(self, x: int, y: int) -> None:
+        if self.buttons["pass"].collidepoint(x, y):
+            self.play(self.state.pass_move)
+        elif self.buttons["resign"].collidepoint(x, y):
+            self.play("resign")
+        else:
+            move = self.renderer.move_at(x, y)
+            if move is not None:
+                self.play(move)
+
+    def play(self, move: int | str) -> bool:
+        """The person's move (a point, pass or "resign") at the position shown; False (with a
+        note saying why) when it cannot be played."""
+        state = self.state
+        if state.is_terminal:
+            self.note = "the game is over"
+            return False
+        if state.to_play != self.human:
+            self.note = f"{_colour_name(state.to_play)} ({self.agent_name}) is to move: press space"
+            return False
+        if move != "resign" and not state.is_legal(int(move)):
+            self.note = f"illegal: {state.illegal_reason(int(move))}"
+            return False
+        self._branch()
+        self.line.append(state.resign() if move == "resign" else state.play(int(move)))
+        self.cursor += 1
+        self.agent_may_move = True
+        self.note = ""
+        return True
+
+    def agent_turn(self) -> bool:
+        """Let the agent move if it is its turn at the end of the game; True if it moved."""
+        state = self.state
+        if not (self.agent_may_move and self.at_end) or state.is_terminal:
+            return False
+        if state.to_play == self.human:
+            return False
+        choice = self.policy(state)
+        self.line.append(state.resign() if choice == "resign" else state.play(int(choice)))
+        self.cursor += 1
+        return True
+
+    def _branch(self) -> None:
+        """Continue from the position shown: forget the moves after it."""
+        del self.line[self.cursor + 1 :]
+
+    # --------------------------------------------------------------------- output
+
+    def message(self) -> str:
+        state = self.state
+        if not self.at_end:
+            return (
+                f"move {self.cursor} of {len(self.line) - 1}: arrows step, a click plays from here"
+            )
+        if state.is_terminal:
+            return "game over: " + result_text(state)
+        if self.note:
+            return self.note
+        if state.to_play == self.human:
+            return f"your move ({_colour_name(self.human)})"
+        if not self.agent_may_move:
+            return f"{self.agent_name} to move: press space"
+        return f"{self.agent_name} is thinking..."
+
+    def draw(self, surface: Any) -> None:
+        import pygame
+
+        board = self.renderer.surface(self.state)
+        surface.blit(board, (0, 0))
+        top = board.get_height()
+        surface.fill(BAR_COLOUR, pygame.Rect(0, top, self.size[0], BUTTON_BAR))
+        for name, rect in self.buttons.items():
+            pygame.draw.rect(surface, BUTTON_COLOUR, rect, border_radius=6)
+            self.renderer.text(surface, name.capitalize(), rect.center, 24, BUTTON_TEXT)
+        left = self.buttons["resign"].right + 14
+        self.renderer.text(
+            surface, self.message(), (left, top + BUTTON_BAR / 2), 22, MESSAGE_TEXT, "midleft"
+        )
+
+    def _button_rects(self, width: int, top: int) -> dict[str, Any]:
+        import pygame
+
+        height = BUTTON_BAR - 16
+        return {
+            "pass": pygame.Rect(10, top + 8, 84, height),
+            "resign": pygame.Rect(104, top + 8, 84, height),
+        }
+
+    def record(self, black: str, white: str) -> Any:
+        """The game so far (the whole line, whatever position is shown) as an SgfGame."""
+        return game_record(self.line[0], self.line[-1], black=black, white=white)
+
+
+def _colour_name(colour: int) -> str:
+    return "black" if colour == BLACK else "white"
+
+
+def run_window(session: GoSession, title: str) -> None:
+    """Show ``session`` in a window until it is closed."""
+    import pygame
+
+    pygame.init()
+    try:
+        screen = pygame.display.set_mode(session.size)
+        pygame.display.set_caption(title)
+        clock = pygame.time.Clock()
+        announced = False
+        while session.running:
+            for event in pygame.event.get():
+                session.handle(event)
+            session.draw(screen)
+            pygame.display.flip()
+            if session.agent_turn():
+                continue  # draw the agent's move before anything else
+            if session.line[-1].is_terminal and not announced:
+                print(f"game over: {result_text(session.line[-1])}")
+                announced = True
+            clock.tick(FPS)
+    finally:
+        pygame.quit()
+
+
+# --------------------------------------------------------------------------- modes
+
+
+def play_go(opts: argparse.Namespace) -> int:
+    gtp = _sibling_script("gtp")
+    try:
+        policy = gtp.make_policy(opts)
+        if opts.load is not None:
+            record = read_sgf(opts.load)
+            start, moves = record.initial, record.moves
+        else:
+            start, moves = GoState.new(opts.size, komi=opts.komi, handicap=opts.handicap), []
+    except (ValueError, SgfError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not display_available():
+        print(
+            "error: playing needs a display (none found, or SDL_VIDEODRIVER is dummy)",
+            file=sys.stderr,
+        )
+        return 2
+    human = BLACK if opts.colour == "black" else WHITE
+    session = GoSession(policy, human, start, moves, opts.size_px, agent_name=opts.agent)
+    run_window(session, f"Go {start.board_size}x{start.board_size}: you are {opts.colour}")
+    names = {human: "human", 3 - human: opts.agent}
+    out = opts.sgf_out or Path("runs/play") / f"go-{datetime.datetime.now():%Y%m%d-%H%M%S}.sgf"
+    save_sgf(session.record(black=names[BLACK], white=names[WHITE]), out)
+    print(f"game saved to {out}")
+    return 0
+
+
+def add_go_parser(modes: Any) -> None:
+    go = modes.add_parser(
+        "go",
+        help="Go against an agent",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _sibling_script("gtp").add_agent_arguments(go)
+    go.add_argument("--size", type=int, default=9, help="board size 5..19")
+    go.add_argument("--komi", type=float, default=7.5)
+    go.add_argument("--handicap", type=int, default=0, help="black stones placed first")
+    go.add_argument("--colour", choices=("black", "white"), default="black", help="your colour")
+    go.add_argument(
+        "--load",
+        type=Path,
+        metavar="FILE.sgf",
+        help="review and continue a saved game (its size, komi and stones replace --size, "
+        "--komi and --handicap)",
+    )
+    go.add_argument("--sgf-out", type=Path, metavar="FILE.sgf", help="where to save the game")
+    go.add_argument("--size-px", type=int, default=560, help="board width in pixels")
+    go.set_defaults(run=play_go)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    modes = parser.add_subparsers(dest="mode", required=True, metavar="MODE")
+    add_go_parser(modes)
+    opts = parser.parse_args(argv)
+    return opts.run(opts)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
