@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet -e '.[dev,bench]' --config-settings editable_mode=compat
+	$(PIP) install --quiet -e '.[dev,bench,box2d]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
 demo: install

@@ -2,7 +2,8 @@
 
 Envs draw their own frames (``render_mode="rgb_array"``); this module records them while a
 policy plays, writes them as PNG or animated GIF, and shows them in a pygame window when a
-display exists. pygame is imported only inside the functions that need it.
+display exists. Renderers share :class:`PygameWindow` (their ``human`` mode window) and
+:class:`FontCache`. pygame is imported only inside the functions that need it.
 """
 
 from __future__ import annotations
@@ -98,6 +99,59 @@ def show_frames(frames: Sequence[np.ndarray], fps: float = 4.0, title: str = "rl
     finally:
         pygame.quit()
     return True
+
+
+class PygameWindow:
+    """The window a renderer draws into: opened on the first surface shown, at that surface's
+    size (and opened again when a surface of another size comes), closed by ``close``."""
+
+    def __init__(self) -> None:
+        self._screen: Any = None
+        self._clock: Any = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._screen is not None
+
+    def show(self, surface: Any, caption: str, fps: float) -> None:
+        """Blit ``surface`` into the window, pump pending events, then wait so that calls come
+        at most ``fps`` times a second. ``caption`` titles the window when it opens."""
+        import pygame
+
+        if self._screen is None or self._screen.get_size() != surface.get_size():
+            pygame.display.init()
+            pygame.display.set_caption(caption)
+            self._screen = pygame.display.set_mode(surface.get_size())
+            self._clock = pygame.time.Clock()
+        pygame.event.pump()
+        self._screen.blit(surface, (0, 0))
+        pygame.display.update()
+        self._clock.tick(fps)
+
+    def close(self) -> None:
+        if self._screen is not None:
+            import pygame
+
+            pygame.display.quit()
+            self._screen = None
+            self._clock = None
+
+
+class FontCache:
+    """pygame's default font by size [px]: ``fonts(size)`` makes each size once per cache
+    (starting pygame.font if needed). One cache per renderer: fonts die with pygame.font."""
+
+    def __init__(self) -> None:
+        self._fonts: dict[int, Any] = {}
+
+    def __call__(self, size: int) -> Any:
+        import pygame
+
+        if size not in self._fonts:
+            if not pygame.font.get_init():
+                pygame.font.init()
+            self._fonts[size] = pygame.font.Font(None, size)
+        return self._fonts[size]
 
 
 def _as_uint8(frame: np.ndarray) -> np.ndarray:

@@ -21,10 +21,7 @@ Usage: ``python scripts/bench_buffers.py [--quick] [--json FILE]``
 
 from __future__ import annotations
 
-import argparse
 import gc
-import json
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -34,6 +31,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from rlcourse.benchmarking import bench_main, print_table
 from rlcourse.buffers import PrioritizedReplayBuffer, ReplayBuffer
 from rlcourse.replay.sum_tree import SumTree
 
@@ -44,6 +42,10 @@ TREE_CAPACITY = 100_000
 TREE_SEARCH_TARGET_US = 100.0
 OBSERVATIONS = gym.spaces.Box(0, 255, FRAME_SHAPE, np.uint8)
 ACTIONS = gym.spaces.Discrete(4)
+RATIO_NOTE = (
+    "ratio: ours against the first peer listed, oriented so that > 1 favours ours "
+    "(peer / ours for times and bytes, ours / peer for rates)."
+)
 
 
 class Stream:
@@ -290,53 +292,13 @@ def _fmt(x: float, unit: str) -> str:
     return f"{x:,.0f}" if unit in {"transitions/s", "bytes/transition"} else f"{x:,.1f}"
 
 
-def print_table(results: dict[str, dict[str, Any]]) -> None:
-    rows = [("case", "ours", "peer", "peer value", "ratio", "unit")]
-    for case, r in results.items():
-        peers = [k for k in r if k not in {"ours", "ratio", "unit"}]
-        for i, peer in enumerate(peers):
-            first = i == 0
-            rows.append((
-                case if first else "",
-                _fmt(r["ours"], r["unit"]) if first else "",
-                peer,
-                _fmt(r[peer], r["unit"]),
-                f"{r['ratio']:.2f}" if first else "",
-                r["unit"] if first else "",
-            ))  # fmt: skip
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for n, row in enumerate(rows):
-        print(" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-        if n == 0:
-            print("-+-".join("-" * w for w in widths))
-    print(
-        "\nratio: ours against the first peer listed, oriented so that > 1 favours ours "
-        "(peer / ours for times and bytes, ours / peer for rates)."
-    )
+def show(results: dict[str, dict[str, Any]]) -> None:
+    print_table(results, RATIO_NOTE, number=_fmt)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--quick", action="store_true", help="reduced run (about a minute)")
-    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
-    opts = parser.parse_args(argv)
-    import ray
-    import stable_baselines3
-
-    print(
-        f"python {platform.python_version()}, numpy {np.__version__}, torch {torch.__version__}, "
-        f"stable-baselines3 {stable_baselines3.__version__}, ray {ray.__version__}, "
-        f"{platform.machine()}"
-    )
-    results = run(opts.quick)
-    print_table(results)
-    if opts.json:
-        with open(opts.json, "w", encoding="utf-8") as f:
-            json.dump(results, f, indent=2)
-        print(f"wrote {opts.json}")
-    return 0
+    versions = ("numpy", "torch", "stable-baselines3", "ray")
+    return bench_main(run, show, description=__doc__, versions=versions, argv=argv)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,6 @@ draws the learning curves.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import tempfile
 import time
@@ -28,6 +26,7 @@ import torch
 
 import envs  # noqa: F401
 from agents.training import build_agent, env_factory, load_experiment
+from rlcourse.benchmarking import bench_parser, write_json
 from rlcourse.evaluation import evaluate
 from rlcourse.runs import Run
 from rlcourse.schedules import Linear
@@ -265,13 +264,9 @@ def plot(results, out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--quick", action="store_true", help="1 seed, 10k steps, CartPole only")
+    parser = bench_parser(__doc__, quick_help="1 seed, 10k steps, CartPole only")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--envs", nargs="+", default=list(CASES), choices=list(CASES))
-    parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--png", metavar="FILE", default="dqn_learning_curves.png")
     opts = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -282,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     print_table(results)
     plot(results, Path(opts.png))
     if opts.json:
-        Path(opts.json).write_text(json.dumps(summarise(results), indent=2) + "\n")
+        write_json(summarise(results), opts.json)
         print(f"wrote {opts.json}")
     return 0
 

@@ -18,9 +18,6 @@ Usage: ``python scripts/bench_envs.py [--quick] [--json FILE]``
 
 from __future__ import annotations
 
-import argparse
-import json
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -32,11 +29,16 @@ import numpy as np
 import envs  # noqa: F401  (registers the rlcourse/* ids)
 from agents.tabular.planning import value_iteration
 from envs.gridworld import REGISTERED, GridWorldEnv, TabularMDP, parse_map
+from rlcourse.benchmarking import bench_main, print_table
 
 STEP_RATIO_TARGET = 1 / 1.2  # ours / FrozenLake-v1 steps per second
 VI_TARGET_S = 0.1
 BUILD_TARGET_S = 1.0
 NOTES = ("states", "sweeps", "ms_per_sweep")  # extra numbers some cases report
+RATIO_NOTE = (
+    "ratio: ours / FrozenLake-v1 steps per second (target >= 0.83, i.e. a step costs at most "
+    "1.2x FrozenLake's); for seconds, target / ours (target met when >= 1)."
+)
 
 # FrozenLake-v1's default 4x4 map and dynamics in our format: every cell slips (1/3 each to
 # the intended move and the two perpendicular ones), holes and the goal end the episode.
@@ -128,61 +130,19 @@ def _fmt(x: float, unit: str) -> str:
     return f"{x:,.0f}" if unit == "steps/s" else f"{x:.4f}"
 
 
-def print_table(results: dict[str, dict[str, Any]]) -> None:
-    rows = [("case", "ours", "peer", "peer value", "ratio", "unit", "target met")]
-    for case, r in results.items():
-        peers = [k for k in r if k not in {"ours", "ratio", "unit"} and k not in NOTES]
-        unit = r["unit"]
-        target = STEP_RATIO_TARGET if unit == "steps/s" else 1.0
-        met = "yes" if r["ratio"] >= target else "NO"
-        for i, peer in enumerate(peers):
-            first = i == 0
-            rows.append((
-                case if first else "",
-                _fmt(r["ours"], unit) if first else "",
-                peer,
-                _fmt(r[peer], unit),
-                f"{r['ratio']:.2f}" if first else "",
-                unit if first else "",
-                met if first else "",
-            ))  # fmt: skip
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for n, row in enumerate(rows):
-        print(" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-        if n == 0:
-            print("-+-".join("-" * w for w in widths))
-    for case, r in results.items():
-        notes = ", ".join(
-            f"{k} {r[k]:,}" if isinstance(r[k], int) else f"{k} {r[k]:.3g}"
-            for k in NOTES
-            if r.get(k) is not None
-        )
-        if notes:
-            print(f"{case}: {notes}")
-    print(
-        "\nratio: ours / FrozenLake-v1 steps per second (target >= 0.83, i.e. a step costs at "
-        "most 1.2x FrozenLake's); for seconds, target / ours (target met when >= 1)."
-    )
+def _target(case: dict[str, Any]) -> float:
+    return STEP_RATIO_TARGET if case["unit"] == "steps/s" else 1.0
+
+
+def show(results: dict[str, dict[str, Any]]) -> None:
+    print_table(results, RATIO_NOTE, number=_fmt, target=_target, notes=NOTES)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--quick", action="store_true", help="reduced run (a few seconds)")
-    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
-    opts = parser.parse_args(argv)
-    print(
-        f"python {platform.python_version()}, gymnasium {gym.__version__}, "
-        f"numpy {np.__version__}, {platform.machine()}"
-    )
-    results = run(opts.quick)
-    print_table(results)
-    if opts.json:
-        with open(opts.json, "w", encoding="utf-8") as f:
-            json.dump(results, f, indent=2)
-        print(f"wrote {opts.json}")
-    return 0
+    return bench_main(
+        run, show, description=__doc__, versions=("gymnasium", "numpy"),
+        quick_help="reduced run (a few seconds)", argv=argv,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -24,9 +24,6 @@ Usage: ``python scripts/bench_go.py [--quick] [--json FILE]``
 
 from __future__ import annotations
 
-import argparse
-import json
-import platform
 import random
 import sys
 import time
@@ -36,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from envs.go.rules import GoState
+from rlcourse.benchmarking import bench_main, print_rows
 
 KOMI = 7.5
 SIZES = (9, 7)
@@ -156,7 +154,7 @@ def run(quick: bool) -> dict[str, dict[str, Any]]:
     return results
 
 
-def print_table(results: dict[str, dict[str, Any]]) -> None:
+def show(results: dict[str, dict[str, Any]]) -> None:
     rows = [("case", "ours", "open_spiel", "pettingzoo", "ratio", "vs", "target", "met")]
     for case, r in results.items():
         peer, target = TARGETS[case.split("/")[0]]
@@ -164,29 +162,12 @@ def print_table(results: dict[str, dict[str, Any]]) -> None:
             case, f"{r['ours']:,.0f}", f"{r['open_spiel']:,.0f}", f"{r['pettingzoo']:,.0f}",
             f"{r['ratio']:.2f}", peer, f">= {target:g}", "yes" if r["ratio"] >= target else "NO",
         ))  # fmt: skip
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for n, row in enumerate(rows):
-        print(" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-        if n == 0:
-            print("-+-".join("-" * w for w in widths))
+    print_rows(rows)
     print("\nmoves/s: moves played (passes included) per second of wall time, best of repeats")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--quick", action="store_true", help="reduced run (about a minute)")
-    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
-    opts = parser.parse_args(argv)
-    print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}")
-    results = run(opts.quick)
-    print_table(results)
-    if opts.json:
-        with open(opts.json, "w", encoding="utf-8") as f:
-            json.dump(results, f, indent=2)
-        print(f"wrote {opts.json}")
-    return 0
+    return bench_main(run, show, description=__doc__, versions=("numpy",), argv=argv)
 
 
 if __name__ == "__main__":

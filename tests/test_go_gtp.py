@@ -17,7 +17,6 @@ from envs.go.gtp import (
     GtpError,
     RandomPolicy,
     format_response,
-    own_eye_mask,
     parse_command,
 )
 from envs.go.rules import BLACK, WHITE, GoState
@@ -232,33 +231,6 @@ def test_a_whole_random_game_in_process():
 
 
 # ----------------------------------------------------------------------------- policies
-
-
-def test_own_eye_mask_by_hand():
-    b, w = BLACK, WHITE
-    board = np.array(
-        [
-            [0, b, 0, b, 0],
-            [b, b, b, b, b],
-            [b, 0, b, w, 0],
-            [b, b, w, 0, w],
-            [0, 0, 0, 0, 0],
-        ],
-        dtype=np.int8,
-    )
-    eyes = own_eye_mask(board, BLACK)
-    # edge points A5, C5, E5: black all round and no white diagonal (the edge counts as one)
-    assert eyes[0, 0] and eyes[0, 2] and eyes[0, 4]
-    # B3: black all round, one white diagonal (C2) of the two it may have
-    assert eyes[2, 1]
-    assert not eyes[4, 0]  # an empty neighbour
-    assert eyes.sum() == 4
-    assert not own_eye_mask(board, WHITE).any()
-    board[4, 3] = w
-    # D2 is now white all round with one black diagonal (C3): an eye
-    assert own_eye_mask(board, WHITE)[3, 3]
-    board[2, 4] = b  # a second black diagonal (E3) makes it false
-    assert not own_eye_mask(board, WHITE)[3, 3]
 
 
 def test_random_policy_is_seeded_and_avoids_own_eyes():

@@ -524,6 +524,54 @@ def test_random_playouts_are_reproducible_and_end_with_only_eyes_left():
     assert s.rollout(4) != a
 
 
+def eyes(board: np.ndarray, colour: int) -> np.ndarray:
+    """[N, N] view of GoState.eye_mask on ``board``."""
+    return GoState.from_board(board).eye_mask(colour).reshape(board.shape)
+
+
+def test_eye_mask_by_hand():
+    board = parse(
+        """
+        . X . X .
+        X X X X X
+        X . X O .
+        X X O . O
+        . . . . .
+        """
+    )
+    black = eyes(board, BLACK)
+    # edge points A5, C5, E5: black all round and no white diagonal (the edge counts as one)
+    assert black[0, 0] and black[0, 2] and black[0, 4]
+    # B3: black all round, one white diagonal (C2) of the two it may have
+    assert black[2, 1]
+    assert not black[4, 0]  # an empty neighbour
+    assert black.sum() == 4
+    assert not eyes(board, WHITE).any()
+    board[4, 3] = WHITE
+    # D2 is now white all round with one black diagonal (C3): an eye
+    assert eyes(board, WHITE)[3, 3]
+    board[2, 4] = BLACK  # a second black diagonal (E3) makes it false
+    assert not eyes(board, WHITE)[3, 3]
+
+
+def test_eye_mask_refuses_a_colour_that_is_not_black_or_white():
+    state = GoState.new(5)
+    assert not state.eye_mask(WHITE).any() and state.eye_mask(BLACK).shape == (25,)
+    with pytest.raises(ValueError, match=r"colour must be BLACK \(1\) or WHITE \(2\), got 0"):
+        state.eye_mask(EMPTY)
+    with pytest.raises(TypeError):
+        state.eye_mask("black")
+
+
+@pytest.mark.parametrize("seed", [3, 4, 5])
+def test_playouts_pass_only_when_every_legal_point_is_an_own_eye(seed):
+    final = GoState.new(9).random_playout(seed)
+    assert final.consecutive_passes == 2
+    for colour in (BLACK, WHITE):
+        probe = GoState.from_board(final.board(), to_play=colour)
+        assert not (probe.legal_mask()[:-1] & ~probe.eye_mask(colour)).any()
+
+
 def gnugo_final_score(state: GoState) -> str:
     n = state.board_size
     lines = [f"boardsize {n}", "clear_board", f"komi {state.komi}"]

@@ -122,7 +122,7 @@ def test_human_mode_draws_into_a_window():
     env.reset(seed=0)
     env.step(1)
     assert env.render() is None
-    assert env.unwrapped._renderer._window is not None
+    assert env.unwrapped._renderer._window.is_open
     env.close()
     assert env.unwrapped._renderer is None
 

@@ -807,6 +807,27 @@ static PyObject *State_board(State *self, PyObject *Py_UNUSED(ignored))
     return board;
 }
 
+static PyObject *State_eye_mask(State *self, PyObject *arg)
+{
+    long c = PyLong_AsLong(arg);
+    if (c == -1 && PyErr_Occurred())
+        return NULL;
+    if (c != BLACK && c != WHITE)
+        return PyErr_Format(PyExc_ValueError, "colour must be BLACK (1) or WHITE (2), got %ld", c);
+    const Board *b = &self->b;
+    void *data;
+    PyObject *mask = new_array(dtype_bool, &data, 1, (Py_ssize_t)b->n * b->n, 0, 0);
+    if (!mask)
+        return NULL;
+    uint8_t *out = data;
+    const uint8_t *colour = COLOUR(b);
+    for (int m = 0; m < b->n * b->n; m++) {
+        int p = MOVE_TO_POINT[b->n][m];
+        out[m] = colour[p] == EMPTY && is_eye(b, p, (int)c);
+    }
+    return mask;
+}
+
 static PyObject *State_ownership(State *self, PyObject *Py_UNUSED(ignored))
 {
     void *data;
@@ -1393,6 +1414,9 @@ static PyMethodDef State_methods[] = {
      "False once the game is over)."},
     {"board", (PyCFunction)State_board, METH_NOARGS,
      "board() -> [N, N] int8 copy of the stones: EMPTY, BLACK or WHITE, row 0 at the top."},
+    {"eye_mask", (PyCFunction)State_eye_mask, METH_O,
+     "eye_mask(colour) -> [N*N] bool: the empty points that are single-point eyes of colour, "
+     "the points random playouts never fill (see GoState.rollout)."},
     {"ownership", (PyCFunction)State_ownership, METH_NOARGS,
      "ownership() -> [N, N] int8 Tromp-Taylor ownership: +1 black area, -1 white area, 0 "
      "neutral."},

@@ -97,22 +97,10 @@ class GtpError(Exception):
 # --------------------------------------------------------------------------- policies
 
 
-def own_eye_mask(board: np.ndarray, colour: int) -> np.ndarray:
-    """[N, N] bool: single-point eyes of ``colour`` that cannot be falsified, the rule random
-    playouts use: every neighbour ``colour`` (or the edge), and fewer than two opposing
-    diagonal stones, an edge counting as one."""
-    own = np.pad(board == colour, 1, constant_values=True)
-    surrounded = own[:-2, 1:-1] & own[2:, 1:-1] & own[1:-1, :-2] & own[1:-1, 2:]
-    other = np.pad(board == 3 - colour, 1, constant_values=False).astype(np.int8)
-    diagonal = other[:-2, :-2] + other[:-2, 2:] + other[2:, :-2] + other[2:, 2:]
-    edge = np.ones(board.shape, dtype=np.int8)
-    edge[1:-1, 1:-1] = 0
-    return (board == 0) & surrounded & (diagonal + edge < 2)
-
-
 class RandomPolicy:
-    """A uniformly random legal move that does not fill one of the mover's own eyes (see
-    :func:`own_eye_mask`); pass when no such move is left. Never resigns."""
+    """A uniformly random legal move that does not fill one of the mover's own single-point
+    eyes (``GoState.eye_mask``, the rule random playouts use); pass when no such move is left.
+    Never resigns."""
 
     def __init__(self, seed: int | np.random.Generator | None = None) -> None:
         self.rng = np.random.default_rng(seed)
@@ -120,7 +108,7 @@ class RandomPolicy:
     def candidates(self, state: GoState) -> np.ndarray:
         """Move indices the policy chooses among (empty: it passes)."""
         legal = state.legal_mask()[:-1]
-        eyes = own_eye_mask(state.board(), state.to_play).ravel()
+        eyes = state.eye_mask(state.to_play)
         return np.flatnonzero(legal & ~eyes)
 
     def __call__(self, state: GoState) -> int:

@@ -15,6 +15,7 @@ import numpy as np
 
 from envs.go import coords
 from envs.go.rules import BLACK, GoState
+from rlcourse.render import FontCache, PygameWindow
 
 RGB = tuple[int, int, int]
 
@@ -153,9 +154,8 @@ class GoRenderer:
         self.layout = BoardLayout(board_size, size_px, show_coordinates)
         self._background: Any = None
         self._stones: dict[int, Any] = {}
-        self._fonts: dict[int, Any] = {}
-        self._window: Any = None
-        self._clock: Any = None
+        self._fonts = FontCache()
+        self._window = PygameWindow()
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -214,38 +214,17 @@ class GoRenderer:
         value: float | None = None,
     ) -> None:
         """Draw into the pygame window (opened on first use) at ``fps`` frames per second."""
-        import pygame
-
         surface = self.surface(state, policy, visits, value)
-        if self._window is None or self._window.get_size() != surface.get_size():
-            pygame.display.init()
-            pygame.display.set_caption(f"Go {self.layout.n}x{self.layout.n}")
-            self._window = pygame.display.set_mode(surface.get_size())
-            self._clock = pygame.time.Clock()
-        pygame.event.pump()
-        self._window.blit(surface, (0, 0))
-        pygame.display.update()
-        self._clock.tick(self.fps)
+        self._window.show(surface, f"Go {self.layout.n}x{self.layout.n}", self.fps)
 
     def close(self) -> None:
-        if self._window is not None:
-            import pygame
-
-            pygame.display.quit()
-            self._window = None
-            self._clock = None
+        self._window.close()
 
     # --------------------------------------------------------------------- pieces
 
     def font(self, size: int) -> Any:
-        import pygame
-
-        size = max(8, int(size))
-        if size not in self._fonts:
-            if not pygame.font.get_init():
-                pygame.font.init()
-            self._fonts[size] = pygame.font.Font(None, size)
-        return self._fonts[size]
+        """pygame's default font at ``size`` px (8 px at least)."""
+        return self._fonts(max(8, int(size)))
 
     def text(
         self,

@@ -119,8 +119,8 @@ class GoState(_core.State):
 
     Implemented in C (see :mod:`envs.go._core`, each with its docstring): ``play(move)``,
     ``is_legal(move)``, ``illegal_reason(move)``, ``legal_mask()``, ``legal_moves()``,
-    ``board()``, ``ownership()``, ``planes(history, perspective)``, ``resign()``, ``copy()``,
-    ``area()``, ``score()``, ``initial()`` and ``random_playout(seed)``.
+    ``board()``, ``eye_mask(colour)``, ``ownership()``, ``planes(history, perspective)``,
+    ``resign()``, ``copy()``, ``area()``, ``score()``, ``initial()`` and ``random_playout(seed)``.
     """
 
     __slots__ = ()

@@ -15,6 +15,7 @@ import numpy as np
 
 from envs.gridworld.dynamics import DELTAS, Action, absorbing_mask
 from envs.gridworld.maps import Cell, GridMap
+from rlcourse.render import FontCache, PygameWindow
 
 RGB = tuple[int, int, int]
 
@@ -145,9 +146,8 @@ class GridRenderer:
         self._single_start = int(self._starts.sum()) == 1
         self._terminal_reward = grid.terminal_reward_grid()
         self._background: Any = None
-        self._fonts: dict[int, Any] = {}
-        self._window: Any = None
-        self._clock: Any = None
+        self._font = FontCache()
+        self._window = PygameWindow()
 
     # --------------------------------------------------------------------------- public
 
@@ -165,37 +165,12 @@ class GridRenderer:
 
     def show(self, agent: int | None = None) -> None:
         """Draw into the pygame window (opened on first use) at ``fps`` frames per second."""
-        import pygame
-
-        surface = self._draw(agent, None, None)
-        if self._window is None:
-            pygame.display.init()
-            pygame.display.set_caption(self.grid.name)
-            self._window = pygame.display.set_mode((self.shape[1], self.shape[0]))
-            self._clock = pygame.time.Clock()
-        pygame.event.pump()
-        self._window.blit(surface, (0, 0))
-        pygame.display.update()
-        self._clock.tick(self.fps)
+        self._window.show(self._draw(agent, None, None), self.grid.name, self.fps)
 
     def close(self) -> None:
-        if self._window is not None:
-            import pygame
-
-            pygame.display.quit()
-            self._window = None
-            self._clock = None
+        self._window.close()
 
     # --------------------------------------------------------------------------- drawing
-
-    def _font(self, size: int) -> Any:
-        import pygame
-
-        if size not in self._fonts:
-            if not pygame.font.get_init():
-                pygame.font.init()
-            self._fonts[size] = pygame.font.Font(None, size)
-        return self._fonts[size]
 
     def _text(
         self, surface: Any, text: str, centre: tuple[float, float], size: int, colour: RGB
