@@ -58,8 +58,18 @@ class DQNAgent:
             self.target = QNetwork(config, self.observation_space, self.n_actions, self.torch_rng)
         self.target.load_state_dict(self.online.state_dict())
         self.target.requires_grad_(False)
+        self._params = list(self.online.parameters())
+        self._target_params = list(self.target.parameters())
+        # What a hard update copies: parameters and buffers (noise samples, atom support).
+        self._sync_pairs = (
+            [*self._target_params, *self.target.buffers()],
+            [*self._params, *self.online.buffers()],
+        )
         self.optimizer = torch.optim.Adam(
-            self.online.parameters(), lr=config.lr, eps=config.adam_eps, foreach=True
+            self._params,
+            lr=config.lr,
+            eps=config.adam_eps,
+            fused=True,  # fused: fastest on CPU
         )
         self.buffer: ReplayBuffer | None = None
         self.env_steps = 0
@@ -85,13 +95,21 @@ class DQNAgent:
         """Epsilon-greedy actions for a batch of observations (legal ones only)."""
         n = obs.shape[0]
         explore = self.rng.random(n) < self.epsilon
-        actions = np.empty(n, dtype=np.int64)
-        if not explore.all():
-            actions[:] = self._greedy(obs, masks)
-        for i in np.flatnonzero(explore):
-            legal = np.flatnonzero(masks[i]) if masks is not None else self.n_actions
-            actions[i] = self.rng.choice(legal)
+        if explore.all():  # no forward pass needed
+            return self._random_actions(masks, n)
+        actions = self._greedy(obs, masks)
+        if explore.any():
+            actions = np.where(explore, self._random_actions(masks, n), actions)
         return actions
+
+    def _random_actions(self, masks: np.ndarray | None, n: int) -> np.ndarray:
+        """One uniformly random (legal) action per row."""
+        if masks is None:
+            return self.rng.integers(self.n_actions, size=n)
+        # The k-th legal action, k uniform over each row's legal count.
+        counts = masks.sum(axis=1)
+        picks = np.floor(self.rng.random(n) * counts).astype(np.int64)
+        return (np.cumsum(masks, axis=1) > picks[:, None]).argmax(axis=1)
 
     def act(
         self, obs: Any, info: Mapping[str, Any] | None = None, deterministic: bool = False
@@ -153,7 +171,7 @@ class DQNAgent:
                 cfg.target_update == "hard"
                 and self.env_steps % cfg.target_update_interval < cfg.num_envs
             ):
-                self.target.load_state_dict(self.online.state_dict())
+                self._sync_target()
             if self.env_steps % LOG_EVERY < cfg.num_envs and self._loss_count:
                 run.log(
                     {
@@ -186,6 +204,11 @@ class DQNAgent:
         c["obs"], c["masks"] = next_obs, action_masks(infos, n, self.n_actions)
         self.env_steps += n
 
+    def _sync_target(self) -> None:
+        """Hard update: copy every online parameter and buffer into the target network."""
+        with torch.no_grad():
+            torch._foreach_copy_(*self._sync_pairs)
+
     def _update(self) -> None:
         cfg = self.config
         assert self.buffer is not None
@@ -199,20 +222,18 @@ class DQNAgent:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.max_grad_norm is not None:
-            torch.nn.utils.clip_grad_norm_(self.online.parameters(), cfg.max_grad_norm)
+            torch.nn.utils.clip_grad_norm_(self._params, cfg.max_grad_norm, foreach=True)
         self.optimizer.step()
         self.updates += 1
         if cfg.prioritized:
-            self.buffer.update_priorities(batch.indices, td_errors)  # type: ignore[attr-defined]
+            self.buffer.update_priorities(batch.indices, td_errors.numpy())  # type: ignore[attr-defined]
         if cfg.target_update == "polyak":
             with torch.no_grad():
-                torch._foreach_lerp_(
-                    list(self.target.parameters()), list(self.online.parameters()), cfg.tau
-                )
+                torch._foreach_lerp_(self._target_params, self._params, cfg.tau)
         self._loss_sum += float(loss.detach())
         self._loss_count += 1
 
-    def loss(self, batch: ReplayBatch) -> tuple[torch.Tensor, np.ndarray]:
+    def loss(self, batch: ReplayBatch) -> tuple[torch.Tensor, torch.Tensor]:
         """(importance-weighted mean loss, |TD error| per sample for priorities)."""
         cfg = self.config
         obs = torch.as_tensor(batch.observations)
@@ -245,7 +266,7 @@ class DQNAgent:
                 )
             per_sample = value_loss(q, target, cfg.loss)
             td_errors = (q - target).detach().abs()
-        return (weights * per_sample).mean(), td_errors.numpy()
+        return (weights * per_sample).mean(), td_errors
 
     # ------------------------------------------------------------------ persistence
 
