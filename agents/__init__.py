@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from agents.dqn import DQNAgent
 from agents.imitation import BehaviourCloningAgent
 from agents.tabular import PolicyIterationAgent, ValueIterationAgent
@@ -13,8 +15,9 @@ from agents.tabular.td import (
     QLearningAgent,
     SarsaAgent,
 )
+from rlcourse.config import AgentConfig
 
-REGISTRY: dict[str, type] = {
+REGISTRY: dict[str, Any] = {  # name -> class following `agents.base.Agent`
     "value_iteration": ValueIterationAgent,
     "policy_iteration": PolicyIterationAgent,
     "mc_exploring_starts": MCExploringStartsAgent,
@@ -30,6 +33,6 @@ REGISTRY: dict[str, type] = {
 }
 
 
-def agent_schemas() -> dict[str, type]:
+def agent_schemas() -> dict[str, type[AgentConfig]]:
     """Each registered agent's config section model, for `rlcourse.config`."""
     return {name: cls.Config for name, cls in REGISTRY.items()}

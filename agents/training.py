@@ -56,7 +56,10 @@ def env_factory(config: ExperimentConfig, **extra: Any) -> EnvFactory:
 
 def build_agent(config: ExperimentConfig, env: gym.Env) -> Agent:
     cls = REGISTRY[config.agent.name]
-    return cls(config.agent, env.observation_space, env.action_space, seed=config.train.seed)
+    agent: Agent = cls(
+        config.agent, env.observation_space, env.action_space, seed=config.train.seed
+    )
+    return agent
 
 
 def check_env_builds(config: ExperimentConfig, source: str) -> gym.Env:

@@ -77,7 +77,7 @@ def print_table(
     for case, r in results.items():
         unit = r["unit"]
         lead = (case, number(r["ours"], unit))
-        tail = (f"{r['ratio']:.2f}", unit)
+        tail: tuple[str, ...] = (f"{r['ratio']:.2f}", unit)
         if target is not None:
             tail += ("yes" if r["ratio"] >= target(r) else "NO",)
         peers = [key for key in r if key not in not_peers]

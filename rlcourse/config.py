@@ -150,9 +150,7 @@ def _experiment_model_of(schemas: tuple[type[AgentConfig], ...]) -> type[Experim
     agent_type: Any = schemas[0]
     if len(schemas) > 1:
         agent_type = Annotated[Union[schemas], Field(discriminator="name")]  # noqa: UP007
-    return create_model(  # type: ignore[call-overload,no-any-return]
-        "ExperimentConfig", __base__=ExperimentConfig, agent=(agent_type, ...)
-    )
+    return create_model("ExperimentConfig", __base__=ExperimentConfig, agent=(agent_type, ...))
 
 
 def parse_config(
@@ -353,6 +351,8 @@ def _check_env(env: EnvConfig) -> list[str]:
         creator = (
             gymnasium.envs.registration.load_env_creator(entry) if isinstance(entry, str) else entry
         )
+        if creator is None:
+            return []
         params = inspect.signature(creator).parameters
     except (ImportError, AttributeError, TypeError, ValueError):
         return []

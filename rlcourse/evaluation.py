@@ -53,7 +53,9 @@ class EvalResult:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
 
 
-def confidence_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float]:
+def confidence_interval(
+    values: Sequence[float] | np.ndarray, level: float = 0.95
+) -> tuple[float, float]:
     """Student-t interval for the mean of `values` (a point when there is one value)."""
     x = np.asarray(values, dtype=np.float64)
     mean = float(x.mean())

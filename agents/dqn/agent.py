@@ -19,7 +19,13 @@ import torch
 from agents.base import EnvFactory
 from agents.dqn.config import DQNConfig
 from agents.dqn.network import QNetwork
-from agents.dqn.targets import categorical_projection, masked, q_targets, value_loss
+from agents.dqn.targets import (
+    bootstrap_actions,
+    categorical_projection,
+    masked,
+    q_targets,
+    value_loss,
+)
 from rlcourse.buffers import PrioritizedReplayBuffer, ReplayBatch, ReplayBuffer
 from rlcourse.runs import Run
 from rlcourse.schedules import schedule_value
@@ -48,7 +54,10 @@ class DQNAgent:
         if not isinstance(action_space, gym.spaces.Discrete):
             raise TypeError(f"DQN needs a Discrete action space, got {action_space}")
         self.config = config
-        self.observation_space = observation_part(observation_space)
+        space = observation_part(observation_space)
+        if not isinstance(space, gym.spaces.Box | gym.spaces.Discrete):
+            raise TypeError(f"DQN needs Box or Discrete observations, got {space}")
+        self.observation_space: gym.spaces.Box | gym.spaces.Discrete = space
         self.n_actions = int(action_space.n)
         self.rng = np.random.default_rng(seed)
         self.torch_rng = torch.Generator().manual_seed(seed)
@@ -58,8 +67,8 @@ class DQNAgent:
             self.target = QNetwork(config, self.observation_space, self.n_actions, self.torch_rng)
         self.target.load_state_dict(self.online.state_dict())
         self.target.requires_grad_(False)
-        self._params = list(self.online.parameters())
-        self._target_params = list(self.target.parameters())
+        self._params: list[torch.Tensor] = list(self.online.parameters())
+        self._target_params: list[torch.Tensor] = list(self.target.parameters())
         # What a hard update copies: parameters and buffers (noise samples, atom support).
         self._sync_pairs = (
             [*self._target_params, *self.target.buffers()],
@@ -94,7 +103,7 @@ class DQNAgent:
     def _explore(self, obs: np.ndarray, masks: np.ndarray | None) -> np.ndarray:
         """Epsilon-greedy actions for a batch of observations (legal ones only)."""
         n = obs.shape[0]
-        explore = self.rng.random(n) < self.epsilon
+        explore = np.asarray(self.rng.random(n) < self.epsilon)
         if explore.all():  # no forward pass needed
             return self._random_actions(masks, n)
         actions = self._greedy(obs, masks)
@@ -127,18 +136,16 @@ class DQNAgent:
 
     def _make_buffer(self, num_envs: int, with_masks: bool, seed: int) -> ReplayBuffer:
         cfg = self.config
-        common = dict(
-            capacity=cfg.buffer_size,
-            observation_space=self.observation_space,
-            num_envs=num_envs,
-            n_step=cfg.n_step,
-            gamma=cfg.gamma,
-            action_mask_size=self.n_actions if with_masks else None,
-            seed=seed,
-        )
+        space = self.observation_space
+        mask_size = self.n_actions if with_masks else None
         if cfg.prioritized:
-            return PrioritizedReplayBuffer(**common, alpha=cfg.alpha, beta=cfg.beta)
-        return ReplayBuffer(**common)
+            return PrioritizedReplayBuffer(
+                cfg.buffer_size, space, num_envs, cfg.n_step, cfg.gamma, mask_size, seed,
+                alpha=cfg.alpha, beta=cfg.beta,
+            )  # fmt: skip
+        return ReplayBuffer(
+            cfg.buffer_size, space, num_envs, cfg.n_step, cfg.gamma, mask_size, seed
+        )
 
     def learn(self, env_factory: EnvFactory, run: Run) -> None:
         cfg = self.config
@@ -248,12 +255,12 @@ class DQNAgent:
         if cfg.distributional:
             log_probs = self.online(obs)[torch.arange(len(actions)), actions]  # [B, Z]
             with torch.no_grad():
-                next_target_log_probs = self.target(next_obs)
+                next_target_probs = self.target(next_obs).exp()  # [B, A, Z]
                 support = self.target.support
-                next_q_target = (next_target_log_probs.exp() * support).sum(-1)
+                next_q_target = (next_target_probs * support).sum(-1)
                 next_q_online = self.online.q_values(next_obs) if cfg.double else None
-                best = masked(next_q_online if cfg.double else next_q_target, next_mask).argmax(1)
-                next_probs = next_target_log_probs.exp()[torch.arange(len(best)), best]
+                best = bootstrap_actions(next_q_target, next_q_online, next_mask)
+                next_probs = next_target_probs[torch.arange(len(best)), best]
                 target = categorical_projection(rewards, discounts, next_probs, support)
             per_sample = -(target * log_probs).sum(-1)
             td_errors = per_sample.detach()

@@ -24,7 +24,7 @@ class QNetwork(nn.Module):
         self.encoder = build_encoder(config.network, observation_space)
         features = self.encoder.out_features
         self.distributional = config.distributional
-        self.head: nn.Module
+        self.head: QHead | DuelingHead | DistributionalHead
         if config.distributional:
             self.head = DistributionalHead(
                 features,
@@ -50,11 +50,15 @@ class QNetwork(nn.Module):
     def q_values(self, obs: torch.Tensor) -> torch.Tensor:
         """[B, A] expected returns, whatever the head."""
         out = self.forward(obs)
-        return self.head.q_values(out) if self.distributional else out
+        if isinstance(self.head, DistributionalHead):
+            return self.head.q_values(out)
+        return out
 
     @property
     def support(self) -> torch.Tensor:
         """C51 atom values [Z] (distributional heads only)."""
+        if not isinstance(self.head, DistributionalHead):
+            raise AttributeError("only a distributional Q network has an atom support")
         return self.head.support
 
     def reset_noise(self) -> None:

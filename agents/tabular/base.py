@@ -145,7 +145,7 @@ class TabularAgent:
 
     def save(self, path: str | Path) -> None:
         buffer = io.BytesIO()
-        np.savez(buffer, **self.tables())
+        np.savez(buffer, **self.tables())  # type: ignore[arg-type]
         Path(path).write_bytes(buffer.getvalue())
 
     def load(self, path: str | Path) -> None:
