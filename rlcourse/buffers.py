@@ -31,7 +31,10 @@ exactly as the original would have.
 from __future__ import annotations
 
 import copy
+import math
 import numbers
+import operator
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import gymnasium as gym
@@ -39,7 +42,7 @@ import numpy as np
 
 from rlcourse.replay.checks import in_range, index_array, positive_int
 from rlcourse.replay.frames import FrameStore
-from rlcourse.replay.nstep import NStepWindows
+from rlcourse.replay.nstep import ClosedWindow, NStepWindows
 from rlcourse.replay.sum_tree import SumTree
 
 # Frame slots beyond `capacity`: each stored episode end keeps its final observation (1/64 of
@@ -47,6 +50,7 @@ from rlcourse.replay.sum_tree import SumTree
 # windows (fewer than n_step), its latest frame, and the frame that `add` writes before
 # evictions give old ones back.
 EPISODE_END_MARGIN = 1 / 64
+INT64, FLOAT64, BOOL = np.dtype(np.int64), np.dtype(np.float64), np.dtype(bool)
 
 
 class ReplayBatch(NamedTuple):
@@ -93,6 +97,11 @@ class ReplayBuffer:
                 f"observation_space must be a gymnasium Box or Discrete space, "
                 f"got {observation_space!r}"
             )
+        self._step_shape = (self.num_envs, *self.observation_shape)  # of obs and next_obs
+        self._env_shape = (self.num_envs,)  # of actions, rewards, terminated, truncated
+        # obs, next_obs, actions, rewards, terminated, truncated as `add` converts them
+        self._plain_shapes = (self._step_shape,) * 2 + (self._env_shape,) * 4
+        self._plain_dtypes = (self.observation_dtype,) * 2 + (INT64, FLOAT64, BOOL, BOOL)
         self._rng = np.random.default_rng(seed)
 
         slots = (
@@ -150,35 +159,37 @@ class ReplayBuffer:
         call's `obs` must equal this call's `next_obs` for every env whose episode went on.
         `next_action_masks` ([num_envs, A] bool, the legal actions at `next_obs`) is required
         when the buffer was made with `action_mask_size`, refused otherwise.
+
+        With one env, a step given as arrays that need no conversion (observations of the
+        stored dtype, int64 actions, float64 rewards, bool flags) takes a shorter path to the
+        same result.
         """
+        if self.num_envs == 1 and self._needs_no_conversion(
+            obs, actions, rewards, next_obs, terminated, truncated
+        ):  # the usual step: nothing to convert, and plain numbers instead of lists
+            self._add_to_one_env(
+                obs, actions.item(), rewards.item(), next_obs, terminated.item(),
+                truncated.item(), self._masks(next_action_masks),
+            )  # fmt: skip
+            return
         obs = self._observations(obs, "obs")
         next_obs = self._observations(next_obs, "next_obs")
-        actions = self._per_env(actions, "actions", "iu").astype(np.int64, copy=False)
-        rewards = self._per_env(rewards, "rewards", "biuf").astype(np.float64, copy=False)
-        if not np.isfinite(rewards).all():
-            raise ValueError(f"rewards must be finite, got {rewards}")
-        terminated = self._per_env(terminated, "terminated", "b")
-        truncated = self._per_env(truncated, "truncated", "b")
+        actions = self._actions(actions)
+        rewards = self._rewards(rewards)
+        terminated = self._per_env(terminated, "terminated", "b").tolist()
+        truncated = self._per_env(truncated, "truncated", "b").tolist()
         masks = self._masks(next_action_masks)
         self._check_continuing(obs)
 
-        obs_slot = list(self._current)  # a continuing env's last frame starts its next window
-        starting = [env for env, slot in enumerate(obs_slot) if slot < 0]
-        if starting:
-            for env, slot in zip(starting, self._frames.write(obs[starting]).tolist(), strict=True):
-                obs_slot[env] = slot
+        # a continuing env's latest frame is the first observation of its next window
+        obs_slot = self._current if -1 not in self._current else self._first_frames(obs)
         next_slot = self._frames.write(next_obs, masks)
-        ended = (terminated | truncated).tolist()
-        closed = self._windows.push(
-            obs_slot, actions.tolist(), rewards.tolist(), terminated.tolist(), ended
-        )
-        self._store(
-            closed.obs_slot, next_slot[closed.env], closed.last_of_episode, closed.action,
-            closed.reward, closed.discount,
-        )  # fmt: skip
-        self._current = [
-            -1 if end else slot for slot, end in zip(next_slot.tolist(), ended, strict=True)
-        ]
+        ended = list(map(operator.or_, terminated, truncated))
+        closed = self._windows.push(obs_slot, actions, rewards, terminated, ended)
+        self._store_windows(closed, next_slot)
+        if True in ended:
+            next_slot = [-1 if end else slot for slot, end in zip(next_slot, ended, strict=True)]
+        self._current = next_slot
 
     def sample(self, batch_size: int) -> ReplayBatch:
         """`batch_size` transitions drawn uniformly, with replacement."""
@@ -259,6 +270,90 @@ class ReplayBuffer:
             "action_mask_size": self.action_mask_size,
         }
 
+    def _add_to_one_env(
+        self,
+        obs: np.ndarray,
+        action: int,
+        reward: float,
+        next_obs: np.ndarray,
+        terminated: bool,
+        truncated: bool,
+        masks: np.ndarray | None,
+    ) -> None:
+        """`add` for a buffer of one env, its arguments checked: the same steps on numbers."""
+        obs_slot = self._current[0]
+        if obs_slot < 0:
+            obs_slot = self._frames.write(obs)[0]
+        elif self._frames.frames[obs_slot].tobytes() != obs.tobytes():
+            self._check_continuing(obs)  # refuses unless equal in value (0.0 and -0.0, NaNs)
+        next_slot = self._frames.write(next_obs, masks)[0]
+        ended = terminated or truncated
+        closed = self._windows.push_env(0, obs_slot, action, reward, terminated, ended)
+        if len(closed) == 1:  # as `_store_windows` would, one call sooner
+            _, first_slot, first_action, reward_sum, discount, last = closed[0]
+            self._store_one(first_slot, next_slot, last, first_action, reward_sum, discount)
+        else:
+            self._store_windows(closed, [next_slot])
+        self._current = [-1 if ended else next_slot]
+
+    def _first_frames(self, obs: np.ndarray) -> list[int]:
+        """Each env's frame slot for `obs`: a continuing env's latest frame, else `obs` written
+        now."""
+        slots = list(self._current)
+        starting = [env for env, slot in enumerate(slots) if slot < 0]
+        if starting:
+            written = self._frames.write(obs if len(starting) == self.num_envs else obs[starting])
+            for env, slot in zip(starting, written, strict=True):
+                slots[env] = slot
+        return slots
+
+    def _store_one(
+        self,
+        obs_slot: int,
+        next_slot: int,
+        owns_next: bool,
+        action: int,
+        reward: float,
+        discount: float,
+    ) -> None:
+        """`_store` for a single transition, element by element."""
+        position = self._position
+        # until the buffer is full, `position` is the end of the contents: nothing to evict
+        if self._size == self.capacity:
+            evicted = self._obs_slot.item(position)
+            if self._owns_next[position]:
+                self._frames.free([evicted, self._next_slot.item(position)])
+            else:
+                self._frames.free([evicted])
+        else:
+            self._size += 1
+        self._obs_slot[position] = obs_slot
+        self._next_slot[position] = next_slot
+        self._owns_next[position] = owns_next
+        self._action[position] = action
+        self._reward[position] = reward
+        self._discount[position] = discount
+        self._position = (position + 1) % self.capacity
+        self._on_stored((position,))
+
+    def _store_windows(self, closed: list[ClosedWindow], next_slot: list[int]) -> None:
+        """Store the windows that one step closed; `next_slot`: each env's new frame."""
+        if len(closed) == 1:  # the usual case: plain indexing, no arrays to build
+            env, obs_slot, action, reward, discount, last = closed[0]
+            self._store_one(obs_slot, next_slot[env], last, action, reward, discount)
+            return
+        if not closed:
+            return
+        envs, obs_slots, actions, rewards, discounts, lasts = zip(*closed, strict=True)
+        self._store(
+            np.array(obs_slots, dtype=np.int64),
+            np.array([next_slot[e] for e in envs], dtype=np.int64),
+            np.array(lasts, dtype=bool),
+            np.array(actions, dtype=np.int64),
+            np.array(rewards, dtype=np.float64),
+            np.array(discounts, dtype=np.float64),
+        )
+
     def _store(
         self,
         obs_slot: np.ndarray,
@@ -281,10 +376,20 @@ class ReplayBuffer:
                 owns_next[dropped:],
             )
             action, reward, discount = action[dropped:], reward[dropped:], discount[dropped:]
-        positions = np.arange(self._position, self._position + len(obs_slot)) % self.capacity
-        full = self._size == self.capacity
-        evicted = positions if full else positions[positions < self._size]
-        if len(evicted):
+        start, count = self._position, len(obs_slot)
+        positions: slice | np.ndarray
+        evicted: slice | np.ndarray  # the positions among them that hold a transition
+        stored: range | np.ndarray
+        if start + count <= self.capacity:  # no wrap-around: slices, cheaper than index arrays
+            positions, stored = slice(start, start + count), range(start, start + count)
+            evicted = slice(start, min(start + count, self._size))
+            any_evicted = self._size > start
+        else:
+            positions = stored = np.arange(start, start + count) % self.capacity
+            full = self._size == self.capacity
+            evicted = positions if full else positions[positions < self._size]
+            any_evicted = len(evicted) > 0
+        if any_evicted:
             self._frames.free(
                 _owned(self._obs_slot[evicted], self._next_slot[evicted], self._owns_next[evicted])
             )
@@ -294,11 +399,11 @@ class ReplayBuffer:
         self._action[positions] = action
         self._reward[positions] = reward
         self._discount[positions] = discount
-        self._position = (self._position + len(positions)) % self.capacity
-        self._size = min(self._size + len(positions), self.capacity)
-        self._on_stored(positions)
+        self._position = (start + count) % self.capacity
+        self._size = min(self._size + count, self.capacity)
+        self._on_stored(stored)
 
-    def _on_stored(self, positions: np.ndarray) -> None:
+    def _on_stored(self, positions: Sequence[int] | np.ndarray) -> None:
         """Called with the storage indices of newly stored transitions."""
 
     def _check_batch_size(self, batch_size: int) -> int:
@@ -307,9 +412,31 @@ class ReplayBuffer:
             raise ValueError(f"batch_size {batch_size} exceeds the {self._size} transitions stored")
         return batch_size
 
+    def _needs_no_conversion(
+        self,
+        obs: Any,
+        actions: Any,
+        rewards: Any,
+        next_obs: Any,
+        terminated: Any,
+        truncated: Any,
+    ) -> bool:
+        """Whether a one-env step is arrays that the argument checks would pass unchanged:
+        observations of the stored shape and dtype, int64 actions, finite float64 rewards and
+        bool flags. Attribute checks only; any other step takes the general path."""
+        return (
+            type(obs) is type(next_obs) is type(actions) is type(rewards) is type(terminated)
+            is type(truncated) is np.ndarray
+            and (obs.shape, next_obs.shape, actions.shape, rewards.shape, terminated.shape,
+                 truncated.shape) == self._plain_shapes
+            and (obs.dtype, next_obs.dtype, actions.dtype, rewards.dtype, terminated.dtype,
+                 truncated.dtype) == self._plain_dtypes
+            and math.isfinite(rewards.item())
+        )  # fmt: skip
+
     def _observations(self, value: Any, name: str) -> np.ndarray:
         array = np.asarray(value)
-        expected = (self.num_envs, *self.observation_shape)
+        expected = self._step_shape
         if array.shape != expected:
             raise ValueError(
                 f"{name} must have shape {expected} (num_envs, *observation shape), "
@@ -318,13 +445,26 @@ class ReplayBuffer:
         return _stored_as(array, self.observation_dtype, name)
 
     def _per_env(self, value: Any, name: str, kinds: str) -> np.ndarray:
-        array = np.asarray(value)
-        if array.shape != (self.num_envs,):
+        array = value if type(value) is np.ndarray else np.asarray(value)
+        if array.shape != self._env_shape:
             raise ValueError(f"{name} must have shape ({self.num_envs},), got {array.shape}")
         if array.dtype.kind not in kinds:
             wanted = "bool" if kinds == "b" else "integer" if kinds == "iu" else "real numbers"
             raise ValueError(f"{name} must hold {wanted}, got dtype {array.dtype}")
         return array
+
+    def _actions(self, value: Any) -> list[int]:
+        actions = self._per_env(value, "actions", "iu")
+        return (actions if actions.dtype == np.int64 else actions.astype(np.int64)).tolist()
+
+    def _rewards(self, value: Any) -> list[float]:
+        rewards = self._per_env(value, "rewards", "biuf")
+        if rewards.dtype != np.float64:
+            rewards = rewards.astype(np.float64)
+        as_floats = rewards.tolist()
+        if not all(map(math.isfinite, as_floats)):
+            raise ValueError(f"rewards must be finite, got {rewards}")
+        return as_floats
 
     def _masks(self, value: Any) -> np.ndarray | None:
         if self.action_mask_size is None:
@@ -349,10 +489,16 @@ class ReplayBuffer:
 
     def _check_continuing(self, obs: np.ndarray) -> None:
         """Refuse an `obs` that is not the `next_obs` stored for an env whose episode went on."""
-        envs = [env for env, slot in enumerate(self._current) if slot >= 0]
+        current, frames = self._current, self._frames.frames
+        if -1 not in current:  # every episode went on, as in most steps: one comparison
+            stored = frames[current[0]] if len(current) == 1 else frames[current]
+            # equal bytes are equal values (unequal ones may still be: 0.0 and -0.0, NaNs)
+            if stored.tobytes() == obs.tobytes():
+                return
+        envs = [env for env, slot in enumerate(current) if slot >= 0]
         if not envs:
             return
-        stored = self._frames.frames[np.array([self._current[env] for env in envs])]
+        stored = frames[[current[env] for env in envs]]
         given = obs if len(envs) == self.num_envs else obs[envs]
         equal_nan = self.observation_dtype.kind in "fc"
         if (stored == given).all() or (equal_nan and np.array_equal(stored, given, True)):
@@ -466,8 +612,8 @@ class PrioritizedReplayBuffer(ReplayBuffer):
     def _settings(self) -> dict[str, Any]:
         return {**super()._settings(), "alpha": self.alpha, "epsilon": self.epsilon}
 
-    def _on_stored(self, positions: np.ndarray) -> None:
-        self._tree.update(positions, np.full(len(positions), self._max_priority))
+    def _on_stored(self, positions: Sequence[int] | np.ndarray) -> None:
+        self._tree.fill(positions, self._max_priority)
 
 
 def _owned(obs_slot: np.ndarray, next_slot: np.ndarray, owns_next: np.ndarray) -> np.ndarray:

@@ -1,12 +1,18 @@
 #!/usr/bin/env python
 """Replay buffer speed and memory, ours beside Stable-Baselines3's and RLlib's, in one process.
 
-Every case stores 84x84 uint8 frames from one env with 1000-step episodes, in buffers of
-capacity 100,000 (``--quick``: 10,000) that have been filled once, so adds evict old data.
+Every case stores 84x84 uint8 frames from one env with 1000-step episodes, unless its name
+says otherwise, in buffers of capacity 100,000 (``--quick``: 10,000) that have been filled once,
+so adds evict old data.
 
 Cases (the first peer named is the one the ratio uses; bigger ratios are better for us):
 - ``add/uniform``: transitions added per second; ours (n_step=1) against SB3's
   ``ReplayBuffer`` (``sb3``) and the same with ``optimize_memory_usage=True``.
+- ``add/uniform_nstep3``: the same with n_step=3, against SB3's ``NStepReplayBuffer`` (which
+  adds as its ``ReplayBuffer`` does and sums the n steps when sampling).
+- ``add/uniform_8envs``: one add per step of 8 envs, transitions per second.
+- ``add/box4``, ``add/box4_nstep3``: CartPole-sized observations (4 float32) with 200-step
+  episodes, n_step=1 and 3, against SB3's ``ReplayBuffer`` and ``NStepReplayBuffer``.
 - ``sample/uniform_64``: microseconds per batch of 64 as torch tensors (ours: ``sample`` then
   ``torch.from_numpy`` on each array; SB3's ``sample`` returns tensors itself).
 - ``memory/uniform``: bytes per stored transition, counted from the arrays' ``nbytes``.
@@ -37,10 +43,15 @@ from rlcourse.replay.sum_tree import SumTree
 
 FRAME_SHAPE = (84, 84)
 EPISODE_LENGTH = 1000
+BOX_SHAPE = (4,)  # CartPole's observation
+BOX_EPISODE_LENGTH = 200
+MANY_ENVS = 8
+N_STEP = 3
 BATCH = 64
 TREE_CAPACITY = 100_000
 TREE_SEARCH_TARGET_US = 100.0
 OBSERVATIONS = gym.spaces.Box(0, 255, FRAME_SHAPE, np.uint8)
+BOX_OBSERVATIONS = gym.spaces.Box(-np.inf, np.inf, BOX_SHAPE, np.float32)
 ACTIONS = gym.spaces.Discrete(4)
 RATIO_NOTE = (
     "ratio: ours against the first peer listed, oriented so that > 1 favours ours "
@@ -49,18 +60,27 @@ RATIO_NOTE = (
 
 
 class Stream:
-    """Pre-made frames and actions of one env, replayed in a cycle (no RNG cost while timed)."""
+    """Pre-made observations, actions and rewards of `num_envs` envs, replayed in a cycle (no
+    RNG cost while timed); every env's episodes end together, every `episode_length` steps."""
 
-    def __init__(self, seed: int = 0, frames: int = 257):
+    def __init__(
+        self, num_envs: int = 1, space: gym.spaces.Box = OBSERVATIONS,
+        episode_length: int = EPISODE_LENGTH, seed: int = 0, frames: int = 257,
+    ):  # fmt: skip
         rng = np.random.default_rng(seed)
-        self.frames = rng.integers(0, 256, size=(frames, 1, *FRAME_SHAPE), dtype=np.uint8)
-        self.actions = rng.integers(0, ACTIONS.n, size=(frames, 1))
-        self.rewards = rng.normal(size=(frames, 1))
+        shape = (frames, num_envs, *space.shape)
+        if space.dtype == np.uint8:
+            self.frames = rng.integers(0, 256, size=shape, dtype=np.uint8)
+        else:
+            self.frames = rng.normal(size=shape).astype(space.dtype)
+        self.actions = rng.integers(0, ACTIONS.n, size=(frames, num_envs))
+        self.rewards = rng.normal(size=(frames, num_envs))
+        self.num_envs, self.space, self.episode_length = num_envs, space, episode_length
 
     def step(self, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
-        """obs, action, reward, next_obs and whether the episode ends, at step t."""
+        """obs, action, reward, next_obs and whether the episodes end, at step t."""
         n = len(self.frames)
-        ended = t % EPISODE_LENGTH == EPISODE_LENGTH - 1
+        ended = t % self.episode_length == self.episode_length - 1
         return (self.frames[t % n], self.actions[t % n], self.rewards[t % n],
                 self.frames[(t + 1) % n], ended)  # fmt: skip
 
@@ -91,7 +111,7 @@ def adds_per_second(add: Callable[[int], None], start: int, count: int, repeats:
 
 
 def ours_adder(buffer: ReplayBuffer, stream: Stream) -> Callable[[int], None]:
-    done, running = np.array([True]), np.array([False])
+    done, running = np.ones(stream.num_envs, bool), np.zeros(stream.num_envs, bool)
 
     def add(t: int) -> None:
         obs, action, reward, next_obs, ended = stream.step(t)
@@ -107,22 +127,31 @@ def as_tensors(batch: Any) -> list[torch.Tensor]:
 # -- Stable-Baselines3 -----------------------------------------------------------------------
 
 
-def sb3_buffer(capacity: int, optimize_memory_usage: bool) -> Any:
-    from stable_baselines3.common.buffers import ReplayBuffer as SB3ReplayBuffer
+def sb3_buffer(
+    capacity: int, optimize_memory_usage: bool, space: gym.spaces.Box = OBSERVATIONS,
+    num_envs: int = 1, n_step: int = 1,
+) -> Any:  # fmt: skip
+    from stable_baselines3.common.buffers import NStepReplayBuffer
+    from stable_baselines3.common.buffers import ReplayBuffer as SB3Buffer
 
-    return SB3ReplayBuffer(
-        capacity, OBSERVATIONS, ACTIONS, device="cpu",
+    if n_step > 1:  # it stores no more than SB3Buffer does: the n steps are summed when sampled
+        return NStepReplayBuffer(
+            capacity, space, ACTIONS, device="cpu", n_envs=num_envs, n_steps=n_step
+        )
+    return SB3Buffer(
+        capacity, space, ACTIONS, device="cpu", n_envs=num_envs,
         optimize_memory_usage=optimize_memory_usage,
         handle_timeout_termination=not optimize_memory_usage,
     )  # fmt: skip
 
 
 def sb3_adder(buffer: Any, stream: Stream) -> Callable[[int], None]:
-    infos = [{}]
+    infos: list[dict[str, Any]] = [{} for _ in range(stream.num_envs)]
+    done, running = np.ones(stream.num_envs, bool), np.zeros(stream.num_envs, bool)
 
     def add(t: int) -> None:
         obs, action, reward, next_obs, ended = stream.step(t)
-        buffer.add(obs, next_obs, action, reward, np.array([ended]), infos)
+        buffer.add(obs, next_obs, action, reward, done if ended else running, infos)
 
     return add
 
@@ -199,6 +228,39 @@ def uniform_cases(capacity: int, adds: int, samples: int, repeats: int) -> dict[
         "memory/uniform": {**nbytes, "ratio": nbytes["sb3"] / nbytes["ours"],
                            "unit": "bytes/transition"},
     }  # fmt: skip
+
+
+def more_add_cases(capacity: int, adds: int, repeats: int) -> dict[str, Any]:
+    """Adds per second in more settings: n-step windows, 8 envs, CartPole-sized observations."""
+    box: dict[str, Any] = {"space": BOX_OBSERVATIONS, "episode_length": BOX_EPISODE_LENGTH}
+    cases: dict[str, tuple[dict[str, Any], int]] = {  # case: the stream's settings, n_step
+        "add/uniform_nstep3": ({}, N_STEP),
+        "add/uniform_8envs": ({"num_envs": MANY_ENVS}, 1),
+        "add/box4": (box, 1),
+        "add/box4_nstep3": (box, N_STEP),
+    }
+    results: dict[str, Any] = {}
+    for case, (stream_settings, n_step) in cases.items():
+        stream = Stream(**stream_settings)
+        num_envs, space = stream.num_envs, stream.space
+        rates: dict[str, float] = {}
+        for name in ("ours", "sb3"):
+            if name == "ours":
+                buffer: Any = ReplayBuffer(
+                    capacity, space, num_envs=num_envs, n_step=n_step, seed=0
+                )
+                add = ours_adder(buffer, stream)
+            else:
+                buffer = sb3_buffer(capacity, False, space, num_envs, n_step)  # split by env
+                add = sb3_adder(buffer, stream)
+            for t in range(capacity // num_envs):
+                add(t)
+            start, calls = capacity // num_envs, adds // num_envs
+            rates[name] = num_envs * adds_per_second(add, start, calls, repeats)
+            del buffer, add
+            gc.collect()
+        results[case] = {**rates, "ratio": rates["ours"] / rates["sb3"], "unit": "transitions/s"}
+    return results
 
 
 def prioritized_cases(capacity: int, adds: int, samples: int, repeats: int) -> dict[str, Any]:
@@ -284,6 +346,7 @@ def run(quick: bool) -> dict[str, dict[str, Any]]:
     torch.set_num_threads(1)
     results = tree_cases(samples, repeats)
     results.update(uniform_cases(capacity, adds, samples, repeats))
+    results.update(more_add_cases(capacity, adds, repeats))
     results.update(prioritized_cases(capacity, adds, samples, repeats))
     return results
 

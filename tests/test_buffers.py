@@ -421,6 +421,80 @@ def test_loading_a_state_from_a_different_buffer_is_refused():
         make_buffer(PrioritizedReplayBuffer).load_state_dict(state)
 
 
+# -- the one-env path against the general path ----------------------------------------------
+
+
+class GeneralPath:
+    """Takes every step through the general path of `add`: the arguments as nested lists (so
+    each is converted and checked on its own) and every closed window stored as arrays."""
+
+    def add(self, *step):
+        super().add(*(None if field is None else np.asarray(field).tolist() for field in step))
+
+    def _store_one(self, *transition):
+        self._store(*(np.array([field]) for field in transition))
+
+
+class GeneralReplayBuffer(GeneralPath, ReplayBuffer):
+    pass
+
+
+class GeneralPrioritizedReplayBuffer(GeneralPath, PrioritizedReplayBuffer):
+    pass
+
+
+def assert_same_state(first, second):
+    """Equal state dicts, arrays equal in dtype and in every bit."""
+    assert type(first) is type(second) or {type(first), type(second)} <= {int, float}
+    if isinstance(first, dict):
+        assert first.keys() == second.keys()
+        for key in first:
+            assert_same_state(first[key], second[key])
+    elif isinstance(first, list | tuple):
+        assert len(first) == len(second)
+        for a, b in zip(first, second, strict=True):
+            assert_same_state(a, b)
+    elif isinstance(first, np.ndarray):
+        assert first.dtype == second.dtype and first.shape == second.shape
+        assert first.tobytes() == second.tobytes()
+    else:
+        assert first == second
+
+
+@pytest.mark.parametrize(
+    ("kind", "general_kind"),
+    [
+        (ReplayBuffer, GeneralReplayBuffer),
+        (PrioritizedReplayBuffer, GeneralPrioritizedReplayBuffer),
+    ],
+)
+@pytest.mark.parametrize(("num_envs", "n_step"), [(1, 1), (1, 3), (3, 3)])
+def test_the_fast_and_the_general_path_build_identical_buffers(
+    kind, general_kind, num_envs, n_step
+):
+    steps = list(vector_env_stream(240, num_envs=num_envs, end_rate=0.05, seed=num_envs))
+    settings = {
+        "capacity": 30, "observation_space": gym.spaces.Box(0, 255, (4, 4), np.uint8),
+        "num_envs": num_envs, "n_step": n_step, "gamma": 0.9, "action_mask_size": 4, "seed": 7,
+    }  # fmt: skip
+    fast, general = kind(**settings), general_kind(**settings)
+    if num_envs == 1:  # the stream's arrays take the one-env path
+        assert all(fast._needs_no_conversion(*step[:6]) for step in steps)
+    for t, step in enumerate(steps):
+        fast.add(*step)
+        general.add(*step)
+        if len(fast) >= 8:
+            batch = fast.sample(8)
+            assert_same_batches([batch], [general.sample(8)])
+            if kind is PrioritizedReplayBuffer:
+                for buffer in (fast, general):
+                    buffer.update_priorities(batch.indices, batch.rewards - batch.discounts)
+        if t % 40 == 39:
+            fast_state, general_state = fast.state_dict(), general.state_dict()
+            del fast_state["settings"]["kind"], general_state["settings"]["kind"]
+            assert_same_state(fast_state, general_state)  # frames, windows, priorities, RNG
+
+
 # -- errors ----------------------------------------------------------------------------------
 
 
@@ -548,3 +622,58 @@ def test_bad_priority_updates_are_refused():
         buffer.update_priorities([0, 1], [1.0])
     with pytest.raises(ValueError, match="td_errors must be finite"):
         buffer.update_priorities([0], [np.inf])
+
+
+ONE_ENV_STEP = {
+    "obs": np.ones((1, 3), np.float32),  # the next_obs of GOOD_STEP's first env
+    "actions": np.array([0]),
+    "rewards": np.array([1.0]),
+    "next_obs": np.full((1, 3), 2.0, np.float32),
+    "terminated": np.array([False]),
+    "truncated": np.array([False]),
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({}, None),  # the step itself is good
+        ({"obs": np.ones((1, 4), np.float32)}, r"obs must have shape \(1, 3\)"),
+        ({"obs": np.zeros((1, 3), np.float32)}, r"obs of env\(s\) \[0\] differ"),
+        ({"actions": np.array([0.0])}, "actions must hold integer"),
+        ({"rewards": np.array([np.inf])}, "rewards must be finite"),
+        ({"rewards": np.array([[1.0]])}, "rewards must have shape"),
+        ({"terminated": np.array([1])}, "terminated must hold bool"),
+        ({"next_action_masks": np.ones((1, 4), bool)}, "without action_mask_size"),
+    ],
+)
+def test_one_env_steps_are_checked_as_any_other(changes, message):
+    space = gym.spaces.Box(-1.0, 1.0, (3,), np.float32)
+    buffer = ReplayBuffer(10, space, n_step=2)
+    first = {name: value[:1] for name, value in GOOD_STEP.items()}
+    buffer.add(**{**first, "truncated": np.array([False])})
+    before = pickle.dumps(buffer.state_dict())
+    step = {**ONE_ENV_STEP, **changes}
+    if message is None:
+        buffer.add(**step)
+        assert len(buffer) == 1
+        return
+    with pytest.raises(ValueError, match=message):
+        buffer.add(**step)
+    assert pickle.dumps(buffer.state_dict()) == before
+
+
+@pytest.mark.parametrize("num_envs", [1, 2])
+def test_a_continuing_observation_equal_in_value_but_not_in_bits_is_recognised(num_envs):
+    zero, negative_zero = np.zeros((num_envs, 1), np.float32), np.full((num_envs, 1), -0.0)
+    nan, other_nan = np.array([0x7FC00000, 0x7FC00001], np.uint32).view(np.float32)
+    buffer = ReplayBuffer(10, SCALAR_BOX, num_envs=num_envs)
+    action, reward, going_on = (
+        np.zeros(num_envs, np.int64),
+        np.zeros(num_envs),
+        np.zeros(num_envs, bool),
+    )
+    buffer.add(zero, action, reward, negative_zero.astype(np.float32), going_on, going_on)
+    buffer.add(zero, action, reward, np.full((num_envs, 1), nan), going_on, going_on)
+    buffer.add(np.full((num_envs, 1), other_nan), action, reward, zero, going_on, going_on)
+    assert len(buffer) == 3 * num_envs

@@ -1,5 +1,7 @@
 """SumTree: totals, minimum, prefix search against np.searchsorted, sampling in proportion."""
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -197,3 +199,47 @@ def test_small_and_large_updates_build_the_same_tree():
     assert (one_by_one.total, one_by_one.min) == (batched.total, batched.min)
     prefix_sums = rng.random(500) * batched.total
     np.testing.assert_array_equal(one_by_one.find(prefix_sums), batched.find(prefix_sums))
+
+
+def test_zeros_of_either_sign_build_the_same_tree_one_by_one_and_batched():
+    # -0.0 is kept as 0.0: otherwise which zero a minimum holds would depend on the path
+    rng = np.random.default_rng(6)
+    one_by_one, batched = SumTree(300), SumTree(300)
+    for _ in range(20):
+        indices, values = rng.integers(0, 300, size=40), rng.choice([0.0, -0.0, 0.5, 2.0], 40)
+        for index, value in zip(indices, values, strict=True):
+            one_by_one.update([index], [value])
+        batched.update(indices, values)
+    for tree in (one_by_one, batched):
+        assert not np.any(np.signbit(tree[np.arange(300)]))
+        assert tree.min == 0.0 and math.copysign(1.0, tree.min) == 1.0
+    assert one_by_one.total == batched.total
+    prefix_sums = rng.random(500) * batched.total
+    np.testing.assert_array_equal(one_by_one.find(prefix_sums), batched.find(prefix_sums))
+
+
+@pytest.mark.parametrize("count", [1, 3, 8, 9, 40])  # one by one up to 8, then batched
+def test_fill_sets_one_value_as_update_does(count):
+    rng = np.random.default_rng(count)
+    values = rng.random(3000)
+    filled_tree, updated = filled(values), filled(values)
+    for value in (0.25, 3.0, 1e-3):
+        indices = rng.choice(3000, size=count, replace=False)
+        filled_tree.fill(indices.tolist(), value)
+        updated.update(indices, np.full(count, value))
+    assert (filled_tree.total, filled_tree.min) == (updated.total, updated.min)
+    np.testing.assert_array_equal(filled_tree[np.arange(3000)], updated[np.arange(3000)])
+    prefix_sums = rng.random(500) * updated.total
+    np.testing.assert_array_equal(filled_tree.find(prefix_sums), updated.find(prefix_sums))
+
+
+def test_bad_fills_are_refused_and_change_nothing():
+    tree = filled([1.0, 2.0, 3.0, 4.0])
+    for indices in ([4], [0, -1], [0.5], [True]):
+        with pytest.raises(ValueError, match="indices"):
+            tree.fill(indices, 1.0)
+    for value in (-1.0, np.nan, np.inf):
+        with pytest.raises(ValueError, match="values"):
+            tree.fill([0], value)
+    np.testing.assert_array_equal(tree[[0, 1, 2, 3]], [1.0, 2.0, 3.0, 4.0])
+    assert (tree.total, tree.min) == (10.0, 1.0)

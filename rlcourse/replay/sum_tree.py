@@ -15,6 +15,9 @@ descends the rest of the way two children at a time.
 
 from __future__ import annotations
 
+import math
+import numbers
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -22,7 +25,7 @@ import numpy as np
 from rlcourse.replay.checks import index_array, positive_int
 
 JUMP_LEVEL_NODES = 1024
-SCALAR_UPDATE_MAX = 4  # updates of up to this many leaves run as a plain Python loop
+SCALAR_UPDATE_MAX = 8  # updates of up to this many leaves run as a plain Python loop
 
 
 class SumTree:
@@ -51,7 +54,8 @@ class SumTree:
         return self._sums[index_array(indices, "indices", self.capacity) + self._first_leaf]
 
     def update(self, indices: Any, values: Any) -> None:
-        """Set `values` at `indices`; where an index repeats, its last value counts."""
+        """Set `values` at `indices`; where an index repeats, its last value counts (a value
+        of -0.0 is kept as 0.0)."""
         indices = index_array(indices, "indices", self.capacity)
         values = np.asarray(values, dtype=np.float64)
         if values.shape != indices.shape:
@@ -60,6 +64,7 @@ class SumTree:
             )
         if not np.all(np.isfinite(values)) or np.any(values < 0):
             raise ValueError("values must be finite and >= 0")
+        values = values + 0.0  # -0.0 becomes 0.0: no two zeros for the minima to tell apart
         if len(indices) > 1:  # keep each index's last value, the same way every time
             _, last_from_end = np.unique(indices[::-1], return_index=True)
             keep = len(indices) - 1 - last_from_end
@@ -75,17 +80,51 @@ class SumTree:
             self._sums[nodes] = self._sums[left] + self._sums[right]
             self._mins[nodes] = np.minimum(self._mins[left], self._mins[right])
 
+    def fill(self, indices: Sequence[int] | np.ndarray, value: float) -> None:
+        """`update(indices, [value] * len(indices))` for distinct `indices`, without building
+        arrays for a few of them."""
+        if len(indices) > SCALAR_UPDATE_MAX:
+            self.update(indices, np.full(len(indices), value))
+            return
+        if not 0.0 <= value < math.inf:
+            raise ValueError(f"values must be finite and >= 0, got {value!r}")
+        value = float(value) + 0.0  # as in `update`
+        leaves = []
+        for index in indices:  # checked as `index_array` does, without building arrays
+            if isinstance(index, bool) or not isinstance(index, numbers.Integral):
+                raise ValueError(f"indices must hold integers, got {index!r}")
+            if not 0 <= int(index) < self.capacity:
+                raise ValueError(f"indices must lie in [0, {self.capacity}), got {index}")
+            leaves.append(int(index) + self._first_leaf)
+        self._update_one_by_one(leaves, [value] * len(leaves))
+
     def _update_one_by_one(self, leaves: list[int], values: list[float]) -> None:
-        """`update` in plain Python: faster than NumPy for a few leaves (the same sums)."""
-        sums, mins = self._sums, self._mins
+        """`update` in plain Python: faster than NumPy for a few leaves (the same sums).
+
+        Walking up from a leaf, each parent is its two children's sum (in either order: float
+        addition commutes) and their minimum (no zero is negative, so equal minima are the same
+        number). Once a minimum comes out as the one already stored, those above it stand.
+        """
+        # memoryviews read and write Python floats, much faster than NumPy scalars
+        sums: Any = self._sums.data
+        mins: Any = self._mins.data
         for node, value in zip(leaves, values, strict=True):
-            sums[node] = mins[node] = value
-            node >>= 1
-            while node:
-                left, right = 2 * node, 2 * node + 1
-                sums[node] = sums[left] + sums[right]
-                mins[node] = min(mins[left], mins[right])
+            sums[node] = mins[node] = total = low = value
+            while node > 1:
+                sibling = node ^ 1
+                total += sums[sibling]
+                other = mins[sibling]
+                if other < low:
+                    low = other
                 node >>= 1
+                sums[node] = total
+                if mins[node] == low:
+                    break
+                mins[node] = low
+            while node > 1:
+                total += sums[node ^ 1]
+                node >>= 1
+                sums[node] = total
 
     def find(self, prefix_sums: Any) -> np.ndarray:
         """For each s, the index i with sum(values[:i]) <= s < sum(values[:i+1]).
@@ -139,8 +178,9 @@ class SumTree:
         leaves = slice(self._first_leaf, self._first_leaf + self.capacity)
         self._sums[:] = 0.0
         self._mins[:] = np.inf
-        self._sums[leaves] = state["values"]
-        self._mins[leaves] = np.where(state["is_set"], state["values"], np.inf)
+        values = np.asarray(state["values"], dtype=np.float64) + 0.0  # as in `update`
+        self._sums[leaves] = values
+        self._mins[leaves] = np.where(state["is_set"], values, np.inf)
         for level in range(self._depth - 1, -1, -1):
             nodes = slice(1 << level, 2 << level)
             children = slice(2 << level, 4 << level)
