@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 export SDL_VIDEODRIVER ?= $(if $(DISPLAY)$(WAYLAND_DISPLAY),,dummy)
 export MPLBACKEND ?= Agg
 
-.PHONY: install demo test test-slow lint typecheck bench clean
+.PHONY: install demo test test-slow lint typecheck bench bench-quick clean
 
 install: $(STAMP)
 
@@ -37,8 +37,13 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
+BENCHES := scripts/bench_envs.py scripts/bench_go.py scripts/bench_buffers.py scripts/bench_dqn.py
+
 bench: install
-	$(PY) scripts/bench_envs.py
+	@for b in $(BENCHES); do echo "== $$b"; $(PY) $$b || exit 1; done
+
+bench-quick: install
+	@for b in $(BENCHES); do echo "== $$b --quick"; $(PY) $$b --quick || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
