@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import functools
-import importlib.util
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+from agents.go_players import add_player_arguments, make_player
 from envs.go.rendering import GoRenderer, result_text
 from envs.go.rules import BLACK, WHITE, GoState
 from envs.go.sgf import SgfError, game_record, read_sgf, save_sgf
@@ -35,18 +33,6 @@ BUTTON_COLOUR = (70, 66, 62)
 BUTTON_TEXT = (246, 244, 238)
 MESSAGE_TEXT = (40, 36, 32)
 FPS = 30
-
-
-@functools.cache
-def _sibling_script(name: str) -> ModuleType:
-    """Another script of this folder as a module (scripts are not a package)."""
-    path = Path(__file__).with_name(f"{name}.py")
-    spec = importlib.util.spec_from_file_location(f"rlcourse_script_{name}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 class GoSession:
@@ -246,9 +232,8 @@ def run_window(session: GoSession, title: str) -> None:
 
 
 def play_go(opts: argparse.Namespace) -> int:
-    gtp = _sibling_script("gtp")
     try:
-        policy = gtp.make_policy(opts)
+        policy = make_player(opts)
         if opts.load is not None:
             record = read_sgf(opts.load)
             start, moves = record.initial, record.moves
@@ -280,7 +265,7 @@ def add_go_parser(modes: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _sibling_script("gtp").add_agent_arguments(go)
+    add_player_arguments(go)
     go.add_argument("--size", type=int, default=9, help="board size 5..19")
     go.add_argument("--komi", type=float, default=7.5)
     go.add_argument("--handicap", type=int, default=0, help="black stones placed first")
