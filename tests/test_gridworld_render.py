@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import envs  # noqa: F401  (registers the ids)
-from envs.gridworld import REGISTERED, GridWorldEnv, render_values, save_png
+from envs.gridworld import REGISTERED, GridWorldEnv, render_values
 from envs.gridworld.rendering import (
     AGENT_COLOUR,
     CLIFF_COLOUR,
@@ -20,6 +20,7 @@ from envs.gridworld.rendering import (
     frame_shape,
     value_colours,
 )
+from rlcourse.render import save_png
 
 IDS = sorted(REGISTERED)
 

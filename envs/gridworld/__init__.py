@@ -14,7 +14,7 @@ from envs.gridworld.dynamics import Action
 from envs.gridworld.env import GridWorldEnv
 from envs.gridworld.maps import LAYOUTS, Cell, GridMap, MapError, load_map, maze_map, parse_map
 from envs.gridworld.mdp import TabularMDP
-from envs.gridworld.rendering import render_ansi, render_frame, render_values, save_png
+from envs.gridworld.rendering import render_ansi, render_frame, render_values
 
 ENTRY_POINT = "envs.gridworld.env:GridWorldEnv"
 
@@ -56,5 +56,4 @@ __all__ = [
     "render_ansi",
     "render_frame",
     "render_values",
-    "save_png",
 ]

@@ -8,7 +8,6 @@ W = cols * cell_size.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
@@ -380,12 +379,3 @@ def render_ansi(grid: GridMap, agent: int | None = None) -> str:
         suffix = " (±1)" if grid.stochastic_wind else ""
         lines.append("wind: " + " ".join(str(w) for w in grid.wind) + suffix)
     return "\n".join(lines) + "\n"
-
-
-def save_png(frame: np.ndarray, path: str | os.PathLike[str]) -> None:
-    """Write an [H, W, 3] uint8 frame as a PNG file."""
-    import pygame
-
-    frame = np.asarray(frame, dtype=np.uint8)
-    surface = pygame.surfarray.make_surface(frame.transpose(1, 0, 2))
-    pygame.image.save(surface, os.fspath(path))
