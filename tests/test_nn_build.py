@@ -189,3 +189,35 @@ def test_summary_rows_add_up_for_modules_that_own_parameters_and_children():
     attention = by_name["blocks.0.attn"]  # owns in_proj (3 * 16 * 16 + 48) next to out_proj
     assert attention.params == 3 * 16 * 16 + 3 * 16 and attention.output_shape == "([2, 4, 16])"
     assert by_name["blocks.0.attn.out_proj"].params == 16 * 16 + 16
+
+
+# ----------------------------------------------------------------------------- entity observations
+
+
+def test_attention_spec_builds_an_entity_encoder_that_ignores_absent_entities():
+    spec = NetworkSpec.model_validate(
+        {"mlp": {"hidden": [16]}, "attention": {"embed_dim": 8, "num_heads": 2, "pooling": "mean"}}
+    )
+    space = Box(-1.0, 1.0, shape=(5, 4), dtype=np.float32)
+    encoder = build_encoder(spec, space)
+    assert encoder.out_features == 16
+    obs = torch.rand(3, 5, 4)
+    obs[:, :, 0] = torch.tensor([1.0, 1.0, 0.0, 1.0, 0.0])  # presence flags
+    changed = obs.clone()
+    changed[:, 2, 1:] = 123.0  # an absent vehicle moves: nothing may change
+    torch.testing.assert_close(encoder(obs), encoder(changed))
+    changed[:, 1, 1:] = 123.0  # a present one does
+    assert not torch.allclose(encoder(obs), encoder(changed))
+
+
+def test_attention_spec_errors_name_the_problem():
+    with pytest.raises(ValidationError, match="divisible"):
+        NetworkSpec.model_validate({"attention": {"embed_dim": 10, "num_heads": 4}})
+    spec = NetworkSpec.model_validate({"attention": {"presence_feature": 4}})
+    with pytest.raises(ValueError, match="presence_feature is 4 but entities have only 4"):
+        build_encoder(spec, Box(-1.0, 1.0, shape=(5, 4), dtype=np.float32))
+
+
+def test_without_attention_an_entity_box_is_flattened_for_the_mlp():
+    encoder = build_encoder(NetworkSpec(), Box(-1.0, 1.0, shape=(5, 4), dtype=np.float32))
+    assert encoder(torch.rand(2, 5, 4)).shape == (2, 64)

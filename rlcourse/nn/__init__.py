@@ -28,6 +28,7 @@ from rlcourse.nn.mlp import MLP
 from rlcourse.nn.recurrent import Hidden, RecurrentEncoder
 from rlcourse.nn.resnet import ResidualBlock, ResNetTower
 from rlcourse.nn.spec import (
+    AttentionSpec,
     CNNSpec,
     MLPSpec,
     NetworkSpec,
@@ -39,6 +40,7 @@ from rlcourse.nn.summary import ModelSummary, summary
 
 __all__ = [
     "MLP",
+    "AttentionSpec",
     "CNNSpec",
     "CategoricalPolicyHead",
     "DiagGaussian",

@@ -5,6 +5,7 @@ In an agent's config section::
     network:
       mlp: {hidden: [64, 64], activation: relu, norm: null, dropout: 0.0}
       cnn: {kind: auto, channels: [32, 32]}      # used only for image observations
+      attention: {embed_dim: 64, num_heads: 4}   # optional: entity observations [N, F]
 
 `build_encoder(spec, observation_space)` returns an `ObservationEncoder` mapping a batch of
 observations to features [B, out_features]:
@@ -14,6 +15,9 @@ observations to features [B, out_features]:
 - ``Box`` with 3 dimensions: a channels-first image [B, C, H, W] (uint8 scaled by 1/255),
   then the CNN (``auto``: `NatureCNN` from 36x36 up, `GridCNN` below), then the MLP over the
   flattened CNN features (Nature-DQN: ``mlp.hidden: [512]``).
+- ``Box`` with 2 dimensions [N, F] when ``attention`` is set: N entities (vehicles, slots) of F
+  features, column ``attention.presence_feature`` a presence flag (> 0.5: present); the
+  `EntityAttentionEncoder`'s pooled embedding, then the MLP.
 - any other ``Box`` or ``MultiBinary``: flattened to [B, prod(shape)] floats, then the MLP.
 
 `as_batch(observations, space)` turns a sequence of env observations into the tensor the
@@ -30,9 +34,10 @@ import gymnasium as gym
 import numpy as np
 import torch
 import torch.nn.functional as F
-from pydantic import Field, PositiveInt, field_validator
+from pydantic import Field, PositiveInt, field_validator, model_validator
 from torch import nn
 
+from rlcourse.nn.attention import EntityAttentionEncoder, Pooling
 from rlcourse.nn.cnn import NATURE_MIN_SIZE, GridCNN, NatureCNN
 from rlcourse.nn.layers import Activation, LinearFactory, Norm
 from rlcourse.nn.mlp import MLP
@@ -83,9 +88,28 @@ class CNNSpec(FrozenModel):
         )  # fmt: skip
 
 
+class AttentionSpec(FrozenModel):
+    embed_dim: PositiveInt = 64
+    num_heads: PositiveInt = 4
+    num_layers: Annotated[int, Field(ge=0)] = 1
+    pooling: Pooling = Field(default="first", description="mean, max or first (the ego entity)")
+    presence_feature: Annotated[int, Field(ge=0)] = Field(
+        default=0, description="column of the presence flag in each entity's features"
+    )
+
+    @model_validator(mode="after")
+    def _heads_divide(self) -> AttentionSpec:
+        if self.embed_dim % self.num_heads:
+            raise ValueError(
+                f"embed_dim ({self.embed_dim}) must be divisible by num_heads ({self.num_heads})"
+            )
+        return self
+
+
 class NetworkSpec(FrozenModel):
     mlp: MLPSpec = MLPSpec()
     cnn: CNNSpec = CNNSpec()
+    attention: AttentionSpec | None = None
 
 
 # ----------------------------------------------------------------------------- preprocessing
@@ -135,6 +159,28 @@ class ToFloat(nn.Module):
         return f"scale={self.scale:g}, flatten={self.flatten}"
 
 
+class EntityTorso(nn.Module):
+    """Entities [B, N, F] with a presence column -> the attention encoder's pooled [B, D]."""
+
+    def __init__(self, spec: AttentionSpec, entity_features: int):
+        super().__init__()
+        if spec.presence_feature >= entity_features:
+            raise ValueError(
+                f"attention.presence_feature is {spec.presence_feature} but entities have "
+                f"only {entity_features} features"
+            )
+        self.presence_feature = spec.presence_feature
+        self.attention = EntityAttentionEncoder(
+            entity_features, spec.embed_dim, spec.num_heads, spec.num_layers,
+            pooling=spec.pooling,
+        )  # fmt: skip
+        self.out_features = spec.embed_dim
+
+    def forward(self, entities: torch.Tensor) -> torch.Tensor:
+        present = entities[..., self.presence_feature] > 0.5
+        return self.attention(entities, present).pooled
+
+
 class ObservationEncoder(nn.Module):
     """Observations [B, ...] -> features [B, out_features]: preprocess, then torso."""
 
@@ -166,6 +212,11 @@ def build_encoder(
         mlp = spec.mlp.build(cnn.out_features)
         torso = nn.Sequential(cnn, mlp)
         return ObservationEncoder(ToFloat(scale, flatten=False), torso, mlp.out_features)
+    elif isinstance(space, gym.spaces.Box) and len(space.shape) == 2 and spec.attention:
+        entities = EntityTorso(spec.attention, space.shape[1])
+        mlp = spec.mlp.build(entities.out_features)
+        torso = nn.Sequential(entities, mlp)
+        return ObservationEncoder(ToFloat(1.0, flatten=False), torso, mlp.out_features)
     elif isinstance(space, gym.spaces.Box | gym.spaces.MultiBinary):
         preprocess, width = ToFloat(1.0, flatten=True), math.prod(space.shape)
     else:
