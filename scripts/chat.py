@@ -1,0 +1,123 @@
+#!/usr/bin/env python
+"""Talk to the in-car assistant as the driver: type what you want, one line per turn.
+
+    python scripts/chat.py                          # the rule-based policy
+    python scripts/chat.py --checkpoint RUN_DIR     # a trained dialogue agent
+    printf 'take me to the airport\\nany route\\nthanks, that is all\\n' | python scripts/chat.py
+
+Your words are understood by keyword matching (slot values, intent keywords, yes/no, "don't
+care", "thanks", "that's all"); the line under each of yours shows what the car heard. The car
+speaks first after your first line; it ends the talk with a goodbye, after the driver's
+patience in turns, or when the input ends (an empty line or "quit" also ends it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any, TextIO
+
+import numpy as np
+
+import envs  # noqa: F401  (registers the rlcourse/* ids)
+from envs.dialogue import (
+    BeliefState,
+    InCarDialogueEnv,
+    RulePolicy,
+    SystemActType,
+)
+from envs.dialogue.nlg import text_observation
+from envs.dialogue.nlu import KeywordNLU
+
+Act = Callable[[Any, Mapping[str, Any]], int]
+
+
+class ChatSession:
+    """The system side of a dialogue with a person: belief, policy and words, no simulator."""
+
+    def __init__(self, env: InCarDialogueEnv, act: Act, seed: int = 0) -> None:
+        self.env = env
+        self.act = act
+        self.nlu = KeywordNLU(env.ontology)
+        self.belief = BeliefState(env.ontology, env.user.params.patience)
+        self.rng = np.random.default_rng(seed)
+        self.system_text = ""
+        self.ended = False
+
+    def turn(self, line: str) -> list[str]:
+        """Hear one line of the driver and answer; returns the lines to print."""
+        heard = self.nlu.parse(line, self.belief.last_system, self.belief.active_intent())
+        self.belief.hear(heard)
+        out = [f"  (heard: {', '.join(str(h.act) for h in heard) or 'nothing'})"]
+        mask = self.belief.action_mask(self.env.table)
+        if self.env.obs_type == "belief":
+            obs = self.belief.vector()
+        else:
+            recognised = self.env.nlg.heard_text(heard, self.rng)
+            text = text_observation(self.system_text, recognised)
+            obs = self.env.vocabulary.encode(text, self.env.text_length)
+        act = self.env.table[int(self.act(obs, {"action_mask": mask}))]
+        values, offered = self.belief.shown(act)
+        self.system_text = self.env.nlg.system_text(act, self.rng, values, offered)
+        self.belief.system_turn(act)
+        out.append(f"Car: {self.system_text}")
+        if act.type == SystemActType.EXECUTE:
+            done = ", ".join(f"{slot}={value}" for slot, value in values.items())
+            out.append(f"  [car carries out {act.intent}: {done}]")
+        if act.type == SystemActType.BYE or self.belief.turn >= self.belief.patience:
+            self.ended = True
+        return out
+
+
+def policy_for(checkpoint: str | None) -> tuple[InCarDialogueEnv, Act, str]:
+    """(env the policy was made for, its act function, its name)."""
+    if checkpoint is None:
+        env = InCarDialogueEnv()
+        return env, RulePolicy(env.ontology).act, "rule-based policy"
+    from agents.training import env_factory, load_agent
+
+    agent, config = load_agent(checkpoint)
+    made = env_factory(config)().unwrapped
+    if not isinstance(made, InCarDialogueEnv):
+        raise ValueError(f"{checkpoint} was trained on {config.env.id}, not the dialogue env")
+
+    def act(obs: Any, info: Mapping[str, Any]) -> int:
+        return int(agent.act(obs, info, deterministic=True))
+
+    return made, act, f"{config.name} ({checkpoint})"
+
+
+def chat(session: ChatSession, lines: TextIO, echo: bool) -> None:
+    print("Car: I'm listening. What can I do for you?")
+    while not session.ended:
+        if not echo:
+            print("You: ", end="", flush=True)
+        line = lines.readline()
+        if not line or line.strip().lower() in ("", "quit", "exit"):
+            break
+        if echo:
+            print(f"You: {line.strip()}")
+        for out in session.turn(line):
+            print(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--checkpoint", metavar="RUN_DIR|CHECKPOINT", help="a trained agent")
+    parser.add_argument("--seed", type=int, default=0, help="seeds the choice of words")
+    opts = parser.parse_args(argv)
+    try:
+        env, act, name = policy_for(opts.checkpoint)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"(talking to the {name}; an empty line or 'quit' ends)")
+    chat(ChatSession(env, act, opts.seed), sys.stdin, echo=not sys.stdin.isatty())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""scripts/chat.py driven through a pipe, and scripts/bench_dialogue.py on a few dialogues."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rlcourse.benchmarking import check_results
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def script(name):
+    spec = importlib.util.spec_from_file_location(f"script_{name}", ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def chat(lines, *args):
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "chat.py"), *args],
+        input="".join(f"{line}\n" for line in lines),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+
+
+def test_chat_from_a_pipe_gets_a_task_done():
+    out = chat(["take me to the airport", "I don't care", "thanks, that's all"])
+    lines = out.splitlines()
+    assert "You: take me to the airport" in lines
+    assert "  (heard: inform_intent(navigate), inform(destination=the airport))" in lines
+    assert "  (heard: dont_care(route_preference))" in lines
+    assert (
+        "  [car carries out navigate: destination=the airport, route_preference=dontcare]" in lines
+    )
+    assert "  (heard: thanks, done)" in lines
+    assert lines[-1] in ("Car: Goodbye, drive safely.", "Car: Bye for now.")
+
+
+def test_chat_confirms_corrects_and_stops_at_end_of_input():
+    module = script("chat")
+    env, act, _ = module.policy_for(None)
+    session = module.ChatSession(env, act)
+    out = session.turn("call")
+    assert out[0] == "  (heard: inform_intent(call_contact))"
+    session.turn("anna")
+    assert session.belief.top("contact") == "anna"
+    session.turn("on the mobile")
+    assert session.belief.top("number_type") == "mobile"
+    assert not session.ended
+    assert chat([]).splitlines()[-1] == "Car: I'm listening. What can I do for you?"
+
+
+def test_bench_writes_results_in_the_common_format(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert script("bench_dialogue").main(["--episodes", "20", "--json", str(out)]) == 0
+    results = json.loads(out.read_text())
+    check_results(results)
+    assert set(results) == {
+        f"{metric}@{level}"
+        for metric in ("success", "turns", "inform_precision", "inform_recall")
+        for level in ("0%", "5%", "15%")
+    }
+    assert results["success@0%"]["ours"] == 1.0 and results["success@0%"]["ratio"] == 1.0
+    assert results["success@5%"]["target"] == 0.95
+    printed = capsys.readouterr().out
+    assert "rule   | 15%" in printed and "20 dialogues per policy" in printed
+
+
+@pytest.mark.slow
+def test_chat_and_bench_load_a_trained_checkpoint(tmp_path):
+    config = tmp_path / "dqn_dialogue.yaml"
+    config.write_text(
+        "env: {id: rlcourse/InCarDialogue-v0}\n"
+        "agent: {name: dqn, network: {mlp: {hidden: [32]}}, learning_starts: 100,\n"
+        "        buffer_size: 2000, epsilon: {kind: linear, start: 1.0, end: 0.05, steps: 300}}\n"
+        "train: {steps: 400, seed: 0, eval_episodes: 2}\n"
+    )
+    train = script("train").main
+    assert train([str(config), f"train.runs_dir={tmp_path / 'runs'}", "--no-progress"]) == 0
+    (run_dir,) = (tmp_path / "runs" / "dqn_dialogue").iterdir()
+    assert "(talking to the dqn_dialogue" in chat(["take me home"], "--checkpoint", str(run_dir))
+    out = tmp_path / "bench.json"
+    bench = script("bench_dialogue").main
+    assert bench(["--episodes", "5", "--checkpoint", str(run_dir), "--json", str(out)]) == 0
+    assert set(json.loads(out.read_text())["success@5%"]) >= {"ours", "rule", "ratio"}
