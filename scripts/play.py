@@ -3,6 +3,7 @@
 
     python scripts/play.py go --size 9 --agent random --colour black
     python scripts/play.py go --load game.sgf --sgf-out continued.sgf
+    python scripts/play.py driving --env rlcourse/Merge-v0 --seed 3
 
 Go: click a point to play there; the buttons under the board pass and resign. The left and
 right arrow keys step through the game (Home/End jump to its ends); from an earlier position a
@@ -10,6 +11,11 @@ click continues the game from there, dropping the moves after it, and space lets
 move from there when it is its turn. ``--load`` opens a saved game at its first position. The
 score is shown when the game ends, and the game is saved as SGF when the window closes
 (``--sgf-out``, default ``runs/play/go-<time>.sgf``).
+
+Driving: you are the green car among IDM/MOBIL traffic. Up and down arrows change lane (left
+and right of the direction of travel), the right arrow asks for the next higher target speed
+and the left arrow for the next lower one; with no key the car keeps its lane and speed. The
+episode restarts after a crash or at its end (Escape or closing the window quits).
 """
 
 from __future__ import annotations
@@ -21,7 +27,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
+import numpy as np
+
+import envs  # noqa: F401  (registers the rlcourse/* ids)
 from agents.go_players import add_player_arguments, make_player
+from envs.driving import Action as DrivingAction
 from envs.go.rendering import GoRenderer, result_text
 from envs.go.rules import BLACK, WHITE, GoState
 from envs.go.sgf import SgfError, game_record, read_sgf, save_sgf
@@ -282,12 +293,110 @@ def add_go_parser(modes: Any) -> None:
     go.set_defaults(run=play_go)
 
 
+DRIVING_KEYS = {  # pygame key name -> meta-action
+    "up": DrivingAction.LANE_LEFT,
+    "down": DrivingAction.LANE_RIGHT,
+    "right": DrivingAction.FASTER,
+    "left": DrivingAction.SLOWER,
+}
+
+
+class DrivingSession:
+    """Arrow keys to meta-actions for a driving env: ``handle(event)`` takes pygame events,
+    ``next_action()`` gives the action for the next step (IDLE when no key was pressed)."""
+
+    def __init__(self) -> None:
+        self.pending = DrivingAction.IDLE
+        self.running = True
+
+    def handle(self, event: Any) -> None:
+        import pygame
+
+        if event.type == pygame.QUIT:
+            self.running = False
+        elif event.type == pygame.KEYDOWN:
+            if event.key == pygame.K_ESCAPE:
+                self.running = False
+            else:
+                self.pending = DRIVING_KEYS.get(pygame.key.name(event.key), self.pending)
+
+    def next_action(self) -> DrivingAction:
+        action, self.pending = self.pending, DrivingAction.IDLE
+        return action
+
+
+def play_driving(opts: argparse.Namespace) -> int:
+    if not display_available():
+        print(
+            "error: playing needs a display (none found, or SDL_VIDEODRIVER is dummy)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        env = gym.make(
+            opts.env,
+            render_mode="human",
+            simulation_frequency=opts.frequency,
+            policy_frequency=opts.frequency,
+        )
+    except (ValueError, gym.error.Error) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    import pygame
+
+    session = DrivingSession()
+    seed = opts.seed
+    env.reset(seed=seed)
+    returns: list[float] = []
+    total = 0.0
+    try:
+        while session.running:
+            for event in pygame.event.get():
+                session.handle(event)
+            _, reward, terminated, truncated, info = env.step(session.next_action())
+            total += float(reward)
+            if terminated or truncated:
+                how = "crashed" if info["crashed"] else "finished"
+                print(
+                    f"episode {how}: return {total:.2f}, mean speed {info['mean_speed']:.1f} "
+                    f"m/s, distance {info['distance']:.0f} m"
+                )
+                returns.append(total)
+                total, seed = 0.0, None if seed is None else seed + 1
+                env.reset(seed=seed)
+    finally:
+        env.close()
+    if returns:
+        print(f"{len(returns)} episodes, mean return {np.mean(returns):.2f}")
+    return 0
+
+
+def add_driving_parser(modes: Any) -> None:
+    driving = modes.add_parser(
+        "driving",
+        help="drive among traffic with the arrow keys",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    driving.add_argument(
+        "--env",
+        default="rlcourse/Highway-v0",
+        help="rlcourse/Highway-v0, rlcourse/HighwayFast-v0 or rlcourse/Merge-v0",
+    )
+    driving.add_argument("--seed", type=int, default=None, help="first episode's seed")
+    driving.add_argument(
+        "--frequency", type=int, default=15, help="simulation and key-reading frequency [Hz]"
+    )
+    driving.set_defaults(run=play_driving)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     modes = parser.add_subparsers(dest="mode", required=True, metavar="MODE")
     add_go_parser(modes)
+    add_driving_parser(modes)
     opts = parser.parse_args(argv)
     return opts.run(opts)
 

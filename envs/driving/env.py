@@ -1,0 +1,153 @@
+"""`DrivingEnv` (``rlcourse/Highway-v0``, ``rlcourse/Merge-v0``): one driving scene as a
+Gymnasium env, a thin adapter over :class:`envs.driving.simulation.DrivingSim`."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from envs.driving.observations import observation_space
+from envs.driving.scenarios import DrivingConfig
+from envs.driving.simulation import Action, DrivingSim
+
+CONFIG_KEYS = tuple(f.name for f in dataclasses.fields(DrivingConfig))
+
+
+class DrivingEnv(gym.Env):
+    """The ego drives among IDM/MOBIL traffic on a highway or past an on-ramp.
+
+    ## Action Space
+    ``action="discrete"``: ``Discrete(5)``, :class:`Action` ``LANE_LEFT, IDLE, LANE_RIGHT,
+    FASTER, SLOWER``: a lane change moves the target lane by one, FASTER/SLOWER move the
+    target speed along ``target_speeds`` [m/s]; low-level controllers track both. An action
+    that cannot act (no lane there, top or bottom speed already) does what IDLE does;
+    ``info["action_mask"]`` (bool ``[5]``) says which act. ``action="continuous"``:
+    ``Box(-1, 1, (2,), float32)``, acceleration (±5 [m/s²]) and steering (±π/4 [rad]).
+
+    ## Observation Space
+    ``observation="kinematics"``: ``Box(-1, 1, (observed_vehicles, 7), float32)``, rows
+    ``presence, x, y, vx, vy, cos_h, sin_h`` for the ego and its nearest vehicles;
+    ``"occupancy_grid"``: ``Box(-1, 1, (4, 11, 11), float32)``; ``"rgb"``:
+    ``Box(0, 255, (3, 64, 128), uint8)``. See :mod:`envs.driving.observations`.
+
+    ## Rewards
+    Per policy step, the named terms ``collision``, ``high_speed``, ``right_lane`` and
+    ``lane_change`` in ``info["rewards"]`` (already weighted); their sum, mapped onto
+    ``[0, 1]`` when ``normalize_reward``, and 0 off the road. See :mod:`envs.driving.rewards`.
+
+    ## Starting State
+    Random traffic drawn from the env's ``np_random`` (:func:`envs.driving.scenarios.spawn`):
+    the ego at 25 [m/s] in a random lane (highway) or on the main road before the ramp
+    (merge).
+
+    ## Episode End
+    Termination: the ego collides, leaves the road (``offroad_terminal``) or passes the end
+    of a finite road (merge). Truncation: ``duration`` [s] of simulated time.
+
+    ## Arguments
+    The fields of :class:`envs.driving.scenarios.DrivingConfig`, as keywords: ``scenario``
+    (``"highway"`` or ``"merge"``), ``lanes``, ``vehicles`` (other than the ego),
+    ``density``, ``truck_fraction``, ``duration`` [s], ``simulation_frequency`` and
+    ``policy_frequency`` [Hz], ``observation``, ``observed_vehicles``, ``action``,
+    ``target_speeds`` [m/s], ``speed_limit`` [m/s], the reward weights and
+    ``reward_speed_range``, ``offroad_terminal``, and for merge ``ramp_vehicles``,
+    ``merge_start``, ``ramp_end``, ``road_end`` and ``ego_x`` [m]. ``render_mode``:
+    ``None``, ``"human"`` or ``"rgb_array"``.
+
+    ``info`` holds ``speed`` [m/s], ``lane``, ``crashed``, ``time`` [s], ``rewards``,
+    ``action_mask`` (discrete actions) and the episode-so-far metrics ``collision`` (0/1),
+    ``mean_speed`` [m/s] and ``distance`` [m].
+
+    ## Version History
+    - v0: Initial version.
+    """
+
+    metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 15}  # noqa: RUF012
+
+    def __init__(self, render_mode: str | None = None, **settings: Any) -> None:
+        unknown = sorted(set(settings) - set(CONFIG_KEYS))
+        if unknown:
+            raise ValueError(f"unknown driving settings {unknown}; valid: {list(CONFIG_KEYS)}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
+            )
+        if "target_speeds" in settings:
+            settings["target_speeds"] = tuple(float(s) for s in settings["target_speeds"])
+        if "reward_speed_range" in settings:
+            settings["reward_speed_range"] = tuple(settings["reward_speed_range"])
+        self.config = DrivingConfig(**settings)
+        self.render_mode = render_mode
+        self.sim = DrivingSim(self.config, scenes=1)
+        self.observation_space = observation_space(
+            self.config.observation, self.config.observed_vehicles
+        )
+        self.action_space: spaces.Space[Any] = (
+            spaces.Discrete(len(Action))
+            if self.config.action == "discrete"
+            else spaces.Box(-1.0, 1.0, (2,), np.float32)
+        )
+        self.metadata = {**self.metadata, "render_fps": self.config.policy_frequency}
+        self._renderer: Any = None
+        self._last_rewards: dict[str, float] = {}
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        if options:
+            raise ValueError(f"DrivingEnv.reset takes no options, got {sorted(options)}")
+        self.sim.reset(self.np_random)
+        self._last_rewards = {}
+        if self.render_mode == "human":
+            self.render()
+        return self.sim.observation()[0], self._info()
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if self.config.action == "discrete":
+            if np.ndim(action) != 0 or int(action) not in range(len(Action)):
+                raise ValueError(f"action must be an int in 0..{len(Action) - 1}, got {action!r}")
+            actions = np.array([int(action)])
+        else:
+            actions = np.asarray(action, dtype=np.float64).reshape(1, 2)
+        result = self.sim.step(actions)
+        self._last_rewards = {name: float(term[0]) for name, term in result.rewards.items()}
+        if self.render_mode == "human":
+            self.render()
+        return (
+            result.observation[0],
+            float(result.reward[0]),
+            bool(result.terminated[0]),
+            bool(result.truncated[0]),
+            self._info(),
+        )
+
+    def _info(self) -> dict[str, Any]:
+        info = {
+            key: (value[0].item() if value[0].ndim == 0 else value[0])
+            for key, value in self.sim.info().items()
+        }
+        info["rewards"] = dict(self._last_rewards)
+        return info
+
+    def render(self) -> Any:
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode= to the env")
+            return None
+        if self._renderer is None:
+            from envs.driving.rendering import DrivingRenderer
+
+            self._renderer = DrivingRenderer(self.config.road, fps=self.metadata["render_fps"])
+        if self.render_mode == "rgb_array":
+            return self._renderer.frame(self.sim.vehicles, 0, self.sim.time[0])
+        self._renderer.show(self.sim.vehicles, 0, self.sim.time[0])
+        return None
+
+    def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None

@@ -1,0 +1,161 @@
+"""Top-down pygame view of one driving scene, the camera following the ego.
+
+Lanes on grass with dashed white markings between lanes and solid edges; the ramp's edge
+with the main road is solid before the merge zone. Vehicles are rotated boxes coloured by
+kind (ego green, cars blue, trucks purple, crashed red) with a darker windscreen at the
+front; a strip at the top shows the ego's speed, lane and the time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from envs.driving.road import Road
+from envs.driving.traffic import CAR, EGO, TRUCK, Vehicles
+from rlcourse.render import FontCache, PygameWindow
+
+RGB = tuple[int, int, int]
+GRASS: RGB = (96, 150, 80)
+ASPHALT: RGB = (100, 100, 100)
+MARKING: RGB = (240, 240, 240)
+TEXT: RGB = (250, 250, 250)
+STRIP: RGB = (40, 40, 40)
+COLOURS: dict[int, RGB] = {EGO: (50, 200, 0), CAR: (100, 200, 255), TRUCK: (200, 120, 255)}
+CRASHED: RGB = (255, 100, 100)
+OUTLINE: RGB = (30, 30, 30)
+DASH, GAP = 3.0, 6.0  # lane marking dash and gap lengths [m]
+STRIP_HEIGHT = 28  # [px]
+
+
+class DrivingRenderer:
+    """Draws frames of width ``width`` px at ``scale`` px/m, the ego a third of the way in
+    from the left and the road centred vertically; ``show`` holds the human-mode window."""
+
+    def __init__(self, road: Road, width: int = 900, scale: float = 5.5, fps: float = 15.0) -> None:
+        if width < 200 or scale <= 0:
+            raise ValueError(f"need width >= 200 px and scale > 0, got {width}, {scale}")
+        self.road = road
+        self.scale = scale
+        self.fps = fps
+        road_px = (road.total_lanes + 1) * road.lane_width * scale
+        self.size = (width, int(road_px) + STRIP_HEIGHT + 20)
+        self._fonts = FontCache()
+        self._window = PygameWindow()
+
+    def frame(self, vehicles: Vehicles, scene: int = 0, time: float = 0.0) -> np.ndarray:
+        """[H, W, 3] uint8 picture of ``scene``."""
+        import pygame
+
+        surface = self.surface(vehicles, scene, time)
+        return np.ascontiguousarray(pygame.surfarray.array3d(surface).transpose(1, 0, 2))
+
+    def show(self, vehicles: Vehicles, scene: int = 0, time: float = 0.0) -> None:
+        """Draw into the pygame window (opened on first use) at ``fps`` frames per second."""
+        self._window.show(self.surface(vehicles, scene, time), "rlcourse driving", self.fps)
+
+    def close(self) -> None:
+        self._window.close()
+
+    # ------------------------------------------------------------------------- drawing
+
+    def surface(self, vehicles: Vehicles, scene: int = 0, time: float = 0.0) -> Any:
+        import pygame
+
+        surface = pygame.Surface(self.size)
+        surface.fill(GRASS)
+        camera_x = float(vehicles.x[scene, 0]) - self.size[0] / 3 / self.scale
+        self._draw_road(surface, camera_x)
+        order = np.argsort(vehicles.kind[scene] == EGO, kind="stable")  # the ego last, on top
+        for i in order:
+            self._draw_vehicle(surface, vehicles, scene, int(i), camera_x)
+        self._draw_strip(surface, vehicles, scene, time)
+        return surface
+
+    def to_px(self, x: float, y: float, camera_x: float) -> tuple[float, float]:
+        top = STRIP_HEIGHT + 10 + self.road.lane_width * self.scale / 2
+        return (x - camera_x) * self.scale, top + (y + self.road.lane_width / 2) * self.scale
+
+    def _draw_road(self, surface: Any, camera_x: float) -> None:
+        import pygame
+
+        road, s = self.road, self.scale
+        left, right = camera_x, camera_x + self.size[0] / s
+        width = road.lane_width
+        main_end = min(right, road.length)
+        x0, y0 = self.to_px(left, -width / 2, camera_x)
+        x1, y1 = self.to_px(main_end, (road.lanes - 0.5) * width, camera_x)
+        pygame.draw.rect(surface, ASPHALT, pygame.Rect(x0, y0, x1 - x0, y1 - y0))
+        ramp_end = road.ramp.end if road.ramp is not None else left
+        if road.ramp is not None and ramp_end > left:
+            rx1, ry1 = self.to_px(min(ramp_end, right), (road.lanes + 0.5) * width, camera_x)
+            pygame.draw.rect(surface, ASPHALT, pygame.Rect(x0, y1, rx1 - x0, ry1 - y1))
+        for boundary in range(road.total_lanes + 1):
+            y = (boundary - 0.5) * width
+            is_edge = boundary in (0, road.lanes, road.total_lanes)
+            on_ramp_edge = road.ramp is not None and boundary == road.total_lanes
+            end = ramp_end if on_ramp_edge else main_end
+            if boundary == road.lanes and road.ramp is not None:
+                self._line(surface, left, min(road.ramp.merge_start, end), y, camera_x)
+                self._dashes(surface, road.ramp.merge_start, ramp_end, left, right, y, camera_x)
+                self._line(surface, max(ramp_end, left), main_end, y, camera_x)
+            elif is_edge:
+                self._line(surface, left, end, y, camera_x)
+            else:
+                self._dashes(surface, left, main_end, left, right, y, camera_x)
+
+    def _line(self, surface: Any, start: float, end: float, y: float, camera_x: float) -> None:
+        import pygame
+
+        if end <= start:
+            return
+        a, b = self.to_px(start, y, camera_x), self.to_px(end, y, camera_x)
+        pygame.draw.line(surface, MARKING, a, b, 2)
+
+    def _dashes(
+        self, surface: Any, start: float, end: float, left: float, right: float, y: float,
+        camera_x: float,
+    ) -> None:  # fmt: skip
+        period = DASH + GAP
+        first = max(start, np.floor(left / period) * period)
+        for x in np.arange(first, min(end, right), period):
+            self._line(surface, max(x, start), min(x + DASH, end), y, camera_x)
+
+    def _draw_vehicle(self, surface: Any, v: Vehicles, scene: int, i: int, camera_x: float) -> None:
+        import pygame
+
+        x, y, heading = float(v.x[scene, i]), float(v.y[scene, i]), float(v.heading[scene, i])
+        length, width = float(v.length[scene, i]), float(v.width[scene, i])
+        cx, cy = self.to_px(x, y, camera_x)
+        if not -length * self.scale < cx < self.size[0] + length * self.scale:
+            return
+        colour = CRASHED if v.crashed[scene, i] else COLOURS[int(v.kind[scene, i])]
+        forward = np.array([np.cos(heading), np.sin(heading)]) * self.scale
+        side = np.array([-np.sin(heading), np.cos(heading)]) * self.scale
+        centre = np.array([cx, cy])
+
+        def box(back: float, front: float, half_width: float) -> list[tuple[float, float]]:
+            corners = [(back, -half_width), (front, -half_width), (front, half_width),
+                       (back, half_width)]  # fmt: skip
+            return [tuple(centre + a * forward + b * side) for a, b in corners]
+
+        body = box(-length / 2, length / 2, width / 2)
+        pygame.draw.polygon(surface, colour, body)
+        pygame.draw.polygon(surface, OUTLINE, body, 1)
+        shade = tuple(int(c * 0.6) for c in colour)
+        pygame.draw.polygon(
+            surface, shade, box(length / 2 - 1.6, length / 2 - 0.8, width / 2 - 0.2)
+        )
+
+    def _draw_strip(self, surface: Any, v: Vehicles, scene: int, time: float) -> None:
+        import pygame
+
+        pygame.draw.rect(surface, STRIP, pygame.Rect(0, 0, self.size[0], STRIP_HEIGHT))
+        speed = float(v.speed[scene, 0])
+        lane = int(self.road.lane_of(v.y[scene, 0]))
+        text = f"ego {speed:5.1f} m/s ({speed * 3.6:5.1f} km/h)   lane {lane}   t {time:5.1f} s"
+        if v.crashed[scene, 0]:
+            text += "   CRASHED"
+        image = self._fonts(22).render(text, True, TEXT)
+        surface.blit(image, image.get_rect(midleft=(10, STRIP_HEIGHT // 2)))

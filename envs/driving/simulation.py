@@ -1,0 +1,176 @@
+"""`DrivingSim`: ``B`` independent driving scenes stepped together at the policy frequency.
+
+Each policy step applies the ego actions, then runs ``simulation_frequency /
+policy_frequency`` traffic steps (:func:`envs.driving.traffic.step`). Every other vehicle
+reconsiders a lane change every ``LANE_CHANGE_PERIOD`` seconds, to the left and to the right
+in turn, so that two vehicles never move into the same lane from both sides at once.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from envs.driving import traffic
+from envs.driving.dynamics import speed_control
+from envs.driving.observations import observe
+from envs.driving.rewards import reward_terms, total_reward
+from envs.driving.scenarios import DrivingConfig, spawn
+from envs.driving.traffic import EgoControls, Vehicles
+
+LANE_CHANGE_PERIOD = 1.0  # [s] (highway-env: LANE_CHANGE_DELAY)
+MAX_ACCELERATION = 5.0  # continuous action +-1 [m/s²]
+MAX_STEERING = np.pi / 4  # continuous action +-1 [rad]
+
+
+class Action(IntEnum):
+    """Discrete meta-actions (highway-env's order)."""
+
+    LANE_LEFT = 0
+    IDLE = 1
+    LANE_RIGHT = 2
+    FASTER = 3
+    SLOWER = 4
+
+
+class StepResult(NamedTuple):
+    """What one policy step gives for every scene (``[B]`` arrays, ``[B, ...]`` observation)."""
+
+    observation: np.ndarray
+    reward: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+    rewards: dict[str, np.ndarray]  # the named terms
+
+
+class DrivingSim:
+    """The state of ``scenes`` scenes of one :class:`DrivingConfig` and the step that moves
+    them. Nothing here resets by itself: :meth:`reset` chooses the scenes to start again."""
+
+    def __init__(self, config: DrivingConfig, scenes: int = 1) -> None:
+        if scenes < 1:
+            raise ValueError(f"scenes must be >= 1, got {scenes}")
+        self.config = config
+        self.road = config.road
+        self.scenes = scenes
+        self.target_speeds = np.asarray(config.target_speeds, dtype=np.float64)
+        self.vehicles = Vehicles.zeros(scenes, config.total_vehicles)
+        self.time = np.zeros(scenes)  # [s]
+        self.substep = np.zeros(scenes, np.int64)
+        self.speed_index = np.zeros(scenes, np.int64)  # into target_speeds (discrete actions)
+        self.start_x = np.zeros(scenes)  # [m]
+        self.speed_sum = np.zeros(scenes)  # ego speed summed over policy steps [m/s]
+        self.steps = np.zeros(scenes, np.int64)
+        self.lane_change_every = max(1, round(LANE_CHANGE_PERIOD * config.simulation_frequency))
+
+    # ---------------------------------------------------------------------------- state
+
+    def reset(self, rng: np.random.Generator, rows: np.ndarray | None = None) -> None:
+        """Start new episodes in the scenes ``rows`` (all when None), drawn from ``rng``."""
+        rows = np.arange(self.scenes) if rows is None else np.asarray(rows)
+        fresh = spawn(self.config, rng, len(rows))
+        self.vehicles.assign(rows, fresh)
+        self.time[rows] = 0.0
+        self.substep[rows] = 0
+        self.speed_index[rows] = np.abs(self.target_speeds - fresh.target_speed[:, :1]).argmin(1)
+        self.start_x[rows] = fresh.x[:, 0]
+        self.speed_sum[rows] = 0.0
+        self.steps[rows] = 0
+
+    def observation(self) -> np.ndarray:
+        c = self.config
+        return observe(c.observation, self.vehicles, self.road, c.observed_vehicles)
+
+    def action_mask(self) -> np.ndarray:
+        """``[B, 5]`` bool: which :class:`Action` has an effect (IDLE always does)."""
+        v = self.vehicles
+        lane, x = v.target_lane[:, 0], v.x[:, 0]
+        mask = np.ones((self.scenes, len(Action)), bool)
+        mask[:, Action.LANE_LEFT] = self.road.may_change(lane, lane - 1, x)
+        mask[:, Action.LANE_RIGHT] = self.road.may_change(lane, lane + 1, x)
+        mask[:, Action.FASTER] = self.speed_index < len(self.target_speeds) - 1
+        mask[:, Action.SLOWER] = self.speed_index > 0
+        return mask
+
+    def metrics(self) -> dict[str, np.ndarray]:
+        """Episode-so-far metrics: ``collision`` (0/1), ``mean_speed`` [m/s] over policy steps,
+        ``distance`` travelled along the road [m]."""
+        return {
+            "collision": self.vehicles.crashed[:, 0].astype(np.float64),
+            "mean_speed": self.speed_sum / np.maximum(self.steps, 1),
+            "distance": self.vehicles.x[:, 0] - self.start_x,
+        }
+
+    def info(self) -> dict[str, Any]:
+        v = self.vehicles
+        info: dict[str, Any] = {
+            "speed": v.speed[:, 0].copy(),
+            "lane": self.road.lane_of(v.y[:, 0]),
+            "crashed": v.crashed[:, 0].copy(),
+            "time": self.time.copy(),
+            **self.metrics(),
+        }
+        if self.config.action == "discrete":
+            info["action_mask"] = self.action_mask()
+        return info
+
+    # ----------------------------------------------------------------------------- step
+
+    def step(self, actions: np.ndarray) -> StepResult:
+        """One policy step of every scene: ``actions`` is ``[B]`` ints (discrete) or
+        ``[B, 2]`` floats in ``[-1, 1]`` (acceleration, steering)."""
+        c, v = self.config, self.vehicles
+        lane_change = np.zeros(self.scenes, bool)
+        direct: EgoControls | None = None
+        if c.action == "discrete":
+            lane_change = self._apply_meta_actions(np.asarray(actions).reshape(self.scenes))
+        else:
+            a = np.clip(np.asarray(actions, dtype=np.float64).reshape(self.scenes, 2), -1, 1)
+            direct = EgoControls(a[:, 0] * MAX_ACCELERATION, a[:, 1] * MAX_STEERING)
+        dt = 1.0 / c.simulation_frequency
+        for _ in range(c.substeps):
+            if direct is None:  # track the target speed; the steering keeps the target lane
+                ego = EgoControls(speed_control(v.speed[:, 0], v.target_speed[:, 0]))
+            else:  # the lane the ego drives in is the one it claims
+                v.target_lane[:, 0] = self.road.lane_of(v.y[:, 0])
+                ego = direct
+            traffic.step(v, self.road, dt, ego, self._lane_change_direction())
+            self.substep += 1
+        self.time += 1.0 / c.policy_frequency
+        self.steps += 1
+        self.speed_sum += v.speed[:, 0]
+        on_road = self.road.on_road(v.x[:, 0], v.y[:, 0])
+        terms = reward_terms(v, self.road, c, lane_change)
+        reward = total_reward(terms, c, on_road)
+        terminated = v.crashed[:, 0] | (v.x[:, 0] > self.road.length)
+        if c.offroad_terminal:
+            terminated |= ~on_road
+        truncated = (self.time >= c.duration - 1e-9) & ~terminated
+        return StepResult(self.observation(), reward, terminated, truncated, terms)
+
+    def _apply_meta_actions(self, actions: np.ndarray) -> np.ndarray:
+        if actions.dtype.kind not in "iu" or actions.min() < 0 or actions.max() >= len(Action):
+            raise ValueError(
+                f"discrete actions must be ints in 0..{len(Action) - 1}, got {actions}"
+            )
+        mask = self.action_mask()
+        effective = mask[np.arange(self.scenes), actions]
+        v = self.vehicles
+        left = effective & (actions == Action.LANE_LEFT)
+        right = effective & (actions == Action.LANE_RIGHT)
+        v.target_lane[:, 0] += right.astype(np.int64) - left
+        self.speed_index += (effective & (actions == Action.FASTER)).astype(np.int64)
+        self.speed_index -= effective & (actions == Action.SLOWER)
+        v.target_speed[:, 0] = self.target_speeds[self.speed_index]
+        return left | right
+
+    def _lane_change_direction(self) -> np.ndarray | int:
+        """``[B, 1]``: -1 (left) or +1 (right) on decision substeps, else 0 (0 alone when no
+        scene decides)."""
+        tick, due = np.divmod(self.substep, self.lane_change_every)
+        if due.all():
+            return 0
+        direction = np.where(tick % 2 == 0, -1, 1) * (due == 0)
+        return direction[:, None]
