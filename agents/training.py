@@ -1,11 +1,14 @@
 """Train, resume and reload agents from configs: what `scripts/train.py` and friends call.
 
 The env ids a config names must be registered before a config is loaded (``import envs``).
+The config's backend decides who trains: our agents and the sb3 backend's `SB3Agent` go through
+the same `Run`; the rllib backend runs RLlib's own loop (`agents.backends.rllib`). Every
+backend writes the same run directory layout and is loaded back by `load_agent`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,7 @@ import gymnasium as gym
 import yaml
 
 from agents import REGISTRY, agent_schemas
+from agents.backends import backend_module, check_backend
 from agents.base import Agent, EnvFactory
 from rlcourse.config import (
     ConfigError,
@@ -22,12 +26,14 @@ from rlcourse.config import (
     load_config,
     parse_config,
 )
-from rlcourse.evaluation import EvalResult, evaluate
+from rlcourse.evaluation import EvalResult, Policy, evaluate
 from rlcourse.runs import Run, latest_checkpoint, load_state
 
 AGENT_FILE = "agent.ckpt"
 EVAL_FILE = "eval.json"
 EVAL_SEED = 1_000_000  # evaluation episodes never share seeds with training episodes
+
+EvalHook = Callable[[int, EvalResult], None]  # (env step, periodic evaluation) -> None
 
 
 @dataclass
@@ -42,6 +48,7 @@ def load_experiment(path: str | Path, overrides: Sequence[str] = ()) -> Experime
     """Load and validate a config file against the registered agents, and build its env once."""
     config = load_config(path, overrides, agent_schemas())
     check_env_builds(config, str(path)).close()
+    check_backend(config, str(path))
     return config
 
 
@@ -55,10 +62,14 @@ def env_factory(config: ExperimentConfig, **extra: Any) -> EnvFactory:
 
 
 def build_agent(config: ExperimentConfig, env: gym.Env) -> Agent:
-    cls = REGISTRY[config.agent.name]
-    agent: Agent = cls(
-        config.agent, env.observation_space, env.action_space, seed=config.train.seed
-    )
+    """The agent the config names: ours (`agent` section) or the sb3 backend's `SB3Agent`."""
+    section: Any = config.agent
+    if config.backend.name == "sb3":
+        cls, section = backend_module("sb3").SB3Agent, config.backend
+    else:
+        assert section is not None, "validation requires an agent for the rlcourse backend"
+        cls = REGISTRY[section.name]
+    agent: Agent = cls(section, env.observation_space, env.action_space, seed=config.train.seed)
     return agent
 
 
@@ -74,9 +85,17 @@ def train(
     config: ExperimentConfig,
     resume_dir: str | Path | None = None,
     progress: bool | None = None,
+    on_eval: EvalHook | None = None,
 ) -> TrainResult:
-    """Train (or resume) one run; save the agent and write eval.json into the run directory."""
+    """Train (or resume) one run; save the agent and write eval.json into the run directory.
+
+    `on_eval` receives every periodic evaluation (every `train.eval_every` env steps).
+    """
     probe = check_env_builds(config, config.name)  # cheap, and catches hand-made configs
+    check_backend(config, config.name)
+    if config.backend.name == "rllib":
+        probe.close()
+        return backend_module("rllib").train(config, resume_dir, progress, on_eval)
     agent = build_agent(config, probe)
     probe.close()
     run = (
@@ -88,6 +107,8 @@ def train(
 
     def periodic_eval() -> dict[str, float]:
         result = evaluate_agent(agent, eval_env, config)
+        if on_eval is not None:
+            on_eval(run.step, result)
         return {"return_mean": result.mean, "return_ci95_low": result.ci95_low}
 
     run.evaluate_fn = periodic_eval
@@ -100,7 +121,7 @@ def train(
     return TrainResult(config, run.dir, agent, result)
 
 
-def evaluate_agent(agent: Agent, env: gym.Env, config: ExperimentConfig) -> EvalResult:
+def evaluate_agent(agent: Policy, env: gym.Env, config: ExperimentConfig) -> EvalResult:
     """The greedy policy's statistics over `train.eval_episodes` seeded episodes."""
     train_cfg = config.train
     return evaluate(
@@ -116,22 +137,26 @@ def resume_config(run_dir: str | Path, overrides: Sequence[str] = ()) -> Experim
     data = yaml.safe_load(path.read_text())
     config = parse_config(apply_overrides(data, overrides), agent_schemas(), str(path))
     check_env_builds(config, str(path)).close()
+    check_backend(config, str(path))
     return config
 
 
 def load_agent(path: str | Path) -> tuple[Agent, ExperimentConfig]:
     """An agent ready to act, from a run directory, its agent file or one of its checkpoints."""
     path = Path(path)
+    run_dir = _run_dir_of(path)
+    config = resume_config(run_dir)
+    if config.backend.name == "rllib":  # RLlib checkpoints are directories of its own format
+        policy: Agent = backend_module("rllib").load_policy(path, config)
+        return policy, config
     if path.is_dir():
-        run_dir, weights = path, path / AGENT_FILE
+        weights = path / AGENT_FILE
         if not weights.is_file():
             weights = latest_checkpoint(path)  # type: ignore[assignment]
             if weights is None:
                 raise FileNotFoundError(f"{path} holds neither {AGENT_FILE} nor a checkpoint")
     else:
-        run_dir = path.parent.parent if path.parent.name == "checkpoints" else path.parent
         weights = path
-    config = resume_config(run_dir)
     env = env_factory(config)()
     agent = build_agent(config, env)
     env.close()
@@ -140,3 +165,13 @@ def load_agent(path: str | Path) -> tuple[Agent, ExperimentConfig]:
     else:
         agent.load(weights)
     return agent, config
+
+
+def _run_dir_of(path: Path) -> Path:
+    """The run directory `path` is (or lies in): the nearest folder with a config.yaml."""
+    for folder in (path, *path.parents)[:4]:
+        if (folder / "config.yaml").is_file():
+            return folder
+    if path.is_dir():
+        return path
+    return path.parent.parent if path.parent.name == "checkpoints" else path.parent

@@ -7,6 +7,14 @@ A config has four sections::
     train:   {steps: 50000, seed: 0, ...}
     backend: rlcourse
 
+`backend` is who trains: ``rlcourse`` (the default) trains the `agent` section with our
+algorithms; ``sb3`` and ``rllib`` train a Stable-Baselines3 or RLlib algorithm, whose choice and
+hyper-parameters live in the backend section itself (a mapping such as
+``{name: sb3, algo: DQN, hyperparameters: {learning_rate: 1e-3}}``; the plain name takes every
+default). With a library backend the `agent` section is optional, and unused when present (it is
+still validated, so one file can switch backends with a ``backend=...`` override). The `env` and
+`train` sections mean the same for every backend.
+
 Every problem (unknown key, wrong type, value out of range, unknown env or agent) is collected
 and raised together as one `ConfigError` before anything runs, each line naming the file, the
 dotted key and what was expected, with the closest valid key suggested for typos.
@@ -31,16 +39,22 @@ from pydantic import (
     PositiveInt,
     ValidationError,
     create_model,
+    field_validator,
     model_validator,
 )
 
 from rlcourse.schedules import FrozenModel
 
 __all__ = [
+    "BACKENDS",
     "AgentConfig",
+    "BackendConfig",
     "ConfigError",
     "EnvConfig",
     "ExperimentConfig",
+    "RLlibBackend",
+    "RlcourseBackend",
+    "SB3Backend",
     "TrainConfig",
     "apply_overrides",
     "load_config",
@@ -89,14 +103,79 @@ class TrainConfig(FrozenModel):
         return self
 
 
+class RlcourseBackend(FrozenModel):
+    """Our own agents: the `agent` section names the algorithm and its hyper-parameters."""
+
+    name: Literal["rlcourse"] = "rlcourse"
+
+
+class SB3Backend(FrozenModel):
+    """A Stable-Baselines3 algorithm (MaskablePPO comes from sb3-contrib).
+
+    `hyperparameters` are the algorithm's constructor keywords (``learning_rate``, ``n_steps``,
+    ``buffer_size``...) and `policy_kwargs` its policy's (``net_arch``, ``activation_fn`` as a
+    name such as ``tanh``); both are checked against the installed SB3 before anything runs.
+    """
+
+    name: Literal["sb3"] = "sb3"
+    algo: Literal["PPO", "DQN", "A2C", "MaskablePPO"] = "PPO"
+    policy: Literal["MlpPolicy", "CnnPolicy", "MultiInputPolicy"] = "MlpPolicy"
+    n_envs: PositiveInt = Field(1, description="environments stepped together (DummyVecEnv)")
+    policy_kwargs: dict[str, Any] = Field(default_factory=dict)
+    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+
+
+class RLlibBackend(FrozenModel):
+    """RLlib's PPO or DQN on the new API stack (RLModule, Learner, EnvRunner).
+
+    `hyperparameters` go to ``AlgorithmConfig.training`` (``lr``, ``gamma``,
+    ``train_batch_size_per_learner``, ``minibatch_size``, ``num_epochs``...) and `model` to the
+    default RLModule's ``DefaultModelConfig`` (``fcnet_hiddens``, ``fcnet_activation``...); both
+    are checked against the installed RLlib before anything runs. With `address` null a local
+    cluster of `num_cpus` CPUs is started (all cores when null); ``auto`` or ``host:port`` joins
+    an existing cluster.
+    """
+
+    name: Literal["rllib"] = "rllib"
+    algo: Literal["PPO", "DQN"] = "PPO"
+    num_env_runners: NonNegativeInt = Field(
+        2, description="remote sampling actors (0: sample in the driver)"
+    )
+    num_envs_per_env_runner: PositiveInt = 1
+    num_cpus: PositiveInt | None = Field(None, description="CPUs of a local cluster")
+    address: str | None = Field(None, description="an existing cluster: auto or host:port")
+    model: dict[str, Any] = Field(default_factory=dict)
+    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+
+
+BackendConfig = Annotated[RlcourseBackend | SB3Backend | RLlibBackend, Field(discriminator="name")]
+BACKENDS = ("rlcourse", "sb3", "rllib")
+
+
 class ExperimentConfig(FrozenModel):
-    """A whole experiment. `name` defaults to the config file's stem."""
+    """A whole experiment. `name` defaults to the config file's stem.
+
+    `agent` is required with the rlcourse backend and optional with the others.
+    """
 
     name: str = "experiment"
     env: EnvConfig
-    agent: AgentConfig
+    agent: AgentConfig | None = None
     train: TrainConfig
-    backend: Literal["rlcourse"] = "rlcourse"
+    backend: BackendConfig = Field(default_factory=RlcourseBackend)
+
+    @field_validator("backend", mode="before")
+    @classmethod
+    def _backend_by_name(cls, value: Any) -> Any:
+        """The plain string form (``backend: sb3``) is the mapping with every default."""
+        return {"name": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _agent_for_our_backend(self) -> ExperimentConfig:
+        if self.backend.name == "rlcourse" and self.agent is None:
+            raise ValueError(_NO_AGENT)
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -121,6 +200,8 @@ def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str]) -> dict[s
         node: dict[str, Any] = result
         for depth, part in enumerate(parts[:-1]):
             child = node.setdefault(part, {})
+            if depth == 0 and part == "backend" and isinstance(child, str):
+                child = node[part] = {"name": child}  # `backend: sb3` is `backend: {name: sb3}`
             if not isinstance(child, dict):
                 where = ".".join(parts[: depth + 1])
                 raise ConfigError(
@@ -150,7 +231,9 @@ def _experiment_model_of(schemas: tuple[type[AgentConfig], ...]) -> type[Experim
     agent_type: Any = schemas[0]
     if len(schemas) > 1:
         agent_type = Annotated[Union[schemas], Field(discriminator="name")]  # noqa: UP007
-    return create_model("ExperimentConfig", __base__=ExperimentConfig, agent=(agent_type, ...))
+    return create_model(
+        "ExperimentConfig", __base__=ExperimentConfig, agent=(agent_type | None, None)
+    )
 
 
 def parse_config(
@@ -164,7 +247,7 @@ def parse_config(
     data = dict(data)
     if name is not None:
         data.setdefault("name", name)
-    problems = _precheck_agent(data, agent_schemas)
+    problems = _precheck_backend(data) or _precheck_agent(data, agent_schemas)
     if problems:
         raise ConfigError(source, problems)
     model = _experiment_model(agent_schemas)
@@ -214,6 +297,29 @@ def _precheck_agent(data: Mapping[str, Any], schemas: Mapping[str, type[AgentCon
     return []
 
 
+_NO_AGENT = (
+    "the rlcourse backend trains the agent section: add one "
+    "(or choose backend: sb3 or backend: rllib)"
+)
+
+
+def _precheck_backend(data: Mapping[str, Any]) -> list[str]:
+    """An unknown backend name, and the agent section the rlcourse backend needs."""
+    backend = data.get("backend", "rlcourse")
+    name = backend.get("name") if isinstance(backend, Mapping) else backend
+    where = "backend.name" if isinstance(backend, Mapping) else "backend"
+    if isinstance(backend, Mapping) and name is None:
+        return [f"{where}: missing; expected one of {list(BACKENDS)}"]
+    if not isinstance(name, str) or name not in BACKENDS:
+        return [
+            f"{where}: unknown backend {name!r}{_suggest(str(name), BACKENDS)}; "
+            f"expected one of {list(BACKENDS)}"
+        ]
+    if name == "rlcourse" and data.get("agent") is None:
+        return [f"agent: missing; {_NO_AGENT}"]
+    return []
+
+
 def _suggest(word: str, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
@@ -231,10 +337,11 @@ def _is_model(annotation: Any) -> bool:
 
 
 def _branches(annotation: Any) -> list[Any]:
-    """The alternatives of a union, flattened; [annotation] for anything else."""
+    """The alternatives of a union, flattened and without None (an optional section's None
+    alternative locates nothing); [annotation] for anything else."""
     annotation = _unwrap(annotation)
     if get_origin(annotation) in (Union, UnionType):
-        return [b for arg in get_args(annotation) for b in _branches(arg)]
+        return [b for arg in get_args(annotation) if arg is not type(None) for b in _branches(arg)]
     return [annotation]
 
 
@@ -330,7 +437,10 @@ def _describe(
         elif kind == "missing":
             msg = "missing required key"
         else:
-            msg = f"{err['msg'].lower()}, got {err.get('input')!r}"
+            text = err["msg"]
+            msg = (
+                f"{text[:1].lower()}{text[1:]}, got {err.get('input')!r}"  # choices keep their case
+            )
         origin = " (set on the command line)" if key in overridden else ""
         line = f"{key}: {msg}{origin}"
         if line not in problems:

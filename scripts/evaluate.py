@@ -3,18 +3,28 @@
 
 python scripts/evaluate.py runs/q_learning/20261122-101500 --episodes 100 --json eval.json
 python scripts/evaluate.py runs/q_learning/20261122-101500/checkpoints/step_0000005000.pt
+python scripts/evaluate.py runs/rllib_ppo/20261122-101500 --episodes 1000 --workers 8 --address auto
+
+Run directories of every backend (rlcourse, sb3, rllib) are accepted. `--workers N` plays the
+episodes on N Ray workers (a local cluster, or the one `--address` names) with the same
+statistics as a local evaluation: episode i is reset with seed + i wherever it runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 
+import gymnasium as gym
+
 import envs  # noqa: F401  (registers the rlcourse/* env ids)
+from agents.backends import BackendVersionError, require
 from agents.training import env_factory, load_agent
-from rlcourse.config import ConfigError
-from rlcourse.evaluation import evaluate
+from rlcourse.config import ConfigError, ExperimentConfig
+from rlcourse.distributed import evaluate_distributed
+from rlcourse.evaluation import EvalResult, evaluate
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,24 +39,39 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--max-steps", type=int, default=None, help="cut episodes longer than this")
     parser.add_argument("--json", metavar="FILE", help="also write the statistics as JSON")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="play the episodes on N Ray workers (0: here)"
+    )
+    parser.add_argument(
+        "--address", metavar="ADDRESS", help="with --workers: join this Ray cluster (auto)"
+    )
     opts = parser.parse_args(argv)
     if opts.episodes < 1:
         parser.error(f"--episodes must be at least 1, got {opts.episodes}")
+    if opts.workers < 0:
+        parser.error(f"--workers must be 0 or more, got {opts.workers}")
+    if opts.address is not None and opts.workers == 0:
+        parser.error("--address needs --workers N")
     try:
         agent, config = load_agent(opts.path)
-    except (ConfigError, FileNotFoundError, ValueError) as exc:
+        if opts.workers:
+            require("ray")
+    except (ConfigError, FileNotFoundError, ValueError, BackendVersionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    env = env_factory(config)()
-    result = evaluate(
-        agent,
-        env,
-        opts.episodes,
-        seed=opts.seed,
-        deterministic=not opts.stochastic,
-        max_steps=opts.max_steps,
-    )
-    env.close()
+    if opts.workers:
+        result = evaluate_on_ray(agent, config, opts)
+    else:
+        env = env_factory(config)()
+        result = evaluate(
+            agent,
+            env,
+            opts.episodes,
+            seed=opts.seed,
+            deterministic=not opts.stochastic,
+            max_steps=opts.max_steps,
+        )
+        env.close()
     print(f"{config.name} on {config.env.id}: {result.summary()}")
     if opts.json:
         result.write_json(opts.json)
@@ -59,6 +84,33 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     return 0
+
+
+def evaluate_on_ray(
+    agent: object, config: ExperimentConfig, opts: argparse.Namespace
+) -> EvalResult:
+    """The evaluation spread over `opts.workers` Ray workers; a local cluster is started (and
+    stopped) unless `opts.address` names one."""
+    import ray
+
+    if opts.address is not None:
+        ray.init(address=opts.address)
+    else:
+        ray.init(num_cpus=opts.workers, include_dashboard=False)
+    try:
+        # Built from the env's spec, so that the workers need no env registration.
+        make_env = functools.partial(gym.make, gym.spec(config.env.id), **config.env.kwargs)
+        return evaluate_distributed(
+            agent,
+            make_env,
+            opts.episodes,
+            seed=opts.seed,
+            deterministic=not opts.stochastic,
+            max_steps=opts.max_steps,
+            workers=opts.workers,
+        )
+    finally:
+        ray.shutdown()
 
 
 if __name__ == "__main__":

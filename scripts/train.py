@@ -3,9 +3,13 @@
 
     python scripts/train.py configs/cliff/q_learning.yaml agent.alpha=0.5 train.seed=3
     python scripts/train.py --resume runs/q_learning/20261122-101500 [train.episodes=1000]
+    python scripts/train.py configs/gridworld/rllib_ppo.yaml --address auto
 
-The run directory (config.yaml, TensorBoard events, checkpoints/, agent.ckpt, eval.json) is
-printed at the end. A bad config is refused before anything runs (exit status 2).
+The config's `backend` picks who trains (rlcourse, sb3 or rllib); `--address` joins an existing
+Ray cluster for the rllib backend (the same as ``backend.address=...``). The run directory
+(config.yaml, TensorBoard events, checkpoints/, eval.json, and agent.ckpt for rlcourse and
+sb3) is printed at the end. A bad config, or a backend library outside its supported
+versions, is refused before anything runs (exit status 2).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import argparse
 import sys
 
 import envs  # noqa: F401  (registers the rlcourse/* env ids)
+from agents.backends import BackendVersionError
 from agents.training import load_experiment, resume_config, train
 from rlcourse.config import ConfigError
 
@@ -28,8 +33,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--resume", metavar="RUN_DIR", help="carry on a stopped run from its last checkpoint"
     )
+    parser.add_argument(
+        "--address",
+        metavar="ADDRESS",
+        help="rllib backend: join this Ray cluster (auto, host:port)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    opts = parser.parse_args(argv)
+    opts = parser.parse_intermixed_args(argv)
     overrides = [a for a in opts.args if "=" in a]
     files = [a for a in opts.args if "=" not in a]
     try:
@@ -40,12 +50,22 @@ def main(argv: list[str] | None = None) -> int:
                     "give only key=value overrides"
                 )
             config = resume_config(opts.resume, overrides)
+            if config.backend.name == "rllib":
+                parser.error("--resume is not supported with backend rllib: start a new run")
         else:
             if len(files) != 1:
                 parser.error("give exactly one config file (then key=value overrides)")
             config = load_experiment(files[0], overrides)
+        if opts.address is not None:
+            if config.backend.name != "rllib":
+                parser.error(
+                    f"--address joins a Ray cluster for the rllib backend; this config's "
+                    f"backend is {config.backend.name}"
+                )
+            address = config.backend.model_copy(update={"address": opts.address})
+            config = config.model_copy(update={"backend": address})
         result = train(config, resume_dir=opts.resume, progress=False if opts.no_progress else None)
-    except (ConfigError, FileNotFoundError) as exc:
+    except (ConfigError, FileNotFoundError, BackendVersionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"run directory: {result.run_dir}")
