@@ -1,0 +1,87 @@
+"""The AlphaZero config section: search, self-play, network and learner settings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
+
+from rlcourse.config import AgentConfig
+from rlcourse.schedules import FrozenModel, Probability, StepSize, schedule_of
+
+Value = Annotated[float, Field(ge=-1.0, le=1.0)]
+
+
+class MCTSConfig(FrozenModel):
+    simulations: PositiveInt = Field(default=200, description="new simulations per move")
+    c_puct: PositiveFloat = Field(default=1.5, description="weight of the prior term in PUCT")
+    fpu: Value = Field(default=0.0, description="Q assumed for a child never visited")
+    dirichlet_fraction: Probability = Field(
+        default=0.25, description="share of Dirichlet noise in the root priors (self-play only)"
+    )
+    dirichlet_total: PositiveFloat = Field(
+        default=10.0,
+        description="alpha = dirichlet_total / legal moves at the root (0.03 on 19x19)",
+    )
+    virtual_loss: NonNegativeFloat = Field(
+        default=1.0,
+        description="visits (each valued -1) added along a path while its leaf is in flight",
+    )
+    leaves_per_call: PositiveInt = Field(
+        default=8, description="simulations in flight per tree per evaluator call"
+    )
+
+
+class SelfPlayConfig(FrozenModel):
+    temperature_moves: NonNegativeInt = Field(
+        default=8, description="moves sampled from the visits at temperature 1; greedy afterwards"
+    )
+    resign_threshold: Annotated[float, Field(ge=-1.0, lt=0.0)] | None = Field(
+        default=-0.9, description="resign when the root and best-child values fall below this"
+    )
+    resign_check_fraction: Probability = Field(
+        default=0.1,
+        description="games played out with resignation off to measure false resignations",
+    )
+    parallel_games: PositiveInt = Field(
+        default=8, description="games sharing one batched evaluation"
+    )
+
+
+class NetworkConfig(FrozenModel):
+    filters: PositiveInt = 64
+    blocks: NonNegativeInt = 5
+    policy_channels: PositiveInt = Field(
+        default=2, description="1x1 conv channels of the policy head"
+    )
+    value_channels: PositiveInt = Field(
+        default=1, description="1x1 conv channels of the value head"
+    )
+    value_hidden: PositiveInt = Field(
+        default=64, description="width of the value head's hidden layer"
+    )
+
+
+class LearnerConfig(FrozenModel):
+    lr: schedule_of(StepSize) = Field(  # type: ignore[valid-type]
+        default=1e-3, description="learning rate, constant or a schedule over gradient steps"
+    )
+    weight_decay: NonNegativeFloat = 1e-4
+    batch_size: PositiveInt = 128
+    replay_window: PositiveInt = Field(default=50_000, description="positions kept for training")
+    min_replay: PositiveInt = Field(default=512, description="positions needed before training")
+    games_per_iteration: PositiveInt = 32
+    steps_per_iteration: PositiveInt = Field(default=64, description="gradient steps per iteration")
+    augment: bool = Field(default=True, description="train on a random symmetry of each position")
+    value_q_weight: Probability = Field(
+        default=0.0,
+        description="weight of the root value in the value target (0: the outcome alone)",
+    )
+
+
+class AlphaZeroConfig(AgentConfig):
+    name: Literal["alphazero"] = "alphazero"
+    mcts: MCTSConfig = Field(default_factory=MCTSConfig)
+    selfplay: SelfPlayConfig = Field(default_factory=SelfPlayConfig)
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    learner: LearnerConfig = Field(default_factory=LearnerConfig)

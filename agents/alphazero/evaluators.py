@@ -1,0 +1,92 @@
+"""Leaf evaluators for MCTS: random rollouts (plain MCTS) and a policy-value network.
+
+Both follow :class:`agents.alphazero.mcts.Evaluator`: ``evaluate(states)`` returns priors
+[B, num_actions] and values [B] in [-1, 1] for each state's player to move.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from agents.alphazero.mcts import Game
+from envs.go.rules import BLACK, EMPTY, GoState
+
+Playout = Callable[[Any, int], tuple[float, float]]  # (state, seed) -> (player 0, player 1) returns
+
+
+def go_playout(state: GoState, seed: int) -> tuple[float, float]:
+    """Returns of a random Go playout played in C (:meth:`GoState.rollout`)."""
+    winner = state.rollout(seed).winner
+    if winner == EMPTY:
+        return (0.0, 0.0)
+    return (1.0, -1.0) if winner == BLACK else (-1.0, 1.0)
+
+
+def protocol_playout(game: Game) -> Playout:
+    """Random playouts through the game protocol: uniformly random legal actions to the end."""
+
+    def playout(state: Any, seed: int) -> tuple[float, float]:
+        rng = np.random.default_rng(seed)
+        while not game.is_terminal(state):
+            legal = np.flatnonzero(game.legal_actions(state))
+            state = game.apply(state, int(legal[rng.integers(len(legal))]))
+        return game.returns(state)
+
+    return playout
+
+
+class RolloutEvaluator:
+    """Uniform priors and the mean return of ``rollouts`` random playouts.
+
+    Go states play out in C (random moves that never fill the mover's own eyes); other games
+    through the protocol. Playout ``k`` of the evaluator uses seed ``seed * 2**32 + k``, so the
+    same seed gives the same search.
+    """
+
+    def __init__(self, game: Game, rollouts: int = 1, seed: int = 0) -> None:
+        if rollouts < 1:
+            raise ValueError(f"rollouts must be at least 1, got {rollouts}")
+        self.game, self.rollouts = game, rollouts
+        self.playout: Playout = protocol_playout(game)
+        if isinstance(game.initial_state(), GoState):
+            self.playout = go_playout
+        self._next_seed = seed * 2**32
+        self._uniform = np.full(game.num_actions, 1.0 / game.num_actions)
+
+    def evaluate(self, states: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+        game = self.game
+        priors = np.broadcast_to(self._uniform, (len(states), game.num_actions))
+        values = np.empty(len(states))
+        for b, state in enumerate(states):
+            player, total = game.current_player(state), 0.0
+            for _ in range(self.rollouts):
+                total += self.playout(state, self._next_seed)[player]
+                self._next_seed += 1
+            values[b] = total / self.rollouts
+        return priors, values
+
+
+class NeuralEvaluator:
+    """Priors and values from a policy-value network ``net(planes [B, C, H, W]) -> (logits
+    [B, num_actions], values [B])``, one forward pass per call; illegal actions get no prior."""
+
+    def __init__(
+        self, game: Game, net: torch.nn.Module, device: str | torch.device = "cpu"
+    ) -> None:
+        self.game, self.net, self.device = game, net, torch.device(device)
+
+    def evaluate(self, states: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+        game = self.game
+        planes = np.stack([game.planes(s) for s in states])
+        legal = np.stack([game.legal_actions(s) for s in states])
+        if self.net.training:  # BatchNorm must use its running statistics in search
+            self.net.eval()
+        with torch.inference_mode():
+            logits, values = self.net(torch.from_numpy(planes).to(self.device))
+            logits = logits.masked_fill(~torch.from_numpy(legal).to(self.device), -torch.inf)
+            priors = torch.softmax(logits, dim=-1)
+        return priors.cpu().numpy(), values.cpu().numpy()

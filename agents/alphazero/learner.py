@@ -1,0 +1,208 @@
+"""Learning from self-play: a replay window of positions, the AlphaZero loss, and a
+single-process loop (self-play games -> replay window -> gradient steps -> new weights).
+
+Loss per position: ``(z - v)^2 - pi . log p`` (value squared error plus policy cross-entropy
+against the search's visit distribution); weight decay through the optimizer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from agents.alphazero.config import AlphaZeroConfig, LearnerConfig
+from agents.alphazero.evaluators import NeuralEvaluator
+from agents.alphazero.mcts import Game
+from agents.alphazero.network import PolicyValueNet
+from agents.alphazero.selfplay import GameRecord, outcome_stats, play_games
+from rlcourse.schedules import schedule_value
+
+
+class Batch(NamedTuple):
+    planes: torch.Tensor  # [B, C, H, W]
+    policies: torch.Tensor  # [B, num_actions]
+    values: torch.Tensor  # [B] final outcome for the mover
+
+
+def symmetry_permutations(
+    game: Game, planes_shape: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The game's symmetries as index maps: ``planes.ravel()[plane_maps[k]]`` and
+    ``policy[policy_maps[k]]`` are image ``k`` of ``game.symmetries(planes, policy)``.
+
+    Found by transforming arrays that hold their own indices, so a batch is augmented with one
+    gather instead of a call per position.
+    """
+    size = int(np.prod(planes_shape))
+    if max(size, game.num_actions) >= 2**24:  # float32 holds integers exactly up to 2**24
+        raise ValueError(f"planes of {size} entries are too large for index maps")
+    plane_ids = np.arange(size, dtype=np.float32).reshape(planes_shape)
+    policy_ids = np.arange(game.num_actions, dtype=np.float32)
+    images = game.symmetries(plane_ids, policy_ids)
+    plane_maps = np.stack([p.reshape(-1) for p, _ in images]).astype(np.int64)
+    policy_maps = np.stack([q for _, q in images]).astype(np.int64)
+    for maps, n in ((plane_maps, size), (policy_maps, game.num_actions)):
+        if not (np.sort(maps, axis=1) == np.arange(n)).all():
+            raise ValueError("the game's symmetries must permute plane and policy entries")
+    return plane_maps, policy_maps
+
+
+class ReplayWindow:
+    """The last ``capacity`` positions of self-play, as (planes, policy target, value target).
+
+    ``sample`` draws uniformly; with ``augment`` each sampled position is replaced by one of
+    its symmetric images (``game.symmetries``: the same transform for planes and policy),
+    drawn at random.
+    """
+
+    def __init__(self, game: Game, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity must be at least 1, got {capacity}")
+        self.game, self.capacity = game, capacity
+        planes_shape = tuple(game.planes(game.initial_state()).shape)
+        self.plane_maps, self.policy_maps = symmetry_permutations(game, planes_shape)
+        self.planes = np.zeros((capacity, *planes_shape), dtype=np.float32)
+        self.policies = np.zeros((capacity, game.num_actions), dtype=np.float32)
+        self.values = np.zeros(capacity, dtype=np.float32)
+        self.size = 0
+        self.added = 0  # positions ever added; the next one goes to added % capacity
+
+    def __len__(self) -> int:
+        return self.size
+
+    def add_games(self, records: Iterable[GameRecord], q_weight: float = 0.0) -> None:
+        """Add every position of ``records``; value targets mix outcome and root value by
+        ``q_weight`` (see :meth:`GameRecord.value_targets`)."""
+        for record in records:
+            values = record.value_targets(q_weight)
+            for t in range(len(record.moves)):
+                i = self.added % self.capacity
+                self.planes[i], self.policies[i], self.values[i] = (
+                    record.planes[t], record.policies[t], values[t],
+                )  # fmt: skip
+                self.added += 1
+        self.size = min(self.added, self.capacity)
+
+    def sample(self, batch_size: int, rng: np.random.Generator, augment: bool = True) -> Batch:
+        if self.size == 0:
+            raise ValueError("cannot sample from an empty replay window")
+        index = rng.integers(self.size, size=batch_size)
+        planes, policies = self.planes[index], self.policies[index]
+        if augment:
+            k = rng.integers(len(self.plane_maps), size=batch_size)
+            flat = planes.reshape(batch_size, -1)
+            planes = np.take_along_axis(flat, self.plane_maps[k], axis=1).reshape(planes.shape)
+            policies = np.take_along_axis(policies, self.policy_maps[k], axis=1)
+        return Batch(
+            torch.from_numpy(planes),
+            torch.from_numpy(policies),
+            torch.from_numpy(self.values[index]),
+        )
+
+    def state_dict(self) -> dict[str, Any]:
+        n = self.size
+        return {"planes": self.planes[:n].copy(), "policies": self.policies[:n].copy(),
+                "values": self.values[:n].copy(), "added": self.added}  # fmt: skip
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        n = len(state["values"])
+        if n > self.capacity:
+            raise ValueError(f"saved window holds {n} positions, capacity is {self.capacity}")
+        self.planes[:n], self.policies[:n], self.values[:n] = (
+            state["planes"], state["policies"], state["values"],
+        )  # fmt: skip
+        self.size, self.added = n, int(state["added"])
+
+
+def alphazero_loss(net: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
+    """Value squared error plus policy cross-entropy; returns the loss and its parts."""
+    logits, values = net(batch.planes)
+    policy_loss = -(batch.policies * F.log_softmax(logits, dim=-1)).sum(-1).mean()
+    value_loss = F.mse_loss(values, batch.values)
+    loss = policy_loss + value_loss
+    return loss, {"loss": loss.item(), "policy_loss": policy_loss.item(),
+                  "value_loss": value_loss.item()}  # fmt: skip
+
+
+class Learner:
+    """Gradient steps on a policy-value network from a replay window (AdamW, the learning
+    rate following ``config.lr`` over the steps taken)."""
+
+    def __init__(self, net: torch.nn.Module, config: LearnerConfig) -> None:
+        self.net, self.config = net, config
+        self.optimizer = torch.optim.AdamW(
+            net.parameters(), lr=schedule_value(config.lr, 0), weight_decay=config.weight_decay
+        )
+        self.steps = 0
+
+    def train(self, replay: ReplayWindow, steps: int, rng: np.random.Generator) -> dict[str, float]:
+        """``steps`` gradient steps; the mean of each loss term over them."""
+        cfg, totals = self.config, dict[str, float]()
+        self.net.train()
+        for _ in range(steps):
+            for group in self.optimizer.param_groups:
+                group["lr"] = schedule_value(cfg.lr, self.steps)
+            batch = replay.sample(cfg.batch_size, rng, cfg.augment)
+            loss, metrics = alphazero_loss(self.net, batch)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            self.steps += 1
+            for key, value in metrics.items():
+                totals[key] = totals.get(key, 0.0) + value / steps
+        self.net.eval()
+        return totals
+
+
+class AlphaZeroTrainer:
+    """The single-process loop: each :meth:`iteration` plays ``games_per_iteration`` self-play
+    games with the current network, adds them to the replay window and, once it holds
+    ``min_replay`` positions, takes ``steps_per_iteration`` gradient steps."""
+
+    def __init__(self, game: Game, config: AlphaZeroConfig, seed: int = 0) -> None:
+        self.game, self.config = game, config
+        self.rng = np.random.default_rng(seed)
+        torch.manual_seed(seed)
+        planes_shape = tuple(game.planes(game.initial_state()).shape)
+        self.net = PolicyValueNet(planes_shape, game.num_actions, config.network)
+        self.net.eval()
+        self.evaluator = NeuralEvaluator(game, self.net)
+        self.learner = Learner(self.net, config.learner)
+        self.replay = ReplayWindow(game, config.learner.replay_window)
+        self.iterations = 0
+        self.games = 0
+
+    def iteration(self) -> dict[str, float]:
+        cfg = self.config
+        records = play_games(self.game, self.evaluator, cfg.learner.games_per_iteration,
+                             cfg.mcts, cfg.selfplay, self.rng)  # fmt: skip
+        self.replay.add_games(records, cfg.learner.value_q_weight)
+        self.games += len(records)
+        metrics = {f"selfplay/{k}": v for k, v in outcome_stats(records).items()}
+        if len(self.replay) >= cfg.learner.min_replay:
+            losses = self.learner.train(self.replay, cfg.learner.steps_per_iteration, self.rng)
+            metrics |= {f"train/{k}": v for k, v in losses.items()}
+        self.iterations += 1
+        return metrics
+
+    def state_dict(self) -> dict[str, Any]:
+        """Network, optimizer, replay window, counters and RNG state, for exact resumption."""
+        return {
+            "net": self.net.state_dict(), "optimizer": self.learner.optimizer.state_dict(),
+            "replay": self.replay.state_dict(), "rng": self.rng.bit_generator.state,
+            "torch_rng": torch.get_rng_state(), "iterations": self.iterations,
+            "games": self.games, "learner_steps": self.learner.steps,
+        }  # fmt: skip
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.net.load_state_dict(state["net"])
+        self.learner.optimizer.load_state_dict(state["optimizer"])
+        self.replay.load_state_dict(state["replay"])
+        self.rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+        self.iterations, self.games = int(state["iterations"]), int(state["games"])
+        self.learner.steps = int(state["learner_steps"])

@@ -1,0 +1,310 @@
+"""PUCT Monte Carlo tree search over the small game protocol, with an injected evaluator.
+
+A simulation descends from the root by PUCT, ``argmax_a Q(a) + c_puct P(a) sqrt(N) / (1 + N(a))``
+where N is the node's own visit count (1 for its expansion plus its children's visits) and an
+unvisited child's Q is ``fpu``; it stops at a node not yet expanded or a terminal one. The
+evaluator gives the leaf's priors and value, the leaf is expanded over its legal actions, and the
+value is backed up: each node on the path adds the value for *its* mover, so the sign flips
+between the players of a two-player game.
+
+Many simulations run per evaluator call: each tree collects up to ``leaves_per_call`` leaves,
+with a virtual loss on every edge of a pending path (that many visits valued -1) steering the
+next descent elsewhere, and :func:`search_together` evaluates the leaves of many trees (games)
+in one batched call. A descent that meets a leaf already in flight is undone and ends the tree's
+collection for that call. Statistics of a node's children live in NumPy arrays at the node, so a
+selection is a handful of vector operations.
+
+Root Dirichlet noise (self-play) mixes ``Dir(dirichlet_total / legal moves)`` into the root
+priors only; :meth:`MCTS.advance` keeps the subtree of the move played (tree reuse).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from agents.alphazero.config import MCTSConfig
+
+
+class Game(Protocol):
+    """The small two-player game protocol (see envs.go.game.GoGame, envs.tictactoe.TicTacToe)."""
+
+    num_actions: int
+
+    def initial_state(self) -> Any: ...
+    def current_player(self, state: Any) -> int: ...
+    def legal_actions(self, state: Any) -> np.ndarray: ...
+    def apply(self, state: Any, action: int) -> Any: ...
+    def is_terminal(self, state: Any) -> bool: ...
+    def returns(self, state: Any) -> tuple[float, float]: ...
+    def planes(self, state: Any) -> np.ndarray: ...
+    def symmetries(
+        self, planes: np.ndarray, policy: np.ndarray
+    ) -> list[tuple[np.ndarray, np.ndarray]]: ...
+
+
+class Evaluator(Protocol):
+    def evaluate(self, states: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+        """Priors [B, num_actions] (mass on illegal actions is ignored) and values [B] in
+        [-1, 1], each from the point of view of its state's player to move."""
+        ...
+
+
+def as_returns(player: int, value: float) -> tuple[float, float]:
+    """A value for ``player`` as the (player 0, player 1) returns of a zero-sum game."""
+    return (value, -value) if player == 0 else (-value, value)
+
+
+class Node:
+    """A search node: its state and, once expanded, its legal actions with per-child arrays
+    ``prior``, ``n`` (visits), ``w`` (value sums) and ``q`` (= w / n, or fpu if unvisited), all
+    from the point of view of this node's player to move."""
+
+    __slots__ = ("actions", "c_prior", "children", "n", "noised", "pending", "player", "prior",
+                 "q", "state", "terminal", "value_sum", "visits", "w")  # fmt: skip
+
+    def __init__(self, state: Any, game: Game) -> None:
+        self.state = state
+        self.player = game.current_player(state)
+        self.terminal: tuple[float, float] | None = (
+            game.returns(state) if game.is_terminal(state) else None
+        )
+        self.actions: np.ndarray | None = None
+        self.prior = self.c_prior = self.n = self.w = self.q = np.empty(0)
+        self.children: list[Node | None] = []
+        self.visits = 0.0  # own expansion + children's visits (+ virtual losses in flight)
+        self.value_sum = 0.0  # values backed up through this node, for its player to move
+        self.noised = False
+        self.pending = False  # an evaluation of this leaf is in flight
+
+    @property
+    def expanded(self) -> bool:
+        return self.actions is not None
+
+    def value(self) -> float:
+        """Mean backed-up value for this node's player to move (0 before any visit)."""
+        return self.value_sum / self.visits if self.visits else 0.0
+
+    def child_index(self, action: int) -> int:
+        """Position of ``action`` among the expanded node's legal actions."""
+        assert self.actions is not None
+        i = int(np.searchsorted(self.actions, action))
+        if i == len(self.actions) or self.actions[i] != action:
+            raise ValueError(f"action {action} is not legal here (legal: {self.actions.tolist()})")
+        return i
+
+
+Path = list[tuple[Node, int]]  # (node, child index) from the root down
+
+
+def puct_scores(node: Node) -> np.ndarray:
+    """Q + U of every child of an expanded node (``c_prior`` = c_puct * prior)."""
+    return node.q + node.c_prior * (math.sqrt(node.visits) / (1.0 + node.n))
+
+
+def visit_policy(counts: np.ndarray, temperature: float) -> np.ndarray:
+    """Move probabilities from visit counts: proportional to ``counts ** (1 / temperature)``;
+    at temperature 0 the most visited moves share the mass equally."""
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature}")
+    counts = np.asarray(counts, dtype=np.float64)
+    top = counts.max(initial=0.0)
+    if top <= 0:
+        raise ValueError("no visits to turn into a policy: run a search first")
+    if temperature == 0:
+        best = (counts == top).astype(np.float64)
+        return best / best.sum()
+    weights = (counts / top) ** (1.0 / temperature)
+    return weights / weights.sum()
+
+
+class MCTS:
+    """One game's search tree. ``search`` runs simulations from the root; ``policy`` turns the
+    root's visits into move probabilities; ``advance`` moves the root to the child played."""
+
+    def __init__(
+        self,
+        game: Game,
+        evaluator: Evaluator,
+        config: MCTSConfig | None = None,
+        rng: np.random.Generator | int | None = None,
+        state: Any = None,
+    ) -> None:
+        self.game, self.evaluator = game, evaluator
+        self.config = config or MCTSConfig()
+        self.rng = np.random.default_rng(rng)
+        self.root = Node(game.initial_state() if state is None else state, game)
+        self.noise = False  # Dirichlet noise at the root for the running search
+
+    # -------------------------------------------------------------------------- public
+
+    def search(self, simulations: int | None = None, noise: bool = False) -> np.ndarray:
+        """Run ``simulations`` (default: the config's) new simulations; returns the root's
+        visit counts [num_actions]. ``noise`` mixes Dirichlet noise into the root priors."""
+        search_together([self], simulations, noise)
+        return self.visit_counts()
+
+    def visit_counts(self) -> np.ndarray:
+        """[num_actions] float: visits of each root child (zero for illegal actions)."""
+        counts = np.zeros(self.game.num_actions)
+        if self.root.expanded:
+            counts[self.root.actions] = self.root.n
+        return counts
+
+    def policy(self, temperature: float = 1.0) -> np.ndarray:
+        return visit_policy(self.visit_counts(), temperature)
+
+    def select_action(self, temperature: float = 0.0) -> int:
+        """An action drawn from :meth:`policy` (ties at temperature 0 broken at random)."""
+        probs = self.policy(temperature)
+        return int(self.rng.choice(len(probs), p=probs))
+
+    def root_value(self) -> float:
+        """The root's mean value for its player to move."""
+        return self.root.value()
+
+    def best_child_value(self) -> float:
+        """The highest Q among the root's visited children (root value if none is visited)."""
+        root = self.root
+        if not root.expanded or not (root.n > 0).any():
+            return root.value()
+        return float(root.q[root.n > 0].max())
+
+    def advance(self, action: int) -> None:
+        """Make the child reached by ``action`` the root, keeping its subtree."""
+        root, child = self.root, None
+        if root.expanded:
+            child = root.children[root.child_index(action)]
+        if child is None:
+            child = Node(self.game.apply(root.state, action), self.game)
+        self.root = child
+
+    # ---------------------------------------------------------------------- simulation
+
+    def _descend(self) -> tuple[Path, Node]:
+        """Walk down by PUCT to a leaf, adding virtual loss on the way."""
+        game, loss = self.game, self.config.virtual_loss
+        node, path = self.root, []
+        while node.actions is not None and node.terminal is None:
+            i = int(puct_scores(node).argmax())
+            path.append((node, i))
+            if loss:
+                node.n[i] += loss
+                node.w[i] -= loss
+                node.q[i] = node.w[i] / node.n[i]
+                node.visits += loss
+            child = node.children[i]
+            if child is None:
+                action = int(node.actions[i])
+                child = node.children[i] = Node(game.apply(node.state, action), game)
+            node = child
+        return path, node
+
+    def _undo_virtual_loss(self, path: Path) -> None:
+        loss = self.config.virtual_loss
+        if not loss:
+            return
+        fpu = self.config.fpu
+        for node, i in path:
+            node.n[i] -= loss
+            node.w[i] += loss
+            node.q[i] = node.w[i] / node.n[i] if node.n[i] > 0 else fpu
+            node.visits -= loss
+
+    def _backup(self, path: Path, leaf: Node, returns: tuple[float, float]) -> None:
+        """Add one visit valued ``returns[player]`` to every node on the path (replacing the
+        virtual loss)."""
+        loss = self.config.virtual_loss
+        leaf.visits += 1.0
+        leaf.value_sum += returns[leaf.player]
+        for node, i in path:
+            value = returns[node.player]
+            n = node.n[i] = node.n[i] + 1.0 - loss
+            w = node.w[i] = node.w[i] + value + loss
+            node.q[i] = w / n
+            node.visits += 1.0 - loss
+            node.value_sum += value
+
+    def _expand(self, node: Node, priors: np.ndarray) -> None:
+        actions = np.flatnonzero(self.game.legal_actions(node.state))
+        if len(actions) == 0:
+            raise ValueError(f"a non-terminal state has no legal action: {node.state!r}")
+        prior = np.asarray(priors, dtype=np.float64)[actions]
+        total = prior.sum()
+        prior = prior / total if total > 0 else np.full(len(actions), 1.0 / len(actions))
+        node.actions = actions
+        node.prior = prior
+        node.c_prior = self.config.c_puct * prior
+        node.n = np.zeros(len(actions))
+        node.w = np.zeros(len(actions))
+        node.q = np.full(len(actions), self.config.fpu)
+        node.children = [None] * len(actions)
+
+    def add_root_noise(self) -> None:
+        """Mix Dirichlet(dirichlet_total / legal moves) noise into the expanded root's priors."""
+        root, cfg = self.root, self.config
+        assert root.actions is not None
+        alpha = cfg.dirichlet_total / len(root.actions)
+        noise = self.rng.dirichlet(np.full(len(root.actions), alpha))
+        root.prior = (1.0 - cfg.dirichlet_fraction) * root.prior + cfg.dirichlet_fraction * noise
+        root.c_prior = cfg.c_puct * root.prior
+        root.noised = True
+
+    def _collect(self, budget: int) -> tuple[list[tuple[Path, Node]], int]:
+        """Up to ``budget`` descents: leaves to evaluate, and the number of simulations already
+        finished (terminal leaves, backed up at once)."""
+        root = self.root
+        if self.noise and root.expanded and not root.noised and self.config.dirichlet_fraction:
+            self.add_root_noise()
+        leaves: list[tuple[Path, Node]] = []
+        finished = 0
+        for _ in range(budget):
+            path, leaf = self._descend()
+            if leaf.terminal is not None:
+                self._backup(path, leaf, leaf.terminal)
+                finished += 1
+            elif leaf.pending:
+                self._undo_virtual_loss(path)
+                break
+            else:
+                leaf.pending = True
+                leaves.append((path, leaf))
+        return leaves, finished
+
+    def _finish(self, path: Path, leaf: Node, priors: np.ndarray, value: float) -> None:
+        leaf.pending = False
+        self._expand(leaf, priors)
+        self._backup(path, leaf, as_returns(leaf.player, float(value)))
+
+
+def search_together(
+    searches: Sequence[MCTS], simulations: int | None = None, noise: bool = False
+) -> None:
+    """Run ``simulations`` new simulations (default: the first search's config) in every tree,
+    evaluating the leaves of all trees in one call of their shared evaluator per round."""
+    if not searches:
+        return
+    evaluator = searches[0].evaluator
+    if any(s.evaluator is not evaluator for s in searches):
+        raise ValueError("searches run together must share one evaluator")
+    for s in searches:
+        if s.root.terminal is not None:
+            raise ValueError(f"cannot search from a terminal state: {s.root.state!r}")
+        s.noise = noise
+    todo = [searches[0].config.simulations if simulations is None else simulations] * len(searches)
+    if todo[0] < 1:
+        raise ValueError(f"simulations must be at least 1, got {todo[0]}")
+    while any(todo):
+        batch: list[tuple[MCTS, Path, Node]] = []
+        for k, s in enumerate(searches):
+            if todo[k]:
+                leaves, finished = s._collect(min(todo[k], s.config.leaves_per_call))
+                todo[k] -= finished + len(leaves)
+                batch += [(s, path, leaf) for path, leaf in leaves]
+        if batch:
+            priors, values = evaluator.evaluate([leaf.state for _, _, leaf in batch])
+            for (s, path, leaf), p, v in zip(batch, priors, values, strict=True):
+                s._finish(path, leaf, p, v)

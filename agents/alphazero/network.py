@@ -1,0 +1,56 @@
+"""The AlphaZero policy-value network: a residual tower with a policy head and a value head.
+
+Heads as in Silver et al. (2017), with 2 and 1 channels by default: policy ``conv 1x1
+(policy_channels) -> BN -> ReLU -> linear`` to one logit per action (board points, then pass
+where the game has one); value ``conv 1x1 (value_channels) -> BN -> ReLU -> linear -> ReLU ->
+linear -> tanh`` to a value in [-1, 1] for the player to move.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from agents.alphazero.config import NetworkConfig
+from rlcourse.nn import MLP, ResNetTower, ValueHead
+
+
+def _conv_head(filters: int, channels: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(filters, channels, 1, bias=False), nn.BatchNorm2d(channels), nn.ReLU(),
+        nn.Flatten(),
+    )  # fmt: skip
+
+
+class PolicyValueNet(nn.Module):
+    """planes [B, C, N, N] -> (policy logits [B, num_actions], values [B] in [-1, 1])."""
+
+    def __init__(
+        self,
+        planes_shape: tuple[int, int, int],
+        num_actions: int,
+        config: NetworkConfig | None = None,
+    ) -> None:
+        super().__init__()
+        cfg = config or NetworkConfig()
+        channels, height, width = planes_shape
+        self.planes_shape, self.num_actions = tuple(planes_shape), num_actions
+        self.tower = ResNetTower(channels, cfg.filters, cfg.blocks)
+        points = height * width
+        self.policy = nn.Sequential(
+            _conv_head(cfg.filters, cfg.policy_channels),
+            MLP(cfg.policy_channels * points, (), num_actions),
+        )
+        self.value = nn.Sequential(
+            _conv_head(cfg.filters, cfg.value_channels),
+            ValueHead(cfg.value_channels * points, hidden=(cfg.value_hidden,)),
+        )
+
+    def forward(self, planes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if tuple(planes.shape[1:]) != self.planes_shape:
+            raise ValueError(
+                f"planes must have shape [B, {', '.join(map(str, self.planes_shape))}], "
+                f"got {list(planes.shape)}"
+            )
+        features = self.tower(planes)
+        return self.policy(features), torch.tanh(self.value(features))

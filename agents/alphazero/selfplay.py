@@ -1,0 +1,162 @@
+"""Self-play: games of MCTS against itself, recorded as plain arrays that pickle cheaply.
+
+Each move is chosen by a search with root noise; the record keeps the position's planes, the
+root's visit distribution (the policy target) and the mover. Moves are sampled from the visits
+at temperature 1 for the first ``temperature_moves`` moves, then the most visited is played.
+A side resigns when both the root value and its best child's value fall below
+``resign_threshold`` (the position is still recorded, with move ``RESIGN``); a
+``resign_check_fraction`` of games never resigns but notes who would have, so that the
+false-resignation rate can be measured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from agents.alphazero.config import MCTSConfig, SelfPlayConfig
+from agents.alphazero.mcts import MCTS, Evaluator, Game, as_returns, search_together
+
+RESIGN = -1  # the move recorded for a resignation
+
+
+class GameRecord(NamedTuple):
+    """One finished self-play game; ``T`` positions, one per move played."""
+
+    planes: np.ndarray  # [T, C, H, W] float32: each position from its mover's point of view
+    policies: np.ndarray  # [T, num_actions] float32: root visit distribution (temperature 1)
+    root_values: np.ndarray  # [T] float32: the search's root value for the mover
+    players: np.ndarray  # [T] int8: the mover of each position
+    moves: np.ndarray  # [T] int32: the move played (RESIGN for a resignation, always last)
+    returns: tuple[float, float]  # final outcome for (player 0, player 1)
+    resigned: int | None  # the player who resigned, if any
+    resign_disabled: bool  # played out with resignation off
+    would_have_resigned: int | None  # in such a game, the first player whose values fell low
+
+    @property
+    def outcomes(self) -> np.ndarray:
+        """[T] float32: the final outcome for each position's mover."""
+        return np.asarray(self.returns, dtype=np.float32)[self.players]
+
+    def value_targets(self, q_weight: float = 0.0) -> np.ndarray:
+        """[T] float32: ``(1 - q_weight) * outcome + q_weight * root value`` per position."""
+        return ((1.0 - q_weight) * self.outcomes + q_weight * self.root_values).astype(np.float32)
+
+    @property
+    def false_resignation(self) -> bool:
+        """A resignation-off game whose would-be resigner did not lose."""
+        p = self.would_have_resigned
+        return p is not None and self.returns[p] >= 0
+
+
+@dataclass
+class _Game:
+    search: MCTS
+    resign_disabled: bool
+    planes: list[np.ndarray] = field(default_factory=list)
+    policies: list[np.ndarray] = field(default_factory=list)
+    root_values: list[float] = field(default_factory=list)
+    players: list[int] = field(default_factory=list)
+    moves: list[int] = field(default_factory=list)
+    would_have_resigned: int | None = None
+
+    def record(self, returns: tuple[float, float], resigned: int | None) -> GameRecord:
+        return GameRecord(
+            np.stack(self.planes).astype(np.float32),
+            np.stack(self.policies).astype(np.float32),
+            np.asarray(self.root_values, dtype=np.float32),
+            np.asarray(self.players, dtype=np.int8),
+            np.asarray(self.moves, dtype=np.int32),
+            (float(returns[0]), float(returns[1])),
+            resigned,
+            self.resign_disabled,
+            self.would_have_resigned,
+        )
+
+
+def play_games(
+    game: Game,
+    evaluator: Evaluator,
+    games: int,
+    mcts: MCTSConfig,
+    selfplay: SelfPlayConfig,
+    rng: np.random.Generator,
+    start: Any = None,
+) -> list[GameRecord]:
+    """Play ``games`` self-play games, ``selfplay.parallel_games`` at a time sharing one
+    evaluator call per search round; records come back in the order the games finish."""
+    if games < 1:
+        raise ValueError(f"games must be at least 1, got {games}")
+    records: list[GameRecord] = []
+    active: list[_Game] = []
+    started = 0
+
+    def new_game() -> _Game:
+        seed = int(rng.integers(2**63))
+        disabled = bool(rng.random() < selfplay.resign_check_fraction)
+        return _Game(MCTS(game, evaluator, mcts, seed, start), disabled)
+
+    while started < games or active:
+        while started < games and len(active) < selfplay.parallel_games:
+            active.append(new_game())
+            started += 1
+        search_together([g.search for g in active], noise=True)
+        still: list[_Game] = []
+        for g in active:
+            outcome = _move(game, g, selfplay)
+            if outcome is None:
+                still.append(g)
+            else:
+                records.append(g.record(*outcome))
+        active = still
+    return records
+
+
+def _move(
+    game: Game, g: _Game, cfg: SelfPlayConfig
+) -> tuple[tuple[float, float], int | None] | None:
+    """Record the searched position and play (or resign); the outcome once the game is over."""
+    search = g.search
+    state, player = search.root.state, search.root.player
+    g.planes.append(game.planes(state))
+    g.policies.append(search.policy(1.0))
+    g.root_values.append(search.root_value())
+    g.players.append(player)
+    if cfg.resign_threshold is not None and _wants_to_resign(search, cfg.resign_threshold):
+        if not g.resign_disabled:
+            g.moves.append(RESIGN)
+            return as_returns(player, -1.0), player
+        if g.would_have_resigned is None:
+            g.would_have_resigned = player
+    temperature = 1.0 if len(g.moves) < cfg.temperature_moves else 0.0
+    action = search.select_action(temperature)
+    g.moves.append(action)
+    search.advance(action)
+    if search.root.terminal is not None:
+        return search.root.terminal, None
+    return None
+
+
+def _wants_to_resign(search: MCTS, threshold: float) -> bool:
+    return search.root_value() < threshold and search.best_child_value() < threshold
+
+
+def outcome_stats(records: Sequence[GameRecord]) -> dict[str, float]:
+    """Scalars to log: games, mean positions per game, player 0's score (draws half),
+    resignation rate, and the false-resignation rate among games played out with resignation
+    off."""
+    if not records:
+        raise ValueError("no game records to summarise")
+    checked = [r for r in records if r.resign_disabled and r.would_have_resigned is not None]
+    stats = {
+        "games": float(len(records)),
+        "positions": float(np.mean([len(r.moves) for r in records])),
+        "first_player_score": float(np.mean([(r.returns[0] + 1) / 2 for r in records])),
+        "resigned": float(np.mean([r.resigned is not None for r in records])),
+    }
+    if checked:
+        stats["false_resignation"] = float(np.mean([r.false_resignation for r in checked]))
+    return stats
