@@ -6,6 +6,7 @@ from typing import Any
 
 from agents.dqn import DQNAgent
 from agents.imitation import BehaviourCloningAgent
+from agents.pg import A2CAgent, PPOAgent, REINFORCEAgent
 from agents.tabular import PolicyIterationAgent, ValueIterationAgent
 from agents.tabular.monte_carlo import MCExploringStartsAgent, MCOffPolicyAgent, MCOnPolicyAgent
 from agents.tabular.td import (
@@ -30,6 +31,9 @@ REGISTRY: dict[str, Any] = {  # name -> class following `agents.base.Agent`
     "n_step_sarsa": NStepSarsaAgent,
     "behaviour_cloning": BehaviourCloningAgent,
     "dqn": DQNAgent,
+    "reinforce": REINFORCEAgent,
+    "a2c": A2CAgent,
+    "ppo": PPOAgent,
 }
 
 

@@ -3,4 +3,5 @@
 import envs.dialogue  # registers rlcourse/InCarDialogue-v0 and rlcourse/InCarDialogueText-v0
 import envs.driving  # registers rlcourse/Highway-v0, rlcourse/HighwayFast-v0, rlcourse/Merge-v0
 import envs.go  # registers rlcourse/Go-v0
-import envs.gridworld  # noqa: F401  (registers the gridworld ids)
+import envs.gridworld
+import envs.memory  # noqa: F401  (registers rlcourse/TMaze-v0)
