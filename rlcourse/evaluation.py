@@ -114,8 +114,10 @@ def evaluate(
     """Play `episodes` episodes of `policy` on `env` and summarise them.
 
     `policy` is an agent (anything with ``act(obs, info, deterministic)``) or a plain
-    function ``(obs, info) -> action``. `max_steps` cuts episodes that never end (e.g. a
-    greedy policy walking into a wall) and counts them as truncated.
+    function ``(obs, info) -> action``. A policy with a ``reset_state()`` method (a recurrent
+    agent) has it called before each episode, so no memory leaks from one episode into the
+    next. `max_steps` cuts episodes that never end (e.g. a greedy policy walking into a wall)
+    and counts them as truncated.
     """
     if episodes < 1:
         raise ValueError(f"episodes must be at least 1, got {episodes}")
@@ -126,9 +128,12 @@ def evaluate(
             return agent.act(obs, info, deterministic=deterministic)
     else:
         act = policy  # type: ignore[assignment]
+    reset_state = getattr(policy, "reset_state", None)
     returns, lengths = [], []
     metrics: dict[str, list[float]] = {}
     for i in range(episodes):
+        if reset_state is not None:
+            reset_state()
         obs, info = env.reset(seed=seed + i)
         total, length, done = 0.0, 0, False
         while not done:

@@ -54,3 +54,27 @@ def test_max_steps_cuts_endless_episodes_and_bad_counts_are_refused():
     assert result.lengths == [7, 7]
     with pytest.raises(ValueError, match="at least 1"):
         evaluate(lambda obs, info: 0, env, episodes=0)
+
+
+def test_a_recurrent_policy_starts_every_episode_with_a_fresh_state():
+    class Counting:
+        """Walks right for as many steps as it has acted since its last reset."""
+
+        def __init__(self):
+            self.steps_since_reset = 0
+            self.resets = 0
+
+        def reset_state(self):
+            self.steps_since_reset = 0
+            self.resets += 1
+
+        def act(self, obs, info, deterministic=True):
+            self.steps_since_reset += 1
+            return 2 if self.steps_since_reset <= 2 else 1  # right, right, then down
+
+    env = gym.make("FrozenLake-v1", is_slippery=False)
+    policy = Counting()
+    result = evaluate(policy, env, episodes=3)
+    # Without the reset the second episode would start by going down into the hole at (1, 0).
+    assert policy.resets == 3
+    assert result.lengths == [result.lengths[0]] * 3
