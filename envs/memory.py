@@ -6,7 +6,7 @@ Importing this registers ``rlcourse/TMaze-v0`` (:class:`TMazeEnv`).
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Any, ClassVar
+from typing import Any
 
 import gymnasium
 import numpy as np
@@ -52,7 +52,7 @@ class TMazeEnv(gymnasium.Env):
     - v0: initial version.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}  # noqa: RUF012 (gymnasium.Env API)
 
     def __init__(self, length: int = 5, render_mode: str | None = None):
         if length < 1:
@@ -106,7 +106,7 @@ class TMazeEnv(gymnasium.Env):
         info = {**self._info(reward), "success": float(action == self.cue)}
         return self._observation(), reward, True, False, info
 
-    def render(self) -> str | None:
+    def render(self) -> Any:  # the ansi text, or None without a render mode
         if self.render_mode != "ansi":
             return None
         corridor = "".join("A" if i == self.position else "." for i in range(self.length + 1))

@@ -256,7 +256,11 @@ class RolloutBuffer:
         order = torch.randperm(size, generator=generator)
         for lo in range(0, size, batch_size):
             idx = order[lo : lo + batch_size]
-            yield RolloutBatch(*(None if f is None else f[idx] for f in whole))
+            masks = None if whole.action_masks is None else whole.action_masks[idx]
+            yield RolloutBatch(
+                whole.observations[idx], whole.actions[idx], whole.log_probs[idx],
+                whole.values[idx], whole.advantages[idx], whole.returns[idx], masks,
+            )  # fmt: skip
 
     def sequences(self, seq_len: int) -> SequenceBatch:
         """The rollout cut into N * T / seq_len sequences of `seq_len` steps [S, L, ...]."""
@@ -274,7 +278,7 @@ class RolloutBuffer:
         # The state entering each sequence: [T, layers, N, H] at the chunk starts.
         entering = [h[::seq_len].permute(1, 0, 2, 3).reshape(h.shape[1], chunks * n, -1)
                     for h in self.hidden]  # fmt: skip
-        hidden: Hidden = tuple(entering) if len(entering) == 2 else entering[0]
+        hidden: Hidden = (entering[0], entering[1]) if len(entering) == 2 else entering[0]
         masks = None if self.action_masks is None else cut(self.action_masks)
         return SequenceBatch(
             cut(self.observations), cut(self.actions), cut(self.log_probs), cut(self.values),
@@ -292,5 +296,10 @@ class RolloutBuffer:
             idx = order[lo : lo + sequences_per_batch]
             h = whole.hidden
             hidden: Hidden = (h[0][:, idx], h[1][:, idx]) if isinstance(h, tuple) else h[:, idx]
-            fields = [None if f is None else f[idx] for f in whole[:-1]]
-            yield SequenceBatch(*fields, hidden)  # type: ignore[arg-type]
+            masks = None if whole.action_masks is None else whole.action_masks[idx]
+            yield whole._replace(
+                observations=whole.observations[idx], actions=whole.actions[idx],
+                log_probs=whole.log_probs[idx], values=whole.values[idx],
+                advantages=whole.advantages[idx], returns=whole.returns[idx],
+                action_masks=masks, starts=whole.starts[idx], hidden=hidden,
+            )  # fmt: skip

@@ -33,7 +33,7 @@ CHECKPOINT_DIR = "checkpoints"
 LATEST = "latest"
 KEEP_CHECKPOINTS = 3
 
-EnvSnapshot = Literal["rng", "full"]
+EnvSnapshot = Literal["rng", "full", "none"]
 
 
 class Stateful(Protocol):
@@ -172,6 +172,9 @@ class Run:
           env included) is pickled into the checkpoint and a resumed run gets the unpickled
           env back. Nothing is reset here: on a fresh run (`not run.resumed`) reset it with
           `seed=run.seed` yourself.
+        - "none" (envs that cannot be pickled, such as an `AsyncVectorEnv`'s subprocesses):
+          nothing of the env is saved or restored, and nothing is reset here; the learner
+          resets it itself, also when resuming (its unfinished episodes are then dropped).
         """
         self._env_snapshot = env_snapshot
         if env_snapshot == "rng":
@@ -185,7 +188,7 @@ class Run:
             if env_snapshot == "full":
                 env.close()
                 env = cloudpickle.loads(state["env"])
-            else:
+            elif env_snapshot == "rng":
                 set_env_rng_state(env, state["env_rng"])
             self.step, self.episode = state["step"], state["episode"]
             self.history = list(state.get("history", []))
@@ -253,7 +256,7 @@ class Run:
         }
         if self._env_snapshot == "full":
             state["env"] = cloudpickle.dumps(self._env)
-        else:
+        elif self._env_snapshot == "rng":
             state["env_rng"] = env_rng_state(self._env)
         path = self.checkpoint_dir / f"step_{self.step:010d}.pt"
         save_state(path, state)

@@ -1,6 +1,7 @@
 """Vector envs with an explicit autoreset mode, and the helpers learners need around them.
 
-Every learner collects through `make_vector_env`, which uses Gymnasium's SAME_STEP autoreset:
+Every learner collects through `make_vector_env` (a SyncVectorEnv, or an AsyncVectorEnv with one
+subprocess per env), which uses Gymnasium's SAME_STEP autoreset:
 when a sub-env's episode ends, `step` already returns the next episode's first observation
 and puts the true last observation in ``info["final_obs"]``. `true_next_observations` puts
 those back, so that a transition is never paired with the reset observation of the next
@@ -16,13 +17,18 @@ import gymnasium as gym
 import numpy as np
 
 
-def make_vector_env(env_factory: Callable[[], gym.Env], num_envs: int) -> gym.vector.SyncVectorEnv:
+def make_vector_env(
+    env_factory: Callable[[], gym.Env], num_envs: int, asynchronous: bool = False
+) -> gym.vector.VectorEnv:
+    """`num_envs` copies of `env_factory()`, stepped in this process or (`asynchronous`) in one
+    subprocess each; the same seeds give the same observations either way."""
     if num_envs < 1:
         raise ValueError(f"num_envs must be at least 1, got {num_envs}")
-    return gym.vector.SyncVectorEnv(
-        [env_factory for _ in range(num_envs)],
-        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
-    )
+    factories = [env_factory for _ in range(num_envs)]
+    mode = gym.vector.AutoresetMode.SAME_STEP
+    if asynchronous:
+        return gym.vector.AsyncVectorEnv(factories, autoreset_mode=mode)
+    return gym.vector.SyncVectorEnv(factories, autoreset_mode=mode)
 
 
 def observation_part(space: gym.Space) -> gym.Space:

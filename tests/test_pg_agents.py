@@ -138,3 +138,27 @@ def test_bad_configs_are_refused_by_name(runs_dir):
         config(runs_dir, "reinforce", recurrent={"cell": "lstm"})
     with pytest.raises(ConfigError, match="clip_rang"):
         config(runs_dir, "a2c", clip_range=0.2)
+
+
+def test_async_envs_learn_exactly_what_sync_envs_learn_and_resume(tmp_path, monkeypatch):
+    sync = train(config(tmp_path / "sync", "ppo", steps=256), progress=False)
+    both = train(config(tmp_path / "async", "ppo", steps=256, vector_env="async"), progress=False)
+    for a, b in zip(sync.agent.policy.parameters(), both.agent.policy.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    # A resumed async run starts fresh episodes from its checkpoint and reaches its budget.
+    cfg = config(tmp_path / "cut", "ppo", steps=384, vector_env="async")
+    real_checkpoint = Run.checkpoint
+    crashed_at = []
+
+    def crash_after_first(self):
+        real_checkpoint(self)
+        crashed_at.append(self.step)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Run, "checkpoint", crash_after_first)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, progress=False)
+    monkeypatch.setattr(Run, "checkpoint", real_checkpoint)
+    (run_dir,) = (tmp_path / "cut" / cfg.name).iterdir()
+    resumed = train(cfg, resume_dir=run_dir, progress=False)
+    assert 0 < crashed_at[0] < 384 <= resumed.agent.env_steps

@@ -55,6 +55,10 @@ class PolicyGradientConfig(AgentConfig):
 
 class RolloutConfig(PolicyGradientConfig):
     num_envs: PositiveInt = 8
+    vector_env: Literal["sync", "async"] = Field(
+        "sync",
+        description="async: one subprocess per env; a resumed async run restarts its episodes",
+    )
     n_steps: PositiveInt = Field(128, description="steps per env in one rollout")
     gae_lambda: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
         0.95, description="1.0 gives n-step returns"

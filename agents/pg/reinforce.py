@@ -88,7 +88,8 @@ class REINFORCEAgent(PolicyAgent):
                 rewards[-1] += self.config.gamma * float(self.policy.value(final)[0])
         self.env_steps += len(rewards)
         returns = torch.as_tensor(reward_to_go(rewards, self.config.gamma), dtype=torch.float32)
-        stacked_masks = None if masks[0] is None else torch.cat(masks)
+        present = [m for m in masks if m is not None]
+        stacked_masks = torch.cat(present) if present else None  # an env masks every step or none
         return Episode(
             torch.stack(observations), torch.stack(actions), stacked_masks, returns
         ), total

@@ -1,11 +1,12 @@
 """A2C and PPO's shared learner: vector-env rollouts, GAE, normalisation, exact resume.
 
-Each iteration collects `n_steps` steps from `num_envs` envs (Gymnasium SAME_STEP autoreset),
+Each iteration collects `n_steps` steps from `num_envs` envs (Gymnasium SAME_STEP autoreset;
+stepped in this process, or in subprocesses with ``vector_env: async``),
 computes GAE (a truncated episode bootstraps from the value of its real final observation),
 sets the learning rate, and calls the subclass's `update`. Checkpoints fall between
 iterations and hold the network, optimiser, generator, normalisers, the collector's current
 observations and recurrent state, and the pickled vector env, so a resumed run continues
-exactly.
+exactly (an async run, whose envs cannot be pickled, starts new episodes when resumed).
 """
 
 from __future__ import annotations
@@ -163,10 +164,15 @@ class RolloutAgent(PolicyAgent):
     # ------------------------------------------------------------------ the loop
 
     def learn(self, env_factory: EnvFactory, run: Run) -> None:
-        envs = make_vector_env(env_factory, self.config.num_envs)
-        envs = run.begin(self, envs, env_snapshot="full")
+        asynchronous = self.config.vector_env == "async"
+        envs = make_vector_env(env_factory, self.config.num_envs, asynchronous)
+        # Subprocess envs cannot be pickled into a checkpoint: a resumed async run starts new
+        # episodes (seeded by the step it resumes at) instead of finishing the old ones.
+        envs = run.begin(self, envs, env_snapshot="none" if asynchronous else "full")
         if not run.resumed or not self._collector:
             self._start(envs, run.seed)
+        elif asynchronous:
+            self._start(envs, run.seed + run.step)
         buffer = self._make_buffer()
         while not run.finished:
             self.collect(envs, buffer, run)
