@@ -1,6 +1,6 @@
-"""rlcourse/Highway-v0, HighwayFast-v0 and Merge-v0: API checks for every observation and
-action type, seeded determinism, action masks at the road's edges, rewards and metrics, the
-batch API, the IDM baseline and rendering."""
+"""rlcourse/Highway-v0, HighwayFast-v0, Merge-v0 and Roundabout-v0: API checks for every
+observation and action type, seeded determinism, action masks at the road's edges, rewards
+and metrics, the batch API, the IDM baseline, rendering, and the roundabout's route."""
 
 from __future__ import annotations
 
@@ -17,7 +17,12 @@ from envs.driving import Action, DrivingBatch, DrivingConfig, DrivingEnv, idm_eg
 from envs.driving.observations import KINEMATICS_FEATURES
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-IDS = ("rlcourse/Highway-v0", "rlcourse/HighwayFast-v0", "rlcourse/Merge-v0")
+IDS = (
+    "rlcourse/Highway-v0",
+    "rlcourse/HighwayFast-v0",
+    "rlcourse/Merge-v0",
+    "rlcourse/Roundabout-v0",
+)
 SMALL = {"vehicles": 8, "duration": 8.0}
 
 
@@ -209,6 +214,52 @@ def test_renders_frames_that_follow_the_ego(tmp_path):
         assert abs(cols.mean() - frame.shape[1] / 3) < 20
     assert save_png(later, tmp_path / "merge.png").stat().st_size > 0
     env.close()
+
+
+def test_renders_the_whole_roundabout(tmp_path):
+    from rlcourse.render import save_png
+
+    env = gym.make("rlcourse/Roundabout-v0", render_mode="rgb_array", ramp_vehicles=0)
+    env.reset(seed=2)
+    frames = [env.render()]
+    for action in (Action.SLOWER, Action.SLOWER, Action.IDLE, Action.IDLE):
+        env.step(action)
+        frames.append(env.render())
+    ego = (50, 200, 0)
+    centres = []
+    for frame in frames:
+        assert frame.shape[0] == frame.shape[1] + 28  # the square ring view under the strip
+        rows, cols = np.nonzero((frame == ego).all(axis=2))
+        centres.append((cols.mean() - frame.shape[1] / 2, (rows.mean() - 28) - frame.shape[1] / 2))
+    angles = np.unwrap([np.arctan2(-dy, dx) for dx, dy in centres])
+    assert angles[0] == pytest.approx(0.0, abs=0.05)  # the entry starts due east of the centre
+    assert (np.diff(angles) > 0).all()  # and the ego drives anticlockwise
+    assert save_png(frames[-1], tmp_path / "roundabout.png").stat().st_size > 0
+    env.close()
+
+
+def test_roundabout_ego_merges_and_leaves_on_the_far_side():
+    env = gym.make("rlcourse/Roundabout-v0", ramp_vehicles=0, vehicles=0, duration=60.0)
+    _, info = env.reset(seed=0)
+    road = env.unwrapped.config.road
+    lanes, terminated = [info["lane"]], False
+    while not terminated:
+        action = Action.LANE_LEFT if info["action_mask"][Action.LANE_LEFT] else Action.IDLE
+        _, _, terminated, truncated, info = env.step(action)
+        lanes.append(info["lane"])
+        assert not truncated
+    assert lanes[0] == road.ramp_lane and lanes[-1] == 0  # from the entry to the inner lane
+    assert info["collision"] == 0.0 and info["distance"] == pytest.approx(road.length, abs=25.0)
+
+
+def test_roundabout_refuses_more_traffic_than_fits():
+    # a 40 m ring is 251 m round: 15 vehicles at one per 16 m; its entry lane (35 % of a lap,
+    # less the 15 m stop margin) holds 4 more at one per 15 m
+    with pytest.raises(ValueError, match=r"vehicles=16 do not fit.*at most 15"):
+        DrivingConfig(scenario="roundabout", vehicles=16)
+    with pytest.raises(ValueError, match=r"ramp_vehicles=5 do not fit.*at most 4"):
+        DrivingConfig(scenario="roundabout", vehicles=15, ramp_vehicles=5)
+    assert DrivingConfig(scenario="roundabout", vehicles=15, ramp_vehicles=4).total_vehicles == 20
 
 
 def load_play_script():

@@ -1,11 +1,12 @@
 """Traffic alone (the ego an IDM car like the others) runs 10,000 simulation steps without a
-single collision, on the highway and past the on-ramp, with MOBIL changing lanes."""
+single collision, on the highway, past the on-ramp and round the roundabout, with MOBIL
+changing lanes."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from envs.driving import DrivingConfig, spawn, traffic
+from envs.driving import REGISTERED, DrivingConfig, spawn, traffic
 
 STEPS = 10_000
 DT = 1 / 15  # [s]
@@ -46,3 +47,13 @@ def test_merge_traffic_10000_steps_without_collision():
     assert crashed == 0
     assert on_ramp == 0  # every ramp vehicle merged within 40 s
     assert changes >= 4 * 4 * (STEPS // (40 * 15))
+
+
+def test_roundabout_traffic_10000_steps_without_collision():
+    config = DrivingConfig(**{**REGISTERED["rlcourse/Roundabout-v0"], "ramp_vehicles": 2})
+    scenes, respawn_every = 4, 40 * 15
+    crashed, changes, on_ramp = run_traffic(config, scenes, respawn_every)
+    assert crashed == 0
+    # the IDM ego never changes lanes, so it waits on the entry; everyone else entered
+    assert on_ramp == scenes * ((STEPS - 1) // respawn_every)
+    assert changes >= scenes * 2 * (STEPS // respawn_every)

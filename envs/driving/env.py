@@ -1,5 +1,6 @@
-"""`DrivingEnv` (``rlcourse/Highway-v0``, ``rlcourse/Merge-v0``): one driving scene as a
-Gymnasium env, a thin adapter over :class:`envs.driving.simulation.DrivingSim`."""
+"""`DrivingEnv` (``rlcourse/Highway-v0``, ``rlcourse/Merge-v0``, ``rlcourse/Roundabout-v0``):
+one driving scene as a Gymnasium env, a thin adapter over
+:class:`envs.driving.simulation.DrivingSim`."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ from gymnasium import spaces
 
 from envs.driving.observations import observation_space
 from envs.driving.scenarios import DrivingConfig
-from envs.driving.simulation import Action, DrivingSim
+from envs.driving.simulation import ACTION_COUNT, Action, DrivingSim
 
 CONFIG_KEYS = tuple(f.name for f in dataclasses.fields(DrivingConfig))
 
 
 class DrivingEnv(gym.Env):
-    """The ego drives among IDM/MOBIL traffic on a highway or past an on-ramp.
+    """The ego drives among IDM/MOBIL traffic on a highway, past an on-ramp or through a
+    roundabout.
 
     ## Action Space
     ``action="discrete"``: ``Discrete(5)``, :class:`Action` ``LANE_LEFT, IDLE, LANE_RIGHT,
@@ -32,7 +34,8 @@ class DrivingEnv(gym.Env):
     ``observation="kinematics"``: ``Box(-1, 1, (observed_vehicles, 7), float32)``, rows
     ``presence, x, y, vx, vy, cos_h, sin_h`` for the ego and its nearest vehicles;
     ``"occupancy_grid"``: ``Box(-1, 1, (4, 11, 11), float32)``; ``"rgb"``:
-    ``Box(0, 255, (3, 64, 128), uint8)``. See :mod:`envs.driving.observations`.
+    ``Box(0, 255, (3, 64, 128), uint8)``. All are in road coordinates (on the roundabout,
+    along and across the ring). See :mod:`envs.driving.observations`.
 
     ## Rewards
     Per policy step, the named terms ``collision``, ``high_speed``, ``right_lane`` and
@@ -42,21 +45,25 @@ class DrivingEnv(gym.Env):
     ## Starting State
     Random traffic drawn from the env's ``np_random`` (:func:`envs.driving.scenarios.spawn`):
     the ego at 25 [m/s] in a random lane (highway) or on the main road before the ramp
-    (merge).
+    (merge); at the start of the entry lane, behind ``ramp_vehicles`` other entering vehicles
+    and at most the speed limit (roundabout).
 
     ## Episode End
-    Termination: the ego collides, leaves the road (``offroad_terminal``) or passes the end
-    of a finite road (merge). Truncation: ``duration`` [s] of simulated time.
+    Termination: the ego collides, leaves the road (``offroad_terminal``: off the end of a
+    ramp too) or passes the end of its route (merge: ``road_end``; roundabout: the exit on
+    the far side of the ring). Truncation: ``duration`` [s] of simulated time.
 
     ## Arguments
     The fields of :class:`envs.driving.scenarios.DrivingConfig`, as keywords: ``scenario``
-    (``"highway"`` or ``"merge"``), ``lanes``, ``vehicles`` (other than the ego),
+    (``"highway"``, ``"merge"`` or ``"roundabout"``), ``lanes``, ``vehicles`` (other than
+    the ego),
     ``density``, ``truck_fraction``, ``duration`` [s], ``simulation_frequency`` and
     ``policy_frequency`` [Hz], ``observation``, ``observed_vehicles``, ``action``,
     ``target_speeds`` [m/s], ``speed_limit`` [m/s], the reward weights and
-    ``reward_speed_range``, ``offroad_terminal``, and for merge ``ramp_vehicles``,
-    ``merge_start``, ``ramp_end``, ``road_end`` and ``ego_x`` [m]. ``render_mode``:
-    ``None``, ``"human"`` or ``"rgb_array"``.
+    ``reward_speed_range``, ``offroad_terminal``, for merge ``ramp_vehicles``,
+    ``merge_start``, ``ramp_end``, ``road_end`` and ``ego_x`` [m], and for roundabout
+    ``ramp_vehicles`` and ``ring_radius`` [m]. ``render_mode``: ``None``, ``"human"`` or
+    ``"rgb_array"`` (the roundabout is drawn whole, from above).
 
     ``info`` holds ``speed`` [m/s], ``lane``, ``crashed``, ``time`` [s], ``rewards``,
     ``action_mask`` (discrete actions) and the episode-so-far metrics ``collision`` (0/1),
@@ -109,8 +116,8 @@ class DrivingEnv(gym.Env):
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self.config.action == "discrete":
-            if np.ndim(action) != 0 or int(action) not in range(len(Action)):
-                raise ValueError(f"action must be an int in 0..{len(Action) - 1}, got {action!r}")
+            if np.ndim(action) != 0 or int(action) not in range(ACTION_COUNT):
+                raise ValueError(f"action must be an int in 0..{ACTION_COUNT - 1}, got {action!r}")
             actions = np.array([int(action)])
         else:
             actions = np.asarray(action, dtype=np.float64).reshape(1, 2)

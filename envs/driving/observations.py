@@ -13,6 +13,10 @@
   ``V_RANGE``.
 - ``rgb``: ``[B, 3, RGB_HEIGHT, RGB_WIDTH]`` uint8 top-down image at ``RGB_SCALE`` px/m, the
   ego at a third of the width, road grey, vehicles coloured by kind (:data:`KIND_COLOURS`).
+
+All three are in road coordinates; on a ring (the roundabout) ``x`` differences are taken
+the nearest way round (:meth:`envs.driving.road.Road.ahead_distance`), so the grid and the
+image show the ring unrolled around the ego.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
+from envs.driving import _sim
 from envs.driving.road import Road
 from envs.driving.traffic import CAR, EGO, TRUCK, Vehicles
 
@@ -51,7 +56,7 @@ def observation_space(kind: str, observed_vehicles: int) -> spaces.Box:
 def observe(kind: str, v: Vehicles, road: Road, observed_vehicles: int) -> np.ndarray:
     """The observation of every scene, ``[B, ...]``."""
     if kind == "kinematics":
-        return kinematics(v, observed_vehicles)
+        return kinematics(v, road, observed_vehicles)
     if kind == "occupancy_grid":
         return occupancy_grid(v, road)
     if kind == "rgb":
@@ -59,10 +64,22 @@ def observe(kind: str, v: Vehicles, road: Road, observed_vehicles: int) -> np.nd
     raise ValueError(f"unknown observation {kind!r}; use kinematics, occupancy_grid or rgb")
 
 
-def kinematics(v: Vehicles, observed_vehicles: int) -> np.ndarray:
+def kinematics(v: Vehicles, road: Road, observed_vehicles: int) -> np.ndarray:
+    """The ``kinematics`` observation, ``[B, observed_vehicles, 7]`` (by the C extension)."""
+    scenes, count = v.shape
+    out = np.empty((scenes, observed_vehicles, len(KINEMATICS_FEATURES)), np.float32)
+    _sim.kinematics(
+        v.x, v.y, v.heading, v.speed, scenes, count, observed_vehicles, out,
+        X_RANGE, Y_RANGE, V_RANGE, road.circumference or 0.0,
+    )  # fmt: skip
+    return out
+
+
+def kinematics_reference(v: Vehicles, road: Road, observed_vehicles: int) -> np.ndarray:
+    """:func:`kinematics` written with numpy arrays (the oracle of the C version)."""
     scenes, count = v.shape
     rows = min(observed_vehicles, count)
-    dx = v.x - v.x[:, :1]
+    dx = road.ahead_distance(v.x - v.x[:, :1])
     dy = v.y - v.y[:, :1]
     distance = np.where(np.abs(dx) < X_RANGE, np.hypot(dx, dy), np.inf)
     distance[:, 0] = -1.0  # the ego first
@@ -96,7 +113,7 @@ def occupancy_grid(v: Vehicles, road: Road) -> np.ndarray:
     scenes, _ = v.shape
     half = GRID_STEP * GRID_CELLS / 2
     grid = np.zeros((scenes, len(GRID_CHANNELS), GRID_CELLS, GRID_CELLS), np.float32)
-    col = np.floor((v.x - v.x[:, :1] + half) / GRID_STEP).astype(np.int64)
+    col = np.floor((road.ahead_distance(v.x - v.x[:, :1]) + half) / GRID_STEP).astype(np.int64)
     row = np.floor((v.y - v.y[:, :1] + half) / GRID_STEP).astype(np.int64)
     inside = (col >= 0) & (col < GRID_CELLS) & (row >= 0) & (row < GRID_CELLS)
     scene, vehicle = np.nonzero(inside)
@@ -123,7 +140,8 @@ def top_down_rgb(v: Vehicles, road: Road) -> np.ndarray:
     image[np.broadcast_to(road.on_road(xs, ys), image.shape[:3])] = ASPHALT
     hx = 0.5 * (v.length * np.abs(np.cos(v.heading)) + v.width * np.abs(np.sin(v.heading)))
     hy = 0.5 * (v.length * np.abs(np.sin(v.heading)) + v.width * np.abs(np.cos(v.heading)))
-    inside_x = np.abs(v.x[:, :, None] - xs) < hx[:, :, None]  # [B, V, W]
+    dx = road.ahead_distance(v.x - v.x[:, :1])[:, :, None] - px_x[None, None, :]
+    inside_x = np.abs(dx) < hx[:, :, None]  # [B, V, W]
     inside_y = np.abs(v.y[:, :, None] - ys[:, :, 0][:, None, :]) < hy[:, :, None]  # [B, V, H]
     colours = np.array([KIND_COLOURS[EGO], KIND_COLOURS[CAR], KIND_COLOURS[TRUCK]], np.uint8)
     colour = np.where(v.crashed[..., None], np.array(CRASHED_COLOUR, np.uint8), colours[v.kind])

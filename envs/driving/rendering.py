@@ -1,9 +1,15 @@
-"""Top-down pygame view of one driving scene, the camera following the ego.
+"""Top-down pygame view of one driving scene: a straight road with the camera following the
+ego, or a whole ring (roundabout) seen from above.
 
 Lanes on grass with dashed white markings between lanes and solid edges; the ramp's edge
 with the main road is solid before the merge zone. Vehicles are rotated boxes coloured by
 kind (ego green, cars blue, trucks purple, crashed red) with a darker windscreen at the
 front; a strip at the top shows the ego's speed, lane and the time.
+
+A ring is simulated in road coordinates (``x`` along it, ``y`` across): lane ``y`` is drawn
+at radius ``circumference / 2 pi + y - y_middle`` (``y_middle`` the middle of the main
+lanes), at the angle ``2 pi x / circumference``, anticlockwise, the right of the road
+outside.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ CRASHED: RGB = (255, 100, 100)
 OUTLINE: RGB = (30, 30, 30)
 DASH, GAP = 3.0, 6.0  # lane marking dash and gap lengths [m]
 STRIP_HEIGHT = 28  # [px]
+RING_MARGIN = 20  # around a ring [px]
+ARC_STEP = 0.02  # angle between the points of a drawn arc [rad]
 
 
 class DrivingRenderer:
@@ -41,6 +49,11 @@ class DrivingRenderer:
         self.fps = fps
         road_px = (road.total_lanes + 1) * road.lane_width * scale
         self.size = (width, int(road_px) + STRIP_HEIGHT + 20)
+        if road.circumference is not None:  # the whole ring in a square under the strip
+            self.scale = (width / 2 - RING_MARGIN) / self._radius(
+                (road.total_lanes - 0.5) * road.lane_width
+            )
+            self.size = (width, width + STRIP_HEIGHT)
         self._fonts = FontCache()
         self._window = PygameWindow()
 
@@ -66,7 +79,10 @@ class DrivingRenderer:
         surface = pygame.Surface(self.size)
         surface.fill(GRASS)
         camera_x = float(vehicles.x[scene, 0]) - self.size[0] / 3 / self.scale
-        self._draw_road(surface, camera_x)
+        if self.road.circumference is None:
+            self._draw_road(surface, camera_x)
+        else:
+            self._draw_ring(surface)
         order = np.argsort(vehicles.kind[scene] == EGO, kind="stable")  # the ego last, on top
         for i in order:
             self._draw_vehicle(surface, vehicles, scene, int(i), camera_x)
@@ -122,17 +138,79 @@ class DrivingRenderer:
         for x in np.arange(first, min(end, right), period):
             self._line(surface, max(x, start), min(x + DASH, end), y, camera_x)
 
+    # --------------------------------------------------------------------------- ring
+
+    def _radius(self, y: float) -> float:
+        """Radius [m] at which the ring draws the road's ``y``."""
+        road = self.road
+        middle = (road.lanes - 1) * road.lane_width / 2
+        return (road.circumference or 0.0) / (2 * np.pi) + y - middle
+
+    def ring_px(self, x: float, y: float) -> tuple[float, float]:
+        """Pixel of the road point ``(x, y)`` on a ring."""
+        angle = 2 * np.pi * x / (self.road.circumference or 1.0)
+        r = self._radius(y) * self.scale
+        centre_x, centre_y = self.size[0] / 2, STRIP_HEIGHT + self.size[0] / 2
+        return centre_x + r * np.cos(angle), centre_y - r * np.sin(angle)
+
+    def _arc(self, start: float, end: float, y: float) -> list[tuple[float, float]]:
+        """Pixels along the road's ``y`` from ``x = start`` to ``end``."""
+        step = ARC_STEP * (self.road.circumference or 0.0) / (2 * np.pi)
+        xs = np.append(np.arange(start, end, step), end)
+        return [self.ring_px(x, y) for x in xs]
+
+    def _draw_ring(self, surface: Any) -> None:
+        import pygame
+
+        road, width = self.road, self.road.lane_width
+        ring = road.circumference or 0.0
+        edge_y = (road.lanes - 0.5) * width  # the ring's outer edge
+        inner = self._arc(0.0, ring, -width / 2)
+        pygame.draw.polygon(surface, ASPHALT, self._arc(0.0, ring, edge_y))
+        pygame.draw.polygon(surface, GRASS, inner)
+        pygame.draw.lines(surface, MARKING, True, inner, 2)
+        dashed = [(boundary - 0.5) * width for boundary in range(1, road.lanes)]
+        if road.ramp is None:
+            pygame.draw.lines(surface, MARKING, True, self._arc(0.0, ring, edge_y), 2)
+        else:
+            ramp = road.ramp
+            outside = edge_y + width
+            band = self._arc(0.0, ramp.end, outside) + self._arc(0.0, ramp.end, edge_y)[::-1]
+            pygame.draw.polygon(surface, ASPHALT, band)
+            pygame.draw.lines(surface, MARKING, False, self._arc(0.0, ramp.end, outside), 2)
+            pygame.draw.lines(surface, MARKING, False, self._arc(0.0, ramp.merge_start, edge_y), 2)
+            pygame.draw.lines(surface, MARKING, False, self._arc(ramp.end, ring, edge_y), 2)
+            self._dashed_arc(surface, ramp.merge_start, ramp.end, edge_y)
+        for y in dashed:
+            self._dashed_arc(surface, 0.0, ring, y)
+
+    def _dashed_arc(self, surface: Any, start: float, end: float, y: float) -> None:
+        import pygame
+
+        for x in np.arange(start, end - DASH, DASH + GAP):
+            pygame.draw.lines(surface, MARKING, False, self._arc(x, x + DASH, y), 2)
+
+    # ----------------------------------------------------------------------- vehicles
+
     def _draw_vehicle(self, surface: Any, v: Vehicles, scene: int, i: int, camera_x: float) -> None:
         import pygame
 
         x, y, heading = float(v.x[scene, i]), float(v.y[scene, i]), float(v.heading[scene, i])
         length, width = float(v.length[scene, i]), float(v.width[scene, i])
-        cx, cy = self.to_px(x, y, camera_x)
+        # the road's forward and rightward directions at the vehicle, in pixels per metre
+        if self.road.circumference is None:
+            cx, cy = self.to_px(x, y, camera_x)
+            along, right = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+        else:
+            cx, cy = self.ring_px(x, y)
+            angle = 2 * np.pi * x / self.road.circumference
+            along = np.array([-np.sin(angle), -np.cos(angle)])  # anticlockwise, screen y down
+            right = np.array([np.cos(angle), -np.sin(angle)])  # outwards
         if not -length * self.scale < cx < self.size[0] + length * self.scale:
             return
         colour = CRASHED if v.crashed[scene, i] else COLOURS[int(v.kind[scene, i])]
-        forward = np.array([np.cos(heading), np.sin(heading)]) * self.scale
-        side = np.array([-np.sin(heading), np.cos(heading)]) * self.scale
+        forward = (np.cos(heading) * along + np.sin(heading) * right) * self.scale
+        side = (-np.sin(heading) * along + np.cos(heading) * right) * self.scale
         centre = np.array([cx, cy])
 
         def box(back: float, front: float, half_width: float) -> list[tuple[float, float]]:

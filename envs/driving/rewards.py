@@ -15,6 +15,9 @@ the reward is 0.
 
 from __future__ import annotations
 
+import functools
+import operator
+
 import numpy as np
 
 from envs.driving.road import Road
@@ -29,7 +32,8 @@ def reward_terms(
     forward = v.speed[:, 0] * np.cos(v.heading[:, 0])
     return {
         "collision": config.collision_reward * v.crashed[:, 0],
-        "high_speed": config.high_speed_reward * np.clip((forward - low) / (high - low), 0, 1),
+        "high_speed": config.high_speed_reward
+        * np.minimum(np.maximum((forward - low) / (high - low), 0.0), 1.0),
         "right_lane": config.right_lane_reward * road.right_lane_score(road.lane_of(v.y[:, 0])),
         "lane_change": config.lane_change_reward * lane_change,
     }
@@ -38,7 +42,7 @@ def reward_terms(
 def total_reward(
     terms: dict[str, np.ndarray], config: DrivingConfig, on_road: np.ndarray
 ) -> np.ndarray:
-    reward = sum(terms.values(), start=np.zeros_like(on_road, dtype=np.float64))
+    reward = functools.reduce(operator.add, terms.values())
     if config.normalize_reward:
         low = config.collision_reward
         high = config.high_speed_reward + config.right_lane_reward

@@ -7,6 +7,12 @@
   lane changes from the ramp are allowed from ``merge_start``. The ego drives on the main
   road among ``vehicles`` vehicles (up to two of them behind it); ``ramp_vehicles`` vehicles
   start on the ramp and must merge. The episode ends when the ego passes ``road_end``.
+- ``roundabout``: a ring of ``lanes`` lanes, ``2 pi ring_radius`` metres round (driven
+  anticlockwise: lane 0 is the innermost), with ``vehicles`` vehicles spread around it and an
+  entry lane on its outside from ``x = 0`` to ``ENTRY_END`` of the way round, merging from
+  ``ENTRY_MERGE_START``. The ego starts at the entry's beginning behind ``ramp_vehicles``
+  other entering vehicles, must merge, and leaves the ring (the episode ends) at ``EXIT`` of
+  a lap, on the far side.
 """
 
 from __future__ import annotations
@@ -18,9 +24,9 @@ import numpy as np
 
 from envs.driving import idm, traffic
 from envs.driving.road import Ramp, Road
-from envs.driving.traffic import CAR, EGO, TRUCK, Vehicles
+from envs.driving.traffic import CAR, EGO, RAMP_STOP_MARGIN, TRUCK, Vehicles
 
-SCENARIOS = ("highway", "merge")
+SCENARIOS = ("highway", "merge", "roundabout")
 OBSERVATIONS = ("kinematics", "occupancy_grid", "rgb")
 ACTIONS = ("discrete", "continuous")
 
@@ -34,13 +40,18 @@ TIME_HEADWAY_RANGE = (1.2, 1.8)  # [s]
 POLITENESS_RANGE = (0.0, 0.5)
 INITIAL_SPEED_RANGE = (0.7, 0.8)  # fraction of the speed limit
 RAMP_SPEED = 20.0  # [m/s]
+ENTRY_MERGE_START = 0.2  # roundabout entry: merging allowed from here [fraction of a lap]
+ENTRY_END = 0.35  # where the entry lane ends [fraction of a lap]
+EXIT = ENTRY_END + 0.5  # where the ego leaves the ring, opposite its entry [fraction of a lap]
+ENTRY_SPACING = 15.0  # between vehicles starting on the roundabout's entry lane [m]
+RING_SPACING = 16.0  # room per vehicle on the ring: at least 9.6 m between centres [m]
 
 
 @dataclass(frozen=True)
 class DrivingConfig:
     """Everything a driving scene is made from; see :class:`envs.driving.env.DrivingEnv`."""
 
-    scenario: Literal["highway", "merge"] = "highway"
+    scenario: Literal["highway", "merge", "roundabout"] = "highway"
     lanes: int = 4
     vehicles: int = 50
     density: float = 1.0
@@ -65,6 +76,7 @@ class DrivingConfig:
     ramp_end: float = 310.0  # [m]
     road_end: float = 370.0  # [m]
     ego_x: float = 30.0  # merge: the ego's start [m]
+    ring_radius: float = 40.0  # roundabout: radius of the ring [m]
 
     def __post_init__(self) -> None:
         checks = {
@@ -85,19 +97,45 @@ class DrivingConfig:
             "speed_limit": self.speed_limit > 0,
             "reward_speed_range": self.reward_speed_range[0] < self.reward_speed_range[1],
             "merge_start": 0 < self.merge_start < self.ramp_end < self.road_end,
+            "ring_radius": self.ring_radius > 0,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
             values = ", ".join(f"{name}={getattr(self, name)!r}" for name in bad)
             raise ValueError(f"invalid driving settings: {values}")
+        if self.scenario == "roundabout":
+            self._check_roundabout_room()
         if self.simulation_frequency % self.policy_frequency:
             raise ValueError(
                 f"simulation_frequency ({self.simulation_frequency}) must be a multiple of "
                 f"policy_frequency ({self.policy_frequency})"
             )
 
+    def _check_roundabout_room(self) -> None:
+        ring = 2 * np.pi * self.ring_radius
+        most = int(ring // RING_SPACING)
+        if self.vehicles > most:
+            raise ValueError(
+                f"invalid driving settings: vehicles={self.vehicles} do not fit on a ring of "
+                f"ring_radius={self.ring_radius} m (at most {most}, one per {RING_SPACING} m)"
+            )
+        entering = int((ENTRY_END * ring - RAMP_STOP_MARGIN) // ENTRY_SPACING)
+        if self.ramp_vehicles > entering:
+            raise ValueError(
+                f"invalid driving settings: ramp_vehicles={self.ramp_vehicles} do not fit on "
+                f"the entry lane of a ring of ring_radius={self.ring_radius} m (at most "
+                f"{entering})"
+            )
+
     @property
     def road(self) -> Road:
+        if self.scenario == "roundabout":
+            ring = 2 * np.pi * self.ring_radius
+            entry = Ramp(ENTRY_MERGE_START * ring, ENTRY_END * ring)
+            return Road(
+                self.lanes, speed_limit=self.speed_limit, ramp=entry, length=EXIT * ring,
+                circumference=ring,
+            )  # fmt: skip
         if self.scenario == "merge":
             ramp = Ramp(self.merge_start, self.ramp_end)
             return Road(self.lanes, speed_limit=self.speed_limit, ramp=ramp, length=self.road_end)
@@ -111,11 +149,14 @@ class DrivingConfig:
     @property
     def total_vehicles(self) -> int:
         """The ego plus everyone else."""
-        return 1 + self.vehicles + (self.ramp_vehicles if self.scenario == "merge" else 0)
+        has_ramp = self.scenario in ("merge", "roundabout")
+        return 1 + self.vehicles + (self.ramp_vehicles if has_ramp else 0)
 
 
 def spawn(config: DrivingConfig, rng: np.random.Generator, scenes: int) -> Vehicles:
     """Initial traffic of ``scenes`` independent scenes, vehicle 0 the ego."""
+    if config.scenario == "roundabout":
+        return _spawn_roundabout(config, rng, scenes)
     road = config.road
     v = Vehicles.zeros(scenes, config.total_vehicles)
     main = 1 + config.vehicles
@@ -155,12 +196,43 @@ def spawn(config: DrivingConfig, rng: np.random.Generator, scenes: int) -> Vehic
         v.target_lane[:, ramp] = road.ramp_lane
         v.speed[:, ramp] = RAMP_SPEED
         v.target_speed[:, ramp] = config.speed_limit
+    _finish(v, config, EGO_SPEED)
+    return v
+
+
+def _spawn_roundabout(config: DrivingConfig, rng: np.random.Generator, scenes: int) -> Vehicles:
+    road = config.road
+    ring = road.circumference or 0.0
+    v = Vehicles.zeros(scenes, config.total_vehicles)
+    _draw_drivers(v, config, rng)
+    n = config.vehicles
+    on_ring = slice(1, 1 + n)
+    slots = np.arange(n) + rng.uniform(-0.2, 0.2, size=(scenes, n))  # [fraction of a share]
+    v.x[:, on_ring] = (slots * (ring / max(n, 1)) + rng.uniform(0, ring, (scenes, 1))) % ring
+    lanes = rng.integers(0, config.lanes, size=(scenes, n))
+    v.y[:, on_ring] = road.lane_center(lanes)
+    v.target_lane[:, on_ring] = lanes
+    speeds = rng.uniform(*INITIAL_SPEED_RANGE, size=(scenes, n)) * config.speed_limit
+    v.speed[:, on_ring] = v.target_speed[:, on_ring] = speeds
+    entering = np.r_[0, 1 + n : config.total_vehicles]  # the ego last in the entry queue
+    v.x[:, entering] = ENTRY_SPACING * np.arange(len(entering))
+    v.y[:, entering] = road.lane_center(road.ramp_lane)
+    v.target_lane[:, entering] = road.ramp_lane
+    entry_speed = min(RAMP_SPEED, config.speed_limit)
+    v.speed[:, entering] = entry_speed
+    v.target_speed[:, entering] = config.speed_limit
+    _finish(v, config, entry_speed)
+    return v
+
+
+def _finish(v: Vehicles, config: DrivingConfig, ego_speed: float) -> None:
+    """Trucks slower, the ego's target speed the one nearest ``ego_speed``, nobody above the
+    speed limit, and a calm start."""
     trucks = v.kind == TRUCK
     v.target_speed[trucks] *= TRUCK_SPEED_FACTOR
-    v.target_speed[:, 0] = _nearest(config.target_speeds, EGO_SPEED)
+    v.target_speed[:, 0] = _nearest(config.target_speeds, ego_speed)
     np.minimum(v.target_speed, config.speed_limit, out=v.target_speed)
-    _calm_start(v, road)
-    return v
+    _calm_start(v, config.road)
 
 
 def _calm_start(v: Vehicles, road: Road) -> None:

@@ -1,7 +1,7 @@
 """`DrivingSim`: ``B`` independent driving scenes stepped together at the policy frequency.
 
 Each policy step applies the ego actions, then runs ``simulation_frequency /
-policy_frequency`` traffic steps (:func:`envs.driving.traffic.step`). Every other vehicle
+policy_frequency`` traffic steps (:func:`envs.driving.traffic.run`). Every other vehicle
 reconsiders a lane change every ``LANE_CHANGE_PERIOD`` seconds, to the left and to the right
 in turn, so that two vehicles never move into the same lane from both sides at once.
 """
@@ -14,7 +14,6 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from envs.driving import traffic
-from envs.driving.dynamics import speed_control
 from envs.driving.observations import observe
 from envs.driving.rewards import reward_terms, total_reward
 from envs.driving.scenarios import DrivingConfig, spawn
@@ -33,6 +32,12 @@ class Action(IntEnum):
     LANE_RIGHT = 2
     FASTER = 3
     SLOWER = 4
+
+
+ACTION_COUNT = len(Action)
+TRACK_TARGETS = EgoControls()  # the ego tracks its target speed and keeps its target lane
+LANE_STEP = np.array([-1, 0, 1, 0, 0])  # what each Action does to the target lane
+SPEED_STEP = np.array([0, 0, 0, 1, -1])  # ... and to the index into target_speeds
 
 
 class StepResult(NamedTuple):
@@ -63,7 +68,11 @@ class DrivingSim:
         self.start_x = np.zeros(scenes)  # [m]
         self.speed_sum = np.zeros(scenes)  # ego speed summed over policy steps [m/s]
         self.steps = np.zeros(scenes, np.int64)
-        self.lane_change_every = max(1, round(LANE_CHANGE_PERIOD * config.simulation_frequency))
+        every = max(1, round(LANE_CHANGE_PERIOD * config.simulation_frequency))
+        tick = np.arange(2 * every)  # one left-then-right cycle of substeps
+        self.lane_change_cycle = np.where(tick % every == 0, np.where(tick < every, -1, 1), 0)
+        self._substep_offsets = np.arange(config.substeps)[:, None]
+        self._rows = np.arange(scenes)
 
     # ---------------------------------------------------------------------------- state
 
@@ -86,12 +95,12 @@ class DrivingSim:
     def action_mask(self) -> np.ndarray:
         """``[B, 5]`` bool: which :class:`Action` has an effect (IDLE always does)."""
         v = self.vehicles
-        lane, x = v.target_lane[:, 0], v.x[:, 0]
-        mask = np.ones((self.scenes, len(Action)), bool)
-        mask[:, Action.LANE_LEFT] = self.road.may_change(lane, lane - 1, x)
-        mask[:, Action.LANE_RIGHT] = self.road.may_change(lane, lane + 1, x)
-        mask[:, Action.FASTER] = self.speed_index < len(self.target_speeds) - 1
-        mask[:, Action.SLOWER] = self.speed_index > 0
+        lane, x = v.target_lane[:, :1], v.x[:, :1]
+        mask = np.empty((self.scenes, ACTION_COUNT), bool)
+        mask[:, 0:3] = self.road.may_change(lane, lane + LANE_STEP[:3], x)  # LEFT, IDLE, RIGHT
+        mask[:, 1] = True  # IDLE
+        mask[:, 3] = self.speed_index < len(self.target_speeds) - 1  # FASTER
+        mask[:, 4] = self.speed_index > 0  # SLOWER
         return mask
 
     def metrics(self) -> dict[str, np.ndarray]:
@@ -122,22 +131,16 @@ class DrivingSim:
         """One policy step of every scene: ``actions`` is ``[B]`` ints (discrete) or
         ``[B, 2]`` floats in ``[-1, 1]`` (acceleration, steering)."""
         c, v = self.config, self.vehicles
-        lane_change = np.zeros(self.scenes, bool)
-        direct: EgoControls | None = None
         if c.action == "discrete":
             lane_change = self._apply_meta_actions(np.asarray(actions).reshape(self.scenes))
+            ego = TRACK_TARGETS
         else:
-            a = np.clip(np.asarray(actions, dtype=np.float64).reshape(self.scenes, 2), -1, 1)
-            direct = EgoControls(a[:, 0] * MAX_ACCELERATION, a[:, 1] * MAX_STEERING)
-        dt = 1.0 / c.simulation_frequency
-        for _ in range(c.substeps):
-            if direct is None:  # track the target speed; the steering keeps the target lane
-                ego = EgoControls(speed_control(v.speed[:, 0], v.target_speed[:, 0]))
-            else:  # the lane the ego drives in is the one it claims
-                v.target_lane[:, 0] = self.road.lane_of(v.y[:, 0])
-                ego = direct
-            traffic.step(v, self.road, dt, ego, self._lane_change_direction())
-            self.substep += 1
+            a = np.asarray(actions, dtype=np.float64).reshape(self.scenes, 2)
+            a = np.minimum(np.maximum(a, -1.0), 1.0)
+            ego = EgoControls(a[:, 0] * MAX_ACCELERATION, a[:, 1] * MAX_STEERING)
+            lane_change = np.zeros(self.scenes, bool)
+        traffic.run(v, self.road, 1.0 / c.simulation_frequency, self._lane_change_directions(), ego)
+        self.substep += c.substeps
         self.time += 1.0 / c.policy_frequency
         self.steps += 1
         self.speed_sum += v.speed[:, 0]
@@ -151,26 +154,20 @@ class DrivingSim:
         return StepResult(self.observation(), reward, terminated, truncated, terms)
 
     def _apply_meta_actions(self, actions: np.ndarray) -> np.ndarray:
-        if actions.dtype.kind not in "iu" or actions.min() < 0 or actions.max() >= len(Action):
+        if actions.dtype.kind not in "iu" or not ((actions >= 0) & (actions < ACTION_COUNT)).all():
             raise ValueError(
-                f"discrete actions must be ints in 0..{len(Action) - 1}, got {actions}"
+                f"discrete actions must be ints in 0..{ACTION_COUNT - 1}, got {actions}"
             )
-        mask = self.action_mask()
-        effective = mask[np.arange(self.scenes), actions]
-        v = self.vehicles
-        left = effective & (actions == Action.LANE_LEFT)
-        right = effective & (actions == Action.LANE_RIGHT)
-        v.target_lane[:, 0] += right.astype(np.int64) - left
-        self.speed_index += (effective & (actions == Action.FASTER)).astype(np.int64)
-        self.speed_index -= effective & (actions == Action.SLOWER)
-        v.target_speed[:, 0] = self.target_speeds[self.speed_index]
-        return left | right
+        effective = self.action_mask()[self._rows, actions]
+        taken = np.where(effective, actions, Action.IDLE.value)  # a masked action idles
+        lane_step = LANE_STEP[taken]
+        self.vehicles.target_lane[:, 0] += lane_step
+        self.speed_index += SPEED_STEP[taken]
+        self.vehicles.target_speed[:, 0] = self.target_speeds[self.speed_index]
+        return lane_step != 0
 
-    def _lane_change_direction(self) -> np.ndarray | int:
-        """``[B, 1]``: -1 (left) or +1 (right) on decision substeps, else 0 (0 alone when no
-        scene decides)."""
-        tick, due = np.divmod(self.substep, self.lane_change_every)
-        if due.all():
-            return 0
-        direction = np.where(tick % 2 == 0, -1, 1) * (due == 0)
-        return direction[:, None]
+    def _lane_change_directions(self) -> np.ndarray:
+        """``[substeps, B]``: -1 (left) or +1 (right) on each scene's decision substeps of
+        this policy step, else 0."""
+        tick = (self.substep[None, :] + self._substep_offsets) % len(self.lane_change_cycle)
+        return self.lane_change_cycle.take(tick)
