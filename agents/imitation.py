@@ -15,6 +15,8 @@ Teachers (``agent.teacher``):
 - a trained run directory, agent file or checkpoint (`agents.training.load_agent`): acts with
   ``deterministic=True`` on the observation, or on ``env.unwrapped.s`` when it was trained on
   state indices and the student sees another observation type.
+- an importable policy class ``module:Class`` (e.g. ``envs.dialogue:RulePolicy``), built from
+  the env (see `build_policy`) and asked ``act(obs, info)`` on the observation.
 
 A teacher only shows what to do in the states it visits. Two settings widen that:
 ``exploration`` > 0 executes a uniformly random legal action instead of the teacher's with that
@@ -26,6 +28,9 @@ env's model (exploring starts), so states the teacher never heads for are demons
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, NamedTuple
@@ -50,6 +55,7 @@ from rlcourse.schedules import Probability
 from rlcourse.supervised import FitConfig, FitResult, evaluate_loss, fit
 
 PLANNERS = ("value_iteration", "policy_iteration")
+POLICY_CLASS = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")  # module:Class
 
 #: A teacher maps (env, observation, info) to the action it would take.
 Teacher = Callable[[gym.Env, Any, Mapping[str, Any]], int]
@@ -59,7 +65,8 @@ class BehaviourCloningConfig(AgentConfig):
     name: Literal["behaviour_cloning"] = "behaviour_cloning"
     teacher: str = Field(
         default="value_iteration",
-        description="value_iteration, policy_iteration, or a trained run directory/agent file",
+        description="value_iteration, policy_iteration, a trained run directory/agent file, or "
+        "an importable policy class module:Class",
     )
     gamma: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
         default=1.0, description="planning teachers"
@@ -80,14 +87,23 @@ class BehaviourCloningConfig(AgentConfig):
 
     @field_validator("teacher")
     @classmethod
-    def _planner_or_path(cls, value: str) -> str:
-        # A path is only checked for existence when learning starts: a trained student must
-        # stay loadable after its teacher's run directory is gone.
-        if value in PLANNERS or "/" in value or Path(value).exists():
-            return value
-        raise ValueError(
-            f"expected one of {list(PLANNERS)} or the path of a trained run, got {value!r}"
-        )
+    def _known_teacher(cls, value: str) -> str:
+        return check_teacher(value)
+
+
+def check_teacher(value: str) -> str:
+    """`value` if it names a teacher: a planner, a path, or a policy class that imports."""
+    # A path is only checked for existence when learning starts: a trained student must
+    # stay loadable after its teacher's run directory is gone.
+    if value in PLANNERS or "/" in value or Path(value).exists():
+        return value
+    if POLICY_CLASS.fullmatch(value):
+        import_policy_class(value)
+        return value
+    raise ValueError(
+        f"expected one of {list(PLANNERS)}, the path of a trained run or a policy class "
+        f"module:Class, got {value!r}"
+    )
 
 
 # ----------------------------------------------------------------------------- teachers
@@ -146,10 +162,57 @@ def load_teacher(path: str | Path, env: gym.Env) -> AgentTeacher:
     )
 
 
-def make_teacher(config: BehaviourCloningConfig, env: gym.Env) -> Teacher:
-    if config.teacher in PLANNERS:
-        return PlanningTeacher(env, config.teacher, config.gamma, config.theta)
-    return load_teacher(config.teacher, env)
+def import_policy_class(spec: str) -> type:
+    """The class ``module:Class`` names; ValueError naming what failed to import."""
+    module_name, _, class_name = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"teacher {spec!r}: cannot import module {module_name!r}: {exc}") from None
+    found = getattr(module, class_name, None)
+    if not inspect.isclass(found):
+        what = "no attribute" if found is None else "no class"
+        raise ValueError(f"teacher {spec!r}: module {module_name!r} has {what} {class_name!r}")
+    if not callable(getattr(found, "act", None)):
+        raise ValueError(f"teacher {spec!r}: {class_name} has no act(obs, info) method")
+    return found
+
+
+def build_policy(spec: str, env: gym.Env) -> Any:
+    """An instance of the class ``module:Class`` built for `env`: each constructor parameter
+    named like an attribute of ``env.unwrapped`` (e.g. ``ontology``) receives that attribute,
+    the others keep their defaults."""
+    cls = import_policy_class(spec)
+    base = env.unwrapped
+    shared = [name for name in inspect.signature(cls).parameters if hasattr(base, name)]
+    return cls(**{name: getattr(base, name) for name in shared})
+
+
+class PolicyTeacher:
+    """A policy object's ``act(obs, info)`` on the observation."""
+
+    def __init__(self, policy: Any):
+        self.policy = policy
+
+    def __call__(self, env: gym.Env, obs: Any, info: Mapping[str, Any]) -> int:
+        return int(self.policy.act(obs, info))
+
+
+def make_teacher(
+    spec: str, env: gym.Env, gamma: float = 1.0, theta: float = 1e-10
+) -> PlanningTeacher | AgentTeacher | PolicyTeacher:
+    """The teacher `spec` names (see the module docstring) for `env`; `gamma` and `theta`
+    only matter to planners."""
+    if spec in PLANNERS:
+        return PlanningTeacher(env, spec, gamma, theta)
+    if "/" not in spec and not Path(spec).exists() and POLICY_CLASS.fullmatch(spec):
+        return PolicyTeacher(build_policy(spec, env))
+    return load_teacher(spec, env)
+
+
+def reads_true_state(teacher: Teacher) -> bool:
+    """Whether `teacher` acts on ``env.unwrapped.s`` rather than on the observation."""
+    return isinstance(teacher, PlanningTeacher) or getattr(teacher, "reads_state", False)
 
 
 # ----------------------------------------------------------------------------- demonstrations
@@ -324,7 +387,8 @@ class BehaviourCloningAgent:
         if run.finished and self.fit_result is not None:
             env.close()
             return
-        teacher = make_teacher(self.config, env)
+        cfg = self.config
+        teacher = make_teacher(cfg.teacher, env, cfg.gamma, cfg.theta)
         starts = non_terminal_states(env) if self.config.start_states == "uniform" else None
         while not run.finished:
             demo = record_episode(env, teacher, self.rng, self.config.exploration, starts)

@@ -1,8 +1,9 @@
 #!/usr/bin/env python
 """Talk to the in-car assistant as the driver: type what you want, one line per turn.
 
-    python scripts/chat.py                          # the rule-based policy
-    python scripts/chat.py --checkpoint RUN_DIR     # a trained dialogue agent
+    python scripts/chat.py                          # the shipped trained policy
+    python scripts/chat.py --checkpoint RUN_DIR     # another trained dialogue agent
+    python scripts/chat.py --policy rules           # the rule-based policy
     printf 'take me to the airport\\nany route\\nthanks, that is all\\n' | python scripts/chat.py
 
 Your words are understood by keyword matching (slot values, intent keywords, yes/no, "don't
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
@@ -31,6 +33,7 @@ from envs.dialogue.nlg import text_observation
 from envs.dialogue.nlu import KeywordNLU
 
 Act = Callable[[Any, Mapping[str, Any]], int]
+PRETRAINED = Path(__file__).resolve().parent.parent / "agents" / "pretrained" / "dialogue"
 
 
 class ChatSession:
@@ -106,11 +109,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--checkpoint", metavar="RUN_DIR|CHECKPOINT", help="a trained agent")
+    parser.add_argument(
+        "--policy",
+        choices=("trained", "rules"),
+        default="trained",
+        help="trained: the --checkpoint agent; rules: the rule-based policy",
+    )
+    parser.add_argument(
+        "--checkpoint",
+        metavar="RUN_DIR|CHECKPOINT",
+        help=f"the trained agent (default: {PRETRAINED.relative_to(PRETRAINED.parents[2])})",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seeds the choice of words")
     opts = parser.parse_args(argv)
+    if opts.policy == "rules" and opts.checkpoint:
+        parser.error("--checkpoint goes with --policy trained, not --policy rules")
+    checkpoint = None if opts.policy == "rules" else opts.checkpoint or str(PRETRAINED)
     try:
-        env, act, name = policy_for(opts.checkpoint)
+        env, act, name = policy_for(checkpoint)
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,6 +1,7 @@
 """scripts/chat.py driven through a pipe, and scripts/bench_dialogue.py on a few dialogues."""
 
 import importlib.util
+import io
 import json
 import subprocess
 import sys
@@ -32,7 +33,9 @@ def chat(lines, *args):
 
 
 def test_chat_from_a_pipe_gets_a_task_done():
-    out = chat(["take me to the airport", "I don't care", "thanks, that's all"])
+    out = chat(
+        ["take me to the airport", "I don't care", "thanks, that's all"], "--policy", "rules"
+    )
     lines = out.splitlines()
     assert "You: take me to the airport" in lines
     assert "  (heard: inform_intent(navigate), inform(destination=the airport))" in lines
@@ -55,7 +58,36 @@ def test_chat_confirms_corrects_and_stops_at_end_of_input():
     session.turn("on the mobile")
     assert session.belief.top("number_type") == "mobile"
     assert not session.ended
-    assert chat([]).splitlines()[-1] == "Car: I'm listening. What can I do for you?"
+    assert (
+        chat([], "--policy", "rules").splitlines()[-1]
+        == "Car: I'm listening. What can I do for you?"
+    )
+
+
+def in_process_chat(lines, args, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", io.StringIO("".join(f"{line}\n" for line in lines)))
+    assert script("chat").main(args) == 0
+    return capsys.readouterr().out.splitlines()
+
+
+def test_chat_talks_with_the_shipped_policy_by_default(monkeypatch, capsys):
+    lines = ["take me to the airport", "I don't care", "thanks, that's all"]
+    out = in_process_chat(lines, [], monkeypatch, capsys)
+    assert out[0].startswith("(talking to the ") and "agents/pretrained/dialogue)" in out[0]
+    assert "  (heard: inform_intent(navigate), inform(destination=the airport))" in out
+    assert any(
+        line.startswith("  [car carries out navigate: destination=the airport") for line in out
+    )
+    assert out[-1] in ("Car: Goodbye, drive safely.", "Car: Bye for now.")
+    rules = in_process_chat(["call anna"], ["--policy", "rules"], monkeypatch, capsys)
+    assert rules[0] == "(talking to the rule-based policy; an empty line or 'quit' ends)"
+
+
+def test_chat_refuses_a_checkpoint_with_the_rules(capsys):
+    with pytest.raises(SystemExit):
+        script("chat").main(["--policy", "rules", "--checkpoint", "somewhere"])
+    assert "--checkpoint goes with --policy trained" in capsys.readouterr().err
+    assert script("chat").main(["--checkpoint", "/no/such/run"]) == 2
 
 
 def test_bench_writes_results_in_the_common_format(tmp_path, capsys):

@@ -236,3 +236,50 @@ def test_resuming_with_a_larger_budget_ends_like_one_longer_run(runs_dir):
         assert np.array_equal(x.actions, y.actions)
     for p, q in zip(a.network.parameters(), b.network.parameters(), strict=True):
         assert torch.equal(p, q)
+
+
+# ----------------------------------------------------------------------------- policy classes
+
+RULES = "envs.dialogue:RulePolicy"
+
+
+def test_a_policy_class_teacher_is_built_from_the_env_and_acts_on_observations():
+    from agents.imitation import PolicyTeacher, make_teacher
+    from envs.dialogue import RulePolicy
+
+    env = gym.make("rlcourse/InCarDialogue-v0", slot_error=0.15)
+    teacher = make_teacher(RULES, env)
+    assert isinstance(teacher, PolicyTeacher)
+    assert teacher.policy.ontology is env.unwrapped.ontology  # the env's, not a fresh default
+    rules = RulePolicy()
+    env.reset(seed=0)
+    demos = collect_demonstrations(env, teacher, 20, np.random.default_rng(0), exploration=0.3)
+    for demo in demos:
+        for obs, action, mask in zip(demo.observations, demo.actions, demo.masks, strict=True):
+            assert action == rules.act(obs, {"action_mask": mask})
+
+
+def test_cloning_the_rule_policy_on_the_dialogue_env(runs_dir):
+    cfg = load_experiment(
+        ROOT / "configs" / "dialogue" / "bc_rules.yaml",
+        ["train.episodes=150", "train.eval_episodes=50", "agent.fit.epochs=30",
+         "env.kwargs.slot_error=0.0", f"train.runs_dir={runs_dir}"],
+    )  # fmt: skip
+    result = train(cfg, progress=False)
+    assert result.agent.fit_result.train_metric[-1] > 0.95  # agreement with the rules
+    assert result.evaluation.metrics["success"] >= 0.9  # the rules: 1.0 without errors
+
+
+@pytest.mark.parametrize(
+    ("teacher", "message"),
+    [
+        ("envs.dialogue:RulePolicyy", "module 'envs.dialogue' has no attribute 'RulePolicyy'"),
+        ("envs.dialog:RulePolicy", "cannot import module 'envs.dialog'"),
+        ("envs.dialogue:DONT_CARE", "has no class 'DONT_CARE'"),
+        ("envs.dialogue:Goal", "Goal has no act(obs, info) method"),
+    ],
+)
+def test_a_bad_policy_class_is_refused_with_the_config(teacher, message):
+    with pytest.raises(ConfigError, match=r"agent\.teacher") as caught:
+        load_experiment(CONFIG, [f"agent.teacher={teacher}"])
+    assert message in str(caught.value)

@@ -1,14 +1,20 @@
 """DQN with switchable improvements (double, dueling, prioritized, n-step, noisy, C51).
 
 Collection runs on a vector env (SAME_STEP autoreset); one update is `gradient_steps`
-gradient steps every `train_freq` env steps once `learning_starts` steps are stored. A resumed
-run continues exactly: checkpoints hold both networks, the optimizer, every random generator,
-the pickled envs with their current observations, and (with `save_replay`) the replay buffer.
+gradient steps every `train_freq` env steps once `learning_starts` steps are stored. With
+`teacher_start`, a teacher picks the actions of the first `teacher_start.steps` env steps
+(replay buffer spiking), then of a share of them that falls to 0 over `teacher_start.anneal`
+steps; their transitions are stored and learned from like any other, and with
+`teacher_start.margin_weight` > 0 the teacher's choices are also kept apart for the
+large-margin loss (`large_margin_loss`). A resumed run continues exactly: checkpoints hold both
+networks, the optimizer, every random generator, the pickled envs with their current
+observations, the teacher's choices, and (with `save_replay`) the replay buffer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -39,6 +45,54 @@ from rlcourse.vector import (
 )
 
 LOG_EVERY = 1_000  # env steps between train/* scalars
+
+
+def large_margin_loss(
+    q: torch.Tensor, actions: torch.Tensor, masks: torch.Tensor | None, margin: float
+) -> torch.Tensor:
+    """DQfD's supervised loss: the batch mean of max_a [Q(s, a) + margin * (a != a_E)] - Q(s, a_E)
+    over the legal actions a, for Q values [B, A] and the teacher's actions a_E [B]."""
+    bonus = torch.full_like(q, margin).scatter_(1, actions[:, None], 0.0)
+    best = masked(q + bonus, masks).max(dim=1).values
+    return (best - q.gather(1, actions[:, None]).squeeze(1)).mean()
+
+
+class TeacherChoices:
+    """The observations [K, ...], actions [K] and action masks [K, A] where the teacher acted."""
+
+    def __init__(
+        self, capacity: int, space: gym.spaces.Box | gym.spaces.Discrete, n_actions: int,
+        with_masks: bool,
+    ):  # fmt: skip
+        self.observations = np.zeros((capacity, *(space.shape or ())), dtype=space.dtype)
+        self.actions = np.zeros(capacity, dtype=np.int64)
+        self.masks = np.ones((capacity, n_actions), dtype=bool) if with_masks else None
+        self.size = 0
+
+    def add(self, obs: np.ndarray, actions: np.ndarray, masks: np.ndarray | None) -> None:
+        k = min(len(actions), len(self.actions) - self.size)  # full: the first ones are kept
+        end = self.size + k
+        self.observations[self.size : end], self.actions[self.size : end] = obs[:k], actions[:k]
+        if self.masks is not None and masks is not None:
+            self.masks[self.size : end] = masks[:k]
+        self.size = end
+
+    def sample(
+        self, n: int, rng: np.random.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """(observations, actions, masks or None) of `n` choices drawn uniformly."""
+        i = rng.integers(self.size, size=n)
+        masks = None if self.masks is None else torch.as_tensor(self.masks[i])
+        return torch.as_tensor(self.observations[i]), torch.as_tensor(self.actions[i]), masks
+
+    def state_dict(self) -> dict[str, Any]:
+        masks = None if self.masks is None else self.masks[: self.size]
+        return {"observations": self.observations[: self.size],
+                "actions": self.actions[: self.size], "masks": masks}  # fmt: skip
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.size = 0
+        self.add(state["observations"], state["actions"], state["masks"])
 
 
 class DQNAgent:
@@ -84,6 +138,8 @@ class DQNAgent:
         self.env_steps = 0
         self.updates = 0
         self._collector: dict[str, Any] = {}
+        self._teacher: Any = None  # built by `learn` while the teacher start lasts
+        self.teacher_choices: TeacherChoices | None = None  # for the large-margin loss
         self._loss_sum = 0.0
         self._loss_count = 0
 
@@ -163,6 +219,14 @@ class DQNAgent:
             with_masks = self._collector["masks"] is not None
             self.buffer = self._make_buffer(cfg.num_envs, with_masks, int(self.rng.integers(2**31)))
         total = run.total_steps or 0
+        start = cfg.teacher_start
+        if start is not None and start.share(self.env_steps) > 0:
+            self._teacher = self._make_teacher(start.teacher, env_factory)
+        if start is not None and start.margin_weight > 0 and self.teacher_choices is None:
+            with_masks = self._collector["masks"] is not None
+            self.teacher_choices = TeacherChoices(
+                start.steps + start.anneal, self.observation_space, self.n_actions, with_masks
+            )
         while not run.finished:
             self._collect_step(envs, run)
             if (
@@ -196,7 +260,20 @@ class DQNAgent:
     def _collect_step(self, envs: gym.vector.VectorEnv, run: Run) -> None:
         c, n = self._collector, self.config.num_envs
         obs, _ = split_observation(c["obs"])
-        actions = self._explore(obs, c["masks"])
+        start = self.config.teacher_start
+        share = 0.0 if start is None else start.share(self.env_steps)
+        if share >= 1.0:
+            actions = self._teacher_actions(obs, c["masks"])
+            taught = np.ones(n, dtype=bool)
+        else:
+            actions = self._explore(obs, c["masks"])
+            taught = np.zeros(n, dtype=bool)
+            if share > 0.0:
+                taught = self.rng.random(n) < share
+                actions = np.where(taught, self._teacher_actions(obs, c["masks"]), actions)
+        if self.teacher_choices is not None and taught.any():
+            masks = None if c["masks"] is None else c["masks"][taught]
+            self.teacher_choices.add(obs[taught], actions[taught], masks)
         next_obs, rewards, terminated, truncated, infos = envs.step(actions)
         done = terminated | truncated
         real_next, _ = split_observation(true_next_observations(next_obs, infos, done))
@@ -210,6 +287,23 @@ class DQNAgent:
             c["returns"][i], c["lengths"][i] = 0.0, 0
         c["obs"], c["masks"] = next_obs, action_masks(infos, n, self.n_actions)
         self.env_steps += n
+
+    @staticmethod
+    def _make_teacher(spec: str, env_factory: EnvFactory) -> Callable[[Any, dict], int]:
+        """(observation, info) -> the action of the teacher `spec` names."""
+        from agents.imitation import make_teacher, reads_true_state
+
+        env = env_factory()  # what the teacher is built for; it acts on observations only
+        teacher = make_teacher(spec, env)
+        if reads_true_state(teacher):
+            env.close()
+            raise ValueError(f"teacher {spec!r} reads the true state, which a vector env hides")
+        return partial(teacher, env)
+
+    def _teacher_actions(self, obs: np.ndarray, masks: np.ndarray | None) -> np.ndarray:
+        """The teacher's action [N] for each env's observation (and action mask)."""
+        infos = [{} if masks is None else {"action_mask": masks[i]} for i in range(len(obs))]
+        return np.array([self._teacher(o, info) for o, info in zip(obs, infos, strict=True)])
 
     def _sync_target(self) -> None:
         """Hard update: copy every online parameter and buffer into the target network."""
@@ -226,6 +320,11 @@ class DQNAgent:
             self.online.reset_noise()
             self.target.reset_noise()
         loss, td_errors = self.loss(batch)
+        start = cfg.teacher_start
+        if self.teacher_choices is not None and self.teacher_choices.size and start is not None:
+            obs, actions, masks = self.teacher_choices.sample(cfg.batch_size, self.rng)
+            q = self.online.q_values(obs)
+            loss = loss + start.margin_weight * large_margin_loss(q, actions, masks, start.margin)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.max_grad_norm is not None:
@@ -298,6 +397,9 @@ class DQNAgent:
             "replay": self.buffer.state_dict()
             if self.buffer is not None and self.config.save_replay
             else None,
+            "teacher_choices": None
+            if self.teacher_choices is None
+            else self.teacher_choices.state_dict(),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -308,6 +410,14 @@ class DQNAgent:
         self.torch_rng.set_state(state["torch_rng"])
         self.env_steps, self.updates = state["env_steps"], state["updates"]
         self._collector = dict(state["collector"])
+        choices = state.get("teacher_choices")
+        start = self.config.teacher_start
+        if choices is not None and start is not None:
+            self.teacher_choices = TeacherChoices(
+                start.steps + start.anneal, self.observation_space, self.n_actions,
+                with_masks=choices["masks"] is not None,
+            )  # fmt: skip
+            self.teacher_choices.load_state_dict(choices)
         if state.get("replay") is not None:
             with_masks = self._collector.get("masks") is not None
             # The seed is irrelevant: the buffer's own generator state is restored next.

@@ -8,13 +8,51 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, PositiveInt, model_validator
+from pydantic import Field, PositiveInt, field_validator, model_validator
 
 from rlcourse.config import AgentConfig
 from rlcourse.nn import NetworkSpec
-from rlcourse.schedules import Probability, schedule_of
+from rlcourse.schedules import FrozenModel, Probability, schedule_of
 
 Fraction = Annotated[float, Field(gt=0.0, le=1.0)]
+
+
+class TeacherStart(FrozenModel):
+    """Replay buffer spiking (Lipton et al. 2018): the first `steps` env steps are the
+    teacher's actions rather than epsilon-greedy ones, so replay starts with its episodes.
+    Over the next `anneal` steps the teacher's share falls linearly to 0, so the learner's own
+    greedy choices are tried (and corrected) while most of the data is still good. With
+    `margin_weight` > 0 every update also adds DQfD's large-margin loss (Hester et al. 2018) on
+    a batch of the teacher's (observation, action) pairs, so that Q ranks the teacher's action
+    above the others by `margin` unless the returns say otherwise."""
+
+    teacher: str = Field(
+        description="an importable policy class module:Class or a trained run directory "
+        "(see agents.imitation); it acts on the observation"
+    )
+    steps: PositiveInt = Field(description="env steps (all envs together) the teacher plays")
+    anneal: Annotated[int, Field(ge=0)] = Field(
+        0, description="env steps after `steps` over which the teacher's share falls to 0"
+    )
+    margin: Annotated[float, Field(ge=0.0)] = Field(0.8, description="[return units]")
+    margin_weight: Annotated[float, Field(ge=0.0)] = Field(
+        0.0, description="weight of the large-margin loss; 0: off"
+    )
+
+    def share(self, step: int) -> float:
+        """The probability that env step `step` (0-based) is the teacher's."""
+        if step < self.steps:
+            return 1.0
+        return max(0.0, 1.0 - (step - self.steps + 1) / (self.anneal + 1))
+
+    @field_validator("teacher")
+    @classmethod
+    def _known_teacher(cls, value: str) -> str:
+        from agents.imitation import PLANNERS, check_teacher
+
+        if value in PLANNERS:
+            raise ValueError(f"{value!r} reads the true state, which a vector env does not give")
+        return check_teacher(value)
 
 
 class DQNConfig(AgentConfig):
@@ -55,6 +93,9 @@ class DQNConfig(AgentConfig):
     v_min: float = -10.0
     v_max: float = 10.0
     save_replay: bool = Field(False, description="put the replay buffer in checkpoints")
+    teacher_start: TeacherStart | None = Field(
+        None, description="warm start: a teacher plays the first steps (epsilon counts them too)"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> DQNConfig:
