@@ -221,3 +221,31 @@ def test_attention_spec_errors_name_the_problem():
 def test_without_attention_an_entity_box_is_flattened_for_the_mlp():
     encoder = build_encoder(NetworkSpec(), Box(-1.0, 1.0, shape=(5, 4), dtype=np.float32))
     assert encoder(torch.rand(2, 5, 4)).shape == (2, 64)
+
+
+# ----------------------------------------------------------------------------- token observations
+
+
+def test_text_spec_reads_each_row_up_to_its_last_token():
+    spec = NetworkSpec.model_validate(
+        {"mlp": {"hidden": [8]}, "text": {"embed_dim": 4, "hidden_size": 6}}
+    )
+    encoder = build_encoder(spec, Box(0, 19, shape=(7,), dtype=np.int64))
+    assert encoder.out_features == 8
+    tokens = torch.tensor([[3, 5, 7, 0, 0, 0, 0], [3, 5, 7, 9, 11, 2, 4]])
+    torso = encoder.torso[0]
+    # The first row's feature is the recurrent output after its third token, as if unpadded.
+    alone, _ = torso.rnn(torso.embed(tokens[:1, :3]))
+    torch.testing.assert_close(torso(tokens)[0], alone[0, -1])
+    # Later tokens change the second row only.
+    changed = tokens.clone()
+    changed[1, 5] = 12
+    out, out_changed = encoder(tokens), encoder(changed)
+    torch.testing.assert_close(out[0], out_changed[0])
+    assert not torch.allclose(out[1], out_changed[1])
+
+
+def test_text_spec_needs_token_ids():
+    spec = NetworkSpec.model_validate({"text": {}})
+    with pytest.raises(TypeError, match="token ids"):
+        build_encoder(spec, Box(-1.0, 1.0, shape=(7,), dtype=np.float32))

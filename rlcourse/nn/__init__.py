@@ -33,6 +33,7 @@ from rlcourse.nn.spec import (
     MLPSpec,
     NetworkSpec,
     ObservationEncoder,
+    TextSpec,
     as_batch,
     build_encoder,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "RecurrentEncoder",
     "ResNetTower",
     "ResidualBlock",
+    "TextSpec",
     "ValueHead",
     "as_batch",
     "build_encoder",

@@ -6,6 +6,7 @@ In an agent's config section::
       mlp: {hidden: [64, 64], activation: relu, norm: null, dropout: 0.0}
       cnn: {kind: auto, channels: [32, 32]}      # used only for image observations
       attention: {embed_dim: 64, num_heads: 4}   # optional: entity observations [N, F]
+      text: {embed_dim: 32, hidden_size: 64}     # optional: token-id observations [T]
 
 `build_encoder(spec, observation_space)` returns an `ObservationEncoder` mapping a batch of
 observations to features [B, out_features]:
@@ -18,6 +19,9 @@ observations to features [B, out_features]:
 - ``Box`` with 2 dimensions [N, F] when ``attention`` is set: N entities (vehicles, slots) of F
   features, column ``attention.presence_feature`` a presence flag (> 0.5: present); the
   `EntityAttentionEncoder`'s pooled embedding, then the MLP.
+- ``Box`` with 1 dimension [T] and an integer dtype when ``text`` is set: token ids from
+  0 to ``high`` (0 is padding, found only after the last token); embedded, read by a GRU or
+  LSTM, whose output after the last token goes to the MLP.
 - any other ``Box`` or ``MultiBinary``: flattened to [B, prod(shape)] floats, then the MLP.
 
 `as_batch(observations, space)` turns a sequence of env observations into the tensor the
@@ -106,10 +110,17 @@ class AttentionSpec(FrozenModel):
         return self
 
 
+class TextSpec(FrozenModel):
+    embed_dim: PositiveInt = 32
+    hidden_size: PositiveInt = 64
+    cell: Literal["gru", "lstm"] = "gru"
+
+
 class NetworkSpec(FrozenModel):
     mlp: MLPSpec = MLPSpec()
     cnn: CNNSpec = CNNSpec()
     attention: AttentionSpec | None = None
+    text: TextSpec | None = None
 
 
 # ----------------------------------------------------------------------------- preprocessing
@@ -181,6 +192,24 @@ class EntityTorso(nn.Module):
         return self.attention(entities, present).pooled
 
 
+class TokenTorso(nn.Module):
+    """Token ids [B, T] (0: padding after the last token) -> the recurrent output after each
+    row's last token [B, hidden_size] (a row of padding only reads as its first position)."""
+
+    def __init__(self, spec: TextSpec, vocabulary_size: int):
+        super().__init__()
+        self.embed = nn.Embedding(vocabulary_size, spec.embed_dim, padding_idx=0)
+        cell = nn.GRU if spec.cell == "gru" else nn.LSTM
+        self.rnn = cell(spec.embed_dim, spec.hidden_size, batch_first=True)
+        self.out_features = spec.hidden_size
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        tokens = tokens.long()
+        last = (tokens != 0).sum(dim=1).clamp(min=1) - 1  # [B]
+        outputs, _ = self.rnn(self.embed(tokens))  # [B, T, H]
+        return outputs[torch.arange(tokens.shape[0], device=tokens.device), last]
+
+
 class ObservationEncoder(nn.Module):
     """Observations [B, ...] -> features [B, out_features]: preprocess, then torso."""
 
@@ -212,6 +241,14 @@ def build_encoder(
         mlp = spec.mlp.build(cnn.out_features)
         torso = nn.Sequential(cnn, mlp)
         return ObservationEncoder(ToFloat(scale, flatten=False), torso, mlp.out_features)
+    elif isinstance(space, gym.spaces.Box) and len(space.shape) == 1 and spec.text:
+        if not np.issubdtype(space.dtype, np.integer) or space.low.min() < 0:
+            raise TypeError(
+                f"the text encoder needs token ids (a non-negative integer Box), got {space}"
+            )
+        tokens = TokenTorso(spec.text, int(space.high.max()) + 1)
+        mlp = spec.mlp.build(tokens.out_features)
+        return ObservationEncoder(nn.Identity(), nn.Sequential(tokens, mlp), mlp.out_features)
     elif isinstance(space, gym.spaces.Box) and len(space.shape) == 2 and spec.attention:
         entities = EntityTorso(spec.attention, space.shape[1])
         mlp = spec.mlp.build(entities.out_features)
