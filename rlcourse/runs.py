@@ -121,8 +121,11 @@ class Run:
         self._last_eval_step = 0
         self._writer: Any = None
         self._bar: Any = None
+        # Steps per second are measured between points where steps were counted (advance /
+        # end_episode), so episodes ending inside one vector rollout do not read a rate of 0.
         self._clock = time.perf_counter()
         self._clock_step = 0
+        self._counted = (0, self._clock)  # (step, time) when steps were last counted
         self._learner: Stateful | None = None
         self._env: Any = None
         self._env_snapshot: EnvSnapshot = "rng"
@@ -200,18 +203,21 @@ class Run:
         self._open_writer(purge_step)
         self._open_progress()
         self._clock, self._clock_step = time.perf_counter(), self.step
+        self._counted = (self.step, self._clock)
         return env
 
     def end_episode(self, episode_return: float, length: int, **scalars: float) -> None:
         """For episode-based learners: count a finished episode's steps, log it, and evaluate
         or checkpoint when due."""
         self.step += length
+        self._counted = (self.step, time.perf_counter())
         self.record_episode(episode_return, length, **scalars)
         self._when_due()
 
     def advance(self, steps: int) -> None:
         """For step-based learners: count env steps; evaluate or checkpoint when due."""
         self.step += steps
+        self._counted = (self.step, time.perf_counter())
         self._update_progress()
         self._when_due()
 
@@ -224,13 +230,13 @@ class Run:
                 {"episode/return": episode_return, "episode/length": length, **scalars},
                 self.step,
             )
-            now = time.perf_counter()
-            if now > self._clock:
+            step, now = self._counted
+            if step > self._clock_step and now > self._clock:
                 self.log(
-                    {"perf/steps_per_second": (self.step - self._clock_step) / (now - self._clock)},
+                    {"perf/steps_per_second": (step - self._clock_step) / (now - self._clock)},
                     self.step,
                 )
-            self._clock, self._clock_step = now, self.step
+                self._clock, self._clock_step = now, step
         self._update_progress()
 
     def _when_due(self) -> None:

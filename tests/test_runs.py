@@ -119,3 +119,15 @@ def test_episode_budget(runs_dir):
     with Run.create(config, progress=True) as run:
         Counter().play(run, gym.make("FrozenLake-v1"))
     assert run.episode == 3 and run.step == 15
+
+
+def test_steps_per_second_is_never_zero_for_episodes_ending_inside_one_rollout(runs_dir):
+    config = make_config(runs_dir)
+    with Run.create(config, progress=False) as run:
+        run.begin(Counter(), gym.make("FrozenLake-v1"), env_snapshot="none")
+        for _ in range(5):  # a vector learner: count a rollout, then log the episodes it ended
+            run.advance(8)
+            for _ in range(3):
+                run.record_episode(1.0, 3)
+    _, rates = read_scalars(run.dir, "perf/steps_per_second")
+    assert len(rates) >= 4 and min(rates) > 0
