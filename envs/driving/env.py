@@ -46,7 +46,8 @@ class DrivingEnv(gym.Env):
     Random traffic drawn from the env's ``np_random`` (:func:`envs.driving.scenarios.spawn`):
     the ego at 25 [m/s] in a random lane (highway) or on the main road before the ramp
     (merge); at the start of the entry lane, behind ``ramp_vehicles`` other entering vehicles
-    and at most the speed limit (roundabout).
+    and at most the speed limit (roundabout). Nobody starts faster than its IDM desired gap to
+    the vehicle ahead allows, the ego included, so an ego spawned in queued traffic starts slow.
 
     ## Episode End
     Termination: the ego collides, leaves the road (``offroad_terminal``: off the end of a
