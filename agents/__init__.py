@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agents.alphazero.agent import AlphaZeroAgent
 from agents.dqn import DQNAgent
 from agents.imitation import BehaviourCloningAgent
 from agents.pg import A2CAgent, PPOAgent, REINFORCEAgent
@@ -34,6 +35,7 @@ REGISTRY: dict[str, Any] = {  # name -> class following `agents.base.Agent`
     "reinforce": REINFORCEAgent,
     "a2c": A2CAgent,
     "ppo": PPOAgent,
+    "alphazero": AlphaZeroAgent,
 }
 
 

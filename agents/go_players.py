@@ -1,17 +1,28 @@
 """Go players built from command-line options, shared by `scripts/gtp.py` and `scripts/play.py`.
 
 A player is a policy ``policy(state) -> move | "resign"``. `PLAYERS` maps an ``--agent`` name
-to its factory; ``random`` plays uniformly random legal moves that do not fill its own
-single-point eyes. Search and network players join the table with their factories; a
-``--checkpoint`` is loaded by the player that reads it, and refused by one that has none.
+to its factory: ``random`` plays uniformly random legal moves that do not fill its own
+single-point eyes; ``mcts`` is plain MCTS with one random rollout per leaf (``--sims``, default
+1000); ``alphazero`` searches with a trained network (``--checkpoint``: an agent file, a
+checkpoint or a run directory; ``--sims`` default: the config's) and resigns when its search
+values fall below the config's resignation threshold. A ``--checkpoint`` is loaded by the
+player that reads it, and refused by one that has none.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
+import numpy as np
+
+from envs.go.game import GoGame
 from envs.go.gtp import Policy, RandomPolicy
+from envs.go.rules import GoState
+
+MCTS_SIMULATIONS = 1000  # plain MCTS's default --sims
 
 PlayerFactory = Callable[[argparse.Namespace], Policy]
 
@@ -19,21 +30,103 @@ PlayerFactory = Callable[[argparse.Namespace], Policy]
 def random_player(opts: argparse.Namespace) -> Policy:
     if opts.checkpoint is not None:
         raise ValueError(
-            f"--checkpoint {opts.checkpoint}: agent 'random' has no network to load, and none of "
-            f"the available agents ({', '.join(sorted(PLAYERS))}) loads checkpoints"
+            f"--checkpoint {opts.checkpoint}: agent 'random' has no network to load "
+            "(agent 'alphazero' loads checkpoints)"
         )
     if opts.sims is not None:
         raise ValueError("--sims: agent 'random' does no search")
     return RandomPolicy(opts.seed)
 
 
-PLAYERS: dict[str, PlayerFactory] = {"random": random_player}
+def mcts_player(opts: argparse.Namespace) -> Policy:
+    from agents.alphazero.config import MCTSConfig
+    from agents.alphazero.evaluators import RolloutEvaluator
+    from agents.alphazero.mcts import MCTS
+
+    if opts.checkpoint is not None:
+        raise ValueError(
+            f"--checkpoint {opts.checkpoint}: agent 'mcts' searches with random rollouts and "
+            "loads no network (agent 'alphazero' does)"
+        )
+    config = MCTSConfig(simulations=opts.sims or MCTS_SIMULATIONS, leaves_per_call=1)
+    rng = np.random.default_rng(opts.seed)
+
+    def policy(state: GoState) -> int:
+        game = GoGame(state.board_size, state.komi, history=0)
+        evaluator = RolloutEvaluator(game, seed=int(rng.integers(2**31)))
+        search = MCTS(game, evaluator, config, rng, state)
+        search.search()
+        return search.select_action(0.0)
+
+    return policy
+
+
+def alphazero_player(opts: argparse.Namespace) -> Policy:
+    from agents.alphazero.evaluators import NeuralEvaluator
+    from agents.alphazero.mcts import MCTS
+    from agents.alphazero.selfplay import wants_to_resign
+
+    if opts.checkpoint is None:
+        raise ValueError("agent 'alphazero' needs --checkpoint FILE or RUN_DIR (its network)")
+    agent = load_alphazero(opts.checkpoint, opts.seed or 0)
+    config, game = agent.config, agent.game
+    if config.game.name != "go":
+        raise ValueError(f"--checkpoint {opts.checkpoint} plays {config.game.name}, not Go")
+    mcts = config.mcts if opts.sims is None else config.mcts.model_copy(
+        update={"simulations": opts.sims})  # fmt: skip
+    evaluator = NeuralEvaluator(game, agent.net)
+    threshold = config.selfplay.resign_threshold
+    rng = np.random.default_rng(opts.seed)
+
+    def policy(state: GoState) -> int | str:
+        if state.board_size != config.game.board_size:
+            raise ValueError(
+                f"the network plays {config.game.board_size}x{config.game.board_size}, "
+                f"the board is {state.board_size}x{state.board_size}"
+            )
+        search = MCTS(game, evaluator, mcts, rng, state)
+        search.search()
+        if threshold is not None and wants_to_resign(search, threshold):
+            return "resign"
+        return search.select_action(0.0)
+
+    return policy
+
+
+def load_alphazero(path: str, seed: int = 0) -> Any:
+    """An AlphaZero agent from an agent file (weights with their config), a checkpoint or a
+    run directory."""
+    from agents.alphazero.agent import AlphaZeroAgent
+
+    target = Path(path)
+    if not target.exists():
+        raise ValueError(f"--checkpoint {path}: no such file or directory")
+    if target.is_file():
+        try:
+            return AlphaZeroAgent.from_file(target, seed)
+        except ValueError:
+            pass  # a file of a run directory: its config.yaml says how to build the agent
+    from agents.training import load_agent
+
+    agent, config = load_agent(target)
+    if not isinstance(agent, AlphaZeroAgent):
+        raise ValueError(f"--checkpoint {path} holds a {config.agent.name} agent, not alphazero")
+    return agent
+
+
+PLAYERS: dict[str, PlayerFactory] = {
+    "random": random_player,
+    "mcts": mcts_player,
+    "alphazero": alphazero_player,
+}
 
 
 def add_player_arguments(parser: argparse.ArgumentParser) -> None:
     """The options that choose and configure a player."""
     parser.add_argument("--agent", choices=sorted(PLAYERS), default="random")
-    parser.add_argument("--checkpoint", metavar="FILE", help="network weights for the agent")
+    parser.add_argument(
+        "--checkpoint", metavar="FILE|RUN_DIR", help="network weights for the agent"
+    )
     parser.add_argument("--sims", type=int, metavar="N", help="search simulations per move")
     parser.add_argument("--seed", type=int, default=None, help="seed of the agent's randomness")
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from numbers import Real
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -146,3 +146,75 @@ def evaluate(
         for key, value in numeric_info(info).items():
             metrics.setdefault(key, []).append(value)
     return summarise(returns, lengths, metrics)
+
+
+# ----------------------------------------------------------------------------- two-player games
+
+
+def elo_expected(rating: float, opponent: float) -> float:
+    """The expected score (wins + draws / 2 per game) of a player rated ``rating`` against one
+    rated ``opponent``: ``1 / (1 + 10 ** ((opponent - rating) / 400))``."""
+    return 1.0 / (1.0 + 10.0 ** ((opponent - rating) / 400.0))
+
+
+def elo_update(
+    rating: float, opponent: float, score: float, games: int = 1, k: float = 32.0
+) -> float:
+    """The new rating after scoring ``score`` points (draws half) in ``games`` games against
+    ``opponent``: ``rating + k * (score - games * expected)``."""
+    if games < 1:
+        raise ValueError(f"games must be at least 1, got {games}")
+    if not 0.0 <= score <= games:
+        raise ValueError(f"score must lie in [0, {games}], got {score}")
+    return rating + k * (score - games * elo_expected(rating, opponent))
+
+
+def score_interval(score: float, games: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a win rate ``score`` (draws counted half) over ``games``."""
+    if games < 1:
+        raise ValueError(f"games must be at least 1, got {games}")
+    if not 0.0 <= score <= 1.0:
+        raise ValueError(f"score must be a rate in [0, 1], got {score}")
+    from scipy import stats
+
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    denominator = 1.0 + z * z / games
+    centre = (score + z * z / (2 * games)) / denominator
+    half = z * math.sqrt(score * (1 - score) / games + z * z / (4 * games * games)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+class MatchRecord(NamedTuple):
+    player: str
+    opponent: str
+    points: float  # player's wins + draws / 2
+    games: int
+
+
+def fit_elo(
+    matches: Sequence[MatchRecord], anchor: str, prior_draws: float = 1.0, iterations: int = 200
+) -> dict[str, float]:
+    """Maximum-likelihood Elo ratings (Bradley-Terry) of every player in ``matches``, with
+    ``anchor`` fixed at 0. Each other player also gets ``prior_draws`` drawn games against the
+    anchor, so that a player who won (or lost) every game still gets a finite rating."""
+    players = sorted({m.player for m in matches} | {m.opponent for m in matches} | {anchor})
+    games = [*matches, *(MatchRecord(p, anchor, prior_draws / 2, prior_draws)
+                         for p in players if p != anchor)]  # fmt: skip
+    ratings = dict.fromkeys(players, 0.0)
+    scale = 400.0 / math.log(10.0)
+    for _ in range(iterations):  # Newton steps per player, the others held fixed
+        for p in players:
+            if p == anchor:
+                continue
+            surplus = curvature = 0.0
+            for m in games:
+                if p not in (m.player, m.opponent) or m.player == m.opponent:
+                    continue
+                mine = m.points if m.player == p else m.games - m.points
+                other = m.opponent if m.player == p else m.player
+                expected = elo_expected(ratings[p], ratings[other])
+                surplus += mine - m.games * expected
+                curvature += m.games * expected * (1.0 - expected)
+            if curvature > 0:
+                ratings[p] += scale * surplus / curvature
+    return ratings

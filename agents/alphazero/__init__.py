@@ -1,8 +1,15 @@
-"""AlphaZero: PUCT search with an injected evaluator, a policy-value ResNet, self-play and a
-single-process learner (see :mod:`agents.alphazero.mcts` for the search)."""
+"""AlphaZero: PUCT search with an injected evaluator, a policy-value ResNet, self-play, a
+learner, an arena with an Elo ladder, and the training system that runs in one process or as
+Ray actors (see :mod:`agents.alphazero.mcts` for the search, :mod:`agents.alphazero.system`
+for the system)."""
 
+from agents.alphazero.agent import AlphaZeroAgent
+from agents.alphazero.arena import Arena, ArenaReport, EloLadder, MatchResult, play_match
 from agents.alphazero.config import (
     AlphaZeroConfig,
+    ArenaConfig,
+    DistributedConfig,
+    GameConfig,
     LearnerConfig,
     MCTSConfig,
     NetworkConfig,
@@ -13,17 +20,27 @@ from agents.alphazero.learner import AlphaZeroTrainer, Learner, ReplayWindow, al
 from agents.alphazero.mcts import MCTS, Evaluator, Game, Node, search_together, visit_policy
 from agents.alphazero.network import PolicyValueNet
 from agents.alphazero.selfplay import GameRecord, outcome_stats, play_games
+from agents.alphazero.system import GameId, SelfPlaySystem
 
 __all__ = [
     "MCTS",
+    "AlphaZeroAgent",
     "AlphaZeroConfig",
     "AlphaZeroTrainer",
+    "Arena",
+    "ArenaConfig",
+    "ArenaReport",
+    "DistributedConfig",
+    "EloLadder",
     "Evaluator",
     "Game",
+    "GameConfig",
+    "GameId",
     "GameRecord",
     "Learner",
     "LearnerConfig",
     "MCTSConfig",
+    "MatchResult",
     "NetworkConfig",
     "NeuralEvaluator",
     "Node",
@@ -31,9 +48,11 @@ __all__ = [
     "ReplayWindow",
     "RolloutEvaluator",
     "SelfPlayConfig",
+    "SelfPlaySystem",
     "alphazero_loss",
     "outcome_stats",
     "play_games",
+    "play_match",
     "search_together",
     "visit_policy",
 ]

@@ -1,4 +1,5 @@
-"""The AlphaZero config section: search, self-play, network and learner settings."""
+"""The AlphaZero config section: game, search, self-play, network, learner, arena and
+distributed settings."""
 
 from __future__ import annotations
 
@@ -79,9 +80,63 @@ class LearnerConfig(FrozenModel):
     )
 
 
+class GameConfig(FrozenModel):
+    """The game played: Go-lite (``board_size``, ``komi``, ``history``) or tic-tac-toe."""
+
+    name: Literal["go", "tictactoe"] = "go"
+    board_size: Annotated[int, Field(ge=5, le=19)] = Field(default=9, description="go only")
+    komi: float = Field(default=7.5, description="points added to white's area (go only)")
+    history: NonNegativeInt = Field(default=3, description="past positions in the planes (go)")
+    move_cap: PositiveInt | None = Field(default=None, description="go only; default 2 * N * N")
+
+
+Opponent = Literal["random", "mcts", "gnugo"]
+
+
+class ArenaConfig(FrozenModel):
+    every: NonNegativeInt = Field(
+        default=5, description="arena round every N training iterations (0: never)"
+    )
+    games: PositiveInt = Field(default=20, description="games per opponent, colours alternating")
+    simulations: PositiveInt = Field(default=50, description="search simulations per move")
+    temperature_moves: NonNegativeInt = Field(
+        default=2, description="opening moves sampled from the visits, so games differ"
+    )
+    promotion_score: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        default=0.55, description="score (draws half) against the best that promotes a network"
+    )
+    opponents: tuple[Opponent, ...] = Field(
+        default=("random", "mcts"), description="fixed opponents: random, mcts, gnugo"
+    )
+    mcts_simulations: PositiveInt = Field(default=200, description="plain MCTS opponent")
+    mcts_rollouts: PositiveInt = Field(default=1, description="rollouts per plain MCTS leaf")
+    gnugo_level: Annotated[int, Field(ge=0, le=10)] = 10
+    sgf_games: NonNegativeInt = Field(
+        default=2, description="games of each match written as SGF into the run directory"
+    )
+
+
+class DistributedConfig(FrozenModel):
+    workers: NonNegativeInt = Field(
+        default=0, description="self-play actors on Ray (0: everything in one process)"
+    )
+    games_per_call: PositiveInt = Field(
+        default=8, description="games a self-play actor plays per request"
+    )
+    max_restarts: NonNegativeInt = Field(
+        default=3, description="times Ray restarts a self-play actor that died"
+    )
+    num_cpus: PositiveInt | None = Field(
+        default=None, description="CPUs of a local cluster (all when null)"
+    )
+
+
 class AlphaZeroConfig(AgentConfig):
     name: Literal["alphazero"] = "alphazero"
+    game: GameConfig = Field(default_factory=GameConfig)
     mcts: MCTSConfig = Field(default_factory=MCTSConfig)
     selfplay: SelfPlayConfig = Field(default_factory=SelfPlayConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     learner: LearnerConfig = Field(default_factory=LearnerConfig)
+    arena: ArenaConfig = Field(default_factory=ArenaConfig)
+    distributed: DistributedConfig = Field(default_factory=DistributedConfig)

@@ -141,21 +141,26 @@ class Learner:
 
     def train(self, replay: ReplayWindow, steps: int, rng: np.random.Generator) -> dict[str, float]:
         """``steps`` gradient steps; the mean of each loss term over them."""
-        cfg, totals = self.config, dict[str, float]()
+        cfg = self.config
+        return self.train_on(replay.sample(cfg.batch_size, rng, cfg.augment) for _ in range(steps))
+
+    def train_on(self, batches: Iterable[Batch]) -> dict[str, float]:
+        """One gradient step per batch; the mean of each loss term over them."""
+        cfg, sums, steps = self.config, dict[str, float](), 0
         self.net.train()
-        for _ in range(steps):
+        for batch in batches:
             for group in self.optimizer.param_groups:
                 group["lr"] = schedule_value(cfg.lr, self.steps)
-            batch = replay.sample(cfg.batch_size, rng, cfg.augment)
             loss, metrics = alphazero_loss(self.net, batch)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
             self.steps += 1
+            steps += 1
             for key, value in metrics.items():
-                totals[key] = totals.get(key, 0.0) + value / steps
+                sums[key] = sums.get(key, 0.0) + value
         self.net.eval()
-        return totals
+        return {key: value / steps for key, value in sums.items()}
 
 
 class AlphaZeroTrainer:

@@ -11,7 +11,7 @@ false-resignation rate can be measured.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -85,9 +85,12 @@ def play_games(
     selfplay: SelfPlayConfig,
     rng: np.random.Generator,
     start: Any = None,
+    on_record: Callable[[GameRecord], None] | None = None,
 ) -> list[GameRecord]:
     """Play ``games`` self-play games, ``selfplay.parallel_games`` at a time sharing one
-    evaluator call per search round; records come back in the order the games finish."""
+    evaluator call per search round; records come back in the order the games finish.
+    ``on_record`` receives each record as soon as its game ends (to ship it before the rest
+    are done)."""
     if games < 1:
         raise ValueError(f"games must be at least 1, got {games}")
     records: list[GameRecord] = []
@@ -111,6 +114,8 @@ def play_games(
                 still.append(g)
             else:
                 records.append(g.record(*outcome))
+                if on_record is not None:
+                    on_record(records[-1])
         active = still
     return records
 
@@ -125,7 +130,7 @@ def _move(
     g.policies.append(search.policy(1.0))
     g.root_values.append(search.root_value())
     g.players.append(player)
-    if cfg.resign_threshold is not None and _wants_to_resign(search, cfg.resign_threshold):
+    if cfg.resign_threshold is not None and wants_to_resign(search, cfg.resign_threshold):
         if not g.resign_disabled:
             g.moves.append(RESIGN)
             return as_returns(player, -1.0), player
@@ -140,7 +145,8 @@ def _move(
     return None
 
 
-def _wants_to_resign(search: MCTS, threshold: float) -> bool:
+def wants_to_resign(search: MCTS, threshold: float) -> bool:
+    """Both the root value and its best child's value are below ``threshold``."""
     return search.root_value() < threshold and search.best_child_value() < threshold
 
 

@@ -1,0 +1,189 @@
+"""`AlphaZeroAgent`: the agent contract around the self-play system.
+
+``learn`` drives a :class:`agents.alphazero.system.SelfPlaySystem` through a `Run`: one env
+step of the run is one self-play position, one episode one self-play game. Checkpoints hold the
+network, optimizer, replay window, game ids, arena state, counters and RNG states; a resumed run
+carries on from the last one. With ``distributed.workers > 0`` the parts run as Ray actors on
+the running cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from agents.alphazero.arena import ArenaReport, version_name
+from agents.alphazero.config import AlphaZeroConfig
+from agents.alphazero.evaluators import NeuralEvaluator
+from agents.alphazero.games import make_game
+from agents.alphazero.mcts import MCTS
+from agents.alphazero.system import RoundReport, SelfPlaySystem
+from rlcourse.runs import Run, atomic_write_bytes
+
+SGF_DIR = "sgf"
+
+
+class AlphaZeroAgent:
+    Config: ClassVar[type[AlphaZeroConfig]] = AlphaZeroConfig
+
+    def __init__(
+        self,
+        config: AlphaZeroConfig,
+        observation_space: Any = None,
+        action_space: Any = None,
+        seed: int = 0,
+    ) -> None:
+        self.config, self.seed = config, seed
+        self.game = make_game(config.game)
+        _check_spaces(self.game, observation_space, action_space)
+        self.system = SelfPlaySystem(config, seed, workers=0)
+        self.rng = np.random.default_rng([seed, 2])
+
+    @property
+    def net(self) -> torch.nn.Module:
+        """The network being trained (the local learner's)."""
+        return self.system.learner.target.net
+
+    # ------------------------------------------------------------------ acting
+
+    def act(
+        self, obs: Any, info: Mapping[str, Any] | None = None, deterministic: bool = False
+    ) -> int:
+        """A game state (GoState, TicTacToeState): a search of ``mcts.simulations``, most
+        visited move (``deterministic``) or drawn from the visits. An env observation (planes,
+        or a dict with ``observation`` and ``action_mask``): the network's most probable
+        (or a sampled) legal move, without search: the observation does not hold the state."""
+        if isinstance(obs, (dict, np.ndarray)):
+            return self._network_move(obs, info, deterministic)
+        search = MCTS(self.game, NeuralEvaluator(self.game, self.net), self.config.mcts,
+                      self.rng, obs)  # fmt: skip
+        search.search()
+        return search.select_action(0.0 if deterministic else 1.0)
+
+    def _network_move(self, obs: Any, info: Mapping[str, Any] | None, greedy: bool) -> int:
+        planes = np.asarray(obs["observation"] if isinstance(obs, dict) else obs, np.float32)
+        if isinstance(obs, dict) and "action_mask" in obs:
+            legal = np.asarray(obs["action_mask"], bool)
+        elif info is not None and "action_mask" in info:
+            legal = np.asarray(info["action_mask"], bool)
+        else:
+            legal = np.ones(self.game.num_actions, bool)
+        with torch.inference_mode():
+            logits, _ = self.net.eval()(torch.from_numpy(planes[None]))
+        logits = logits[0].numpy().astype(np.float64)
+        logits[~legal] = -np.inf
+        if greedy:
+            return int(np.argmax(logits))
+        probs = np.exp(logits - logits.max())
+        return int(self.rng.choice(len(probs), p=probs / probs.sum()))
+
+    # ------------------------------------------------------------------ learning
+
+    def learn(self, env_factory: Any, run: Run) -> None:
+        workers = self.config.distributed.workers
+        system = self.system if workers == 0 else SelfPlaySystem(self.config, self.seed)
+        env = env_factory()
+        try:
+            if workers:
+                system.load_state_dict(self.system.state_dict())
+            run.begin(system, env)
+            drive(system, run)
+            if workers:
+                self.system.load_state_dict(system.state_dict())
+        finally:
+            if workers:
+                system.shutdown()
+            env.close()
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(self, path: str | Path) -> None:
+        """The network's weights and the agent config (enough to act; see :meth:`from_file`)."""
+        import io
+
+        buffer = io.BytesIO()
+        torch.save({"config": self.config.model_dump(mode="json"),
+                    "net": self.net.state_dict()}, buffer)  # fmt: skip
+        atomic_write_bytes(Path(path), buffer.getvalue())
+
+    def load(self, path: str | Path) -> None:
+        saved = torch.load(path, map_location="cpu", weights_only=False)
+        self.net.load_state_dict(saved["net"])
+
+    @classmethod
+    def from_file(cls, path: str | Path, seed: int = 0) -> AlphaZeroAgent:
+        """An agent built from the config :meth:`save` stored with the weights."""
+        saved = torch.load(path, map_location="cpu", weights_only=False)
+        if not isinstance(saved, dict) or "config" not in saved:
+            raise ValueError(f"{path} is not an AlphaZero agent file (no stored config)")
+        agent = cls(AlphaZeroConfig.model_validate(saved["config"]), seed=seed)
+        agent.net.load_state_dict(saved["net"])
+        return agent
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.system.state_dict()
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.system.load_state_dict(state)
+
+
+def drive(system: SelfPlaySystem, run: Run) -> None:
+    """Run rounds until the run's budget is spent, logging each; a final checkpoint."""
+    while not run.finished:
+        log_round(run, system.round())
+    for report in system.finish_arena():
+        log_arena(run, report)
+    run.checkpoint()
+
+
+def log_round(run: Run, report: RoundReport) -> None:
+    """Count the round's games and positions (a checkpoint may follow), then log its scalars
+    at the new step."""
+    for record in report.records:
+        run.record_episode(record.returns[0], len(record.moves))
+    run.advance(sum(len(r.moves) for r in report.records))
+    run.log(report.metrics)
+    for arena in report.arena:
+        log_arena(run, arena)
+
+
+def log_arena(run: Run, report: ArenaReport) -> None:
+    """Scores with 95% intervals per opponent (and as first mover), the Elo of the network and
+    of the fixed opponents (random is 0), and the sample games as SGF."""
+    scalars = {"arena/promoted": float(report.promoted), "arena/version": float(report.version)}
+    for opponent, result in report.results.items():
+        low, high = result.interval()
+        scalars[f"arena/{opponent}/score"] = result.score
+        scalars[f"arena/{opponent}/ci95_low"] = low
+        scalars[f"arena/{opponent}/ci95_high"] = high
+        scalars[f"arena/{opponent}/score_as_first"] = report.as_first[opponent].score
+    if version_name(report.version) in report.ratings:  # not before its first match
+        scalars["elo/network"] = report.ratings[version_name(report.version)]
+    scalars |= {f"elo/{name}": report.ratings[name] for name in report.results if name != "best"}
+    run.log(scalars)
+    folder = run.dir / SGF_DIR
+    for name, text in report.sgf.items():
+        folder.mkdir(exist_ok=True)
+        (folder / name).write_text(text, encoding="utf-8")
+
+
+def _check_spaces(game: Any, observation_space: Any, action_space: Any) -> None:
+    """Refuse an env whose spaces do not fit the configured game."""
+    n = getattr(action_space, "n", None)
+    if n is not None and int(n) != game.num_actions:
+        raise ValueError(
+            f"the env has {n} actions but the agent's game has {game.num_actions}: "
+            "make agent.game match the env (board size)"
+        )
+    space = getattr(observation_space, "spaces", {}).get("observation", observation_space)
+    shape = getattr(space, "shape", None)
+    planes = tuple(game.planes(game.initial_state()).shape)
+    if shape is not None and tuple(shape) != planes:
+        raise ValueError(
+            f"the env's observations have shape {tuple(shape)} but the agent's game gives "
+            f"planes {planes}: make agent.game (board_size, history) match the env"
+        )

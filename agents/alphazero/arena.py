@@ -1,0 +1,330 @@
+"""Arena: matches between players of a two-player game, the promotion rule and an Elo ladder.
+
+A player is ``player(state) -> action`` (or ``RESIGN``). In a match of ``games`` games, player
+A moves first in even-numbered games and second in odd ones; draws count half. Fixed opponents
+are ``random`` (uniform legal moves; on Go, never filling its own eyes), ``mcts`` (plain MCTS
+with random rollouts) and ``gnugo`` (GNU Go at a level, over GTP). A new network plays the
+best one so far and is promoted when it scores at least ``promotion_score``; the ladder rates
+every network version and opponent by a maximum-likelihood Elo fit to all matches so far, with
+``random`` anchored at 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+
+from agents.alphazero.config import AlphaZeroConfig, ArenaConfig, MCTSConfig
+from agents.alphazero.evaluators import NeuralEvaluator, RolloutEvaluator
+from agents.alphazero.games import make_game
+from agents.alphazero.mcts import MCTS, Game, as_returns
+from agents.alphazero.network import PolicyValueNet
+from agents.alphazero.selfplay import RESIGN
+from envs.go.rules import BLACK, WHITE, GoState
+from envs.tictactoe import TicTacToeState
+from rlcourse.evaluation import MatchRecord, fit_elo, score_interval
+
+Player = Callable[[Any], int]
+GNUGO = "/usr/games/gnugo --mode gtp --chinese-rules --positional-superko --capture-all-dead"
+ANCHOR = "random"  # the ladder's fixed point, rated 0
+
+
+class MatchResult(NamedTuple):
+    """Player A's results over a match."""
+
+    wins: int
+    draws: int
+    losses: int
+
+    @property
+    def games(self) -> int:
+        return self.wins + self.draws + self.losses
+
+    @property
+    def score(self) -> float:
+        """Win rate with draws counted half."""
+        return (self.wins + 0.5 * self.draws) / self.games
+
+    def interval(self, level: float = 0.95) -> tuple[float, float]:
+        """Wilson interval of the score."""
+        return score_interval(self.score, self.games, level)
+
+
+class FinishedGame(NamedTuple):
+    start: Any
+    final: Any  # the last state (a resigned GoState on resignation)
+    a_first: bool  # player A moved first
+    returns: tuple[float, float]  # (first player, second player)
+
+
+def play_game(game: Game, first: Player, second: Player, start: Any = None) -> FinishedGame:
+    """One game from ``start`` (default: the initial state); a player answering ``RESIGN``,
+    or an illegal action (an outside engine under other rules), loses."""
+    state = game.initial_state() if start is None else start
+    begin = state
+    players = (first, second)
+    while not game.is_terminal(state):
+        mover = game.current_player(state)
+        action = players[mover](state)
+        if action == RESIGN:
+            if isinstance(state, GoState):
+                state = state.resign()
+                break
+            return FinishedGame(begin, state, True, as_returns(mover, -1.0))
+        if not game.legal_actions(state)[action]:
+            return FinishedGame(begin, state, True, as_returns(mover, -1.0))
+        state = game.apply(state, action)
+    return FinishedGame(begin, state, True, game.returns(state))
+
+
+def play_match(
+    game: Game,
+    player_a: Player,
+    player_b: Player,
+    games: int,
+    on_game: Callable[[int, FinishedGame], None] | None = None,
+) -> MatchResult:
+    """``games`` games, A moving first in even-numbered ones; ``on_game(i, finished)`` sees
+    each game."""
+    if games < 1:
+        raise ValueError(f"games must be at least 1, got {games}")
+    wins = draws = losses = 0
+    for i in range(games):
+        a_first = i % 2 == 0
+        pair = (player_a, player_b) if a_first else (player_b, player_a)
+        finished = play_game(game, *pair)._replace(a_first=a_first)
+        outcome = finished.returns[0 if a_first else 1]
+        wins, draws, losses = wins + (outcome > 0), draws + (outcome == 0), losses + (outcome < 0)
+        if on_game is not None:
+            on_game(i, finished)
+    return MatchResult(wins, draws, losses)
+
+
+# --------------------------------------------------------------------------- players
+
+
+def random_player(game: Game, seed: int) -> Player:
+    """Uniformly random legal actions (Go: the eye-respecting random policy)."""
+    rng = np.random.default_rng(seed)
+
+    def play(state: Any) -> int:
+        if isinstance(state, GoState):
+            moves = np.flatnonzero(state.legal_mask()[:-1] & ~state.eye_mask(state.to_play))
+            return int(rng.choice(moves)) if moves.size else state.pass_move
+        return int(rng.choice(np.flatnonzero(game.legal_actions(state))))
+
+    return play
+
+
+def search_player(
+    game: Game, evaluator: Any, config: MCTSConfig, seed: int, temperature_moves: int = 0
+) -> Player:
+    """A fresh search of ``config.simulations`` per move, no root noise; the first
+    ``temperature_moves`` moves of a game are drawn from the visits, later ones are the most
+    visited."""
+    rng = np.random.default_rng(seed)
+
+    def play(state: Any) -> int:
+        search = MCTS(game, evaluator, config, rng, state)
+        search.search()
+        return search.select_action(1.0 if ply(state) < temperature_moves else 0.0)
+
+    return play
+
+
+def ply(state: Any) -> int:
+    """Moves played to reach ``state`` (Go-lite or tic-tac-toe)."""
+    if isinstance(state, GoState):
+        return len(state.moves)
+    if isinstance(state, TicTacToeState):
+        return sum(cell != 0 for cell in state.board)
+    raise TypeError(f"cannot count the moves of a {type(state).__name__}")
+
+
+def mcts_player(game: Game, config: ArenaConfig, seed: int) -> Player:
+    search = MCTSConfig(simulations=config.mcts_simulations, leaves_per_call=1)
+    return search_player(game, RolloutEvaluator(game, config.mcts_rollouts, seed), search, seed)
+
+
+def network_player(
+    game: Game, net: torch.nn.Module, config: ArenaConfig, seed: int, temperature_moves: int = 0
+) -> Player:
+    search = MCTSConfig(simulations=config.simulations)
+    return search_player(game, NeuralEvaluator(game, net), search, seed, temperature_moves)
+
+
+class GnuGoPlayer:
+    """GNU Go over GTP as a player of Go-lite positions that start from an empty board: the
+    moves it has not seen yet are sent before each ``genmove`` (a new game clears its board)."""
+
+    def __init__(self, board_size: int, komi: float, level: int = 10, command: str = GNUGO):
+        from envs.go.gtp import GtpClient
+
+        self.client = GtpClient(f"{command} --level {level}")
+        self.size, self.komi = board_size, komi
+        self.sent: list[int] = []
+        self._new_game()
+
+    def _new_game(self) -> None:
+        self.client.boardsize(self.size)
+        self.client.komi(self.komi)
+        self.client.clear_board()
+        self.sent = []
+
+    def __call__(self, state: GoState) -> int:
+        moves = list(state.moves)
+        if moves[: len(self.sent)] != self.sent:
+            self._new_game()
+        for k in range(len(self.sent), len(moves)):
+            self.client.play(BLACK if k % 2 == 0 else WHITE, moves[k], self.size)
+        self.sent = moves
+        answer = self.client.genmove(state.to_play, self.size)
+        if answer == "resign":
+            return RESIGN
+        self.sent = [*moves, int(answer)]
+        return int(answer)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def fixed_opponent(name: str, game: Game, config: ArenaConfig, seed: int) -> Player:
+    if name == "random":
+        return random_player(game, seed)
+    if name == "mcts":
+        return mcts_player(game, config, seed)
+    if name == "gnugo":
+        if not isinstance(game.initial_state(), GoState):
+            raise ValueError("the gnugo opponent plays Go only")
+        start = game.initial_state()
+        return GnuGoPlayer(start.board_size, start.komi, config.gnugo_level)
+    raise ValueError(f"unknown opponent {name!r}; expected random, mcts or gnugo")
+
+
+# --------------------------------------------------------------------------- ladder
+
+
+@dataclass
+class EloLadder:
+    """Elo ratings fitted to every match recorded so far (``rlcourse.evaluation.fit_elo``),
+    with ``random`` anchored at 0."""
+
+    matches: list[MatchRecord] = field(default_factory=list)
+    ratings: dict[str, float] = field(default_factory=lambda: {ANCHOR: 0.0})
+
+    def record(self, a: str, b: str, result: MatchResult) -> None:
+        """Add A's match against B and refit the ratings."""
+        self.matches.append(MatchRecord(a, b, result.wins + 0.5 * result.draws, result.games))
+        self.ratings = fit_elo(self.matches, ANCHOR)
+
+
+class ArenaReport(NamedTuple):
+    version: int
+    promoted: bool
+    results: dict[str, MatchResult]  # opponent name ("best" for the previous best) -> result
+    as_first: dict[str, MatchResult]  # the same, over the games the network began (Black)
+    ratings: dict[str, float]
+    sgf: dict[str, str]  # file name -> SGF text of sample games
+
+
+def version_name(version: int) -> str:
+    return f"net_{version:05d}"
+
+
+class Arena:
+    """Plays each new network against the best so far and the fixed opponents, keeps the best
+    network's weights and the ladder."""
+
+    def __init__(self, config: AlphaZeroConfig, seed: int = 0) -> None:
+        self.config, self.seed = config, seed
+        self.game = make_game(config.game)
+        planes_shape = tuple(self.game.planes(self.game.initial_state()).shape)
+
+        def new_net() -> PolicyValueNet:
+            net = PolicyValueNet(planes_shape, self.game.num_actions, config.network)
+            return net.eval()
+
+        self.candidate, self.best = new_net(), new_net()
+        self.best_version: int | None = None
+        self.ladder = EloLadder()
+        self._opponents: dict[str, Player] = {}
+
+    def evaluate(self, version: int, weights: Mapping[str, np.ndarray]) -> ArenaReport:
+        """Matches of network ``version`` against the best and every fixed opponent."""
+        cfg, game = self.config.arena, self.game
+        self.candidate.load_state_dict({k: torch.tensor(v) for k, v in weights.items()})
+        name, seed = version_name(version), self.seed * 1_000_003 + version
+        me = network_player(game, self.candidate, cfg, seed, cfg.temperature_moves)
+        results: dict[str, MatchResult] = {}
+        as_first: dict[str, MatchResult] = {}
+        sgf: dict[str, str] = {}
+
+        def match(opponent: str, player: Player) -> MatchResult:
+            firsts: list[float] = []  # A's outcomes in the games A began
+
+            def on_game(i: int, finished: FinishedGame) -> None:
+                self._write_sgf(sgf, name, opponent, i, finished)
+                if finished.a_first:
+                    firsts.append(finished.returns[0])
+
+            results[opponent] = play_match(game, me, player, cfg.games, on_game)
+            as_first[opponent] = MatchResult(sum(o > 0 for o in firsts),
+                                             sum(o == 0 for o in firsts),
+                                             sum(o < 0 for o in firsts))  # fmt: skip
+            return results[opponent]
+
+        promoted = self.best_version is None
+        if self.best_version is not None:
+            best = network_player(game, self.best, cfg, seed + 1, cfg.temperature_moves)
+            self.ladder.record(name, version_name(self.best_version), match("best", best))
+            promoted = results["best"].score >= cfg.promotion_score
+        for opponent in cfg.opponents:
+            self.ladder.record(name, opponent, match(opponent, self._opponent(opponent, seed)))
+        if promoted:
+            self.best.load_state_dict(self.candidate.state_dict())
+            self.best_version = version
+        ratings = dict(self.ladder.ratings)
+        return ArenaReport(version, promoted, results, as_first, ratings, sgf)
+
+    def _opponent(self, name: str, seed: int) -> Player:
+        if name == "gnugo":  # one engine process for the arena's life
+            if name not in self._opponents:
+                self._opponents[name] = fixed_opponent(name, self.game, self.config.arena, seed)
+            return self._opponents[name]
+        return fixed_opponent(name, self.game, self.config.arena, seed)
+
+    def _write_sgf(
+        self, out: dict[str, str], name: str, opponent: str, i: int, finished: FinishedGame
+    ) -> None:
+        """The first ``sgf_games`` Go games of a match, as SGF text in ``out``."""
+        if i >= self.config.arena.sgf_games or not isinstance(finished.final, GoState):
+            return
+        from envs.go.sgf import format_sgf, game_record
+
+        black, white = (name, opponent) if finished.a_first else (opponent, name)
+        record = game_record(finished.start, finished.final, black=black, white=white,
+                             event="arena", date="")  # fmt: skip
+        out[f"{name}_vs_{opponent}_{i}.sgf"] = format_sgf(record)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best.state_dict(), "best_version": self.best_version,
+                "matches": [tuple(m) for m in self.ladder.matches]}  # fmt: skip
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.best.load_state_dict(state["best"])
+        self.best_version = state["best_version"]
+        self.ladder = EloLadder()
+        for a, b, points, games in state["matches"]:
+            self.ladder.matches.append(MatchRecord(a, b, points, games))
+        if self.ladder.matches:
+            self.ladder.ratings = fit_elo(self.ladder.matches, ANCHOR)
+
+    def close(self) -> None:
+        for player in self._opponents.values():
+            if isinstance(player, GnuGoPlayer):
+                player.close()
+        self._opponents.clear()

@@ -1,0 +1,393 @@
+"""The training system: self-play workers -> replay -> learner -> new weights, and an arena.
+
+Each part is a plain class: :class:`SelfPlayWorker`, :class:`ReplayStore`,
+:class:`LearnerService` and :class:`agents.alphazero.arena.Arena`. :class:`SelfPlaySystem`
+holds them behind handles with Ray's call syntax (``handle.method.remote(...)``): Ray actors
+when ``workers > 0``, or :class:`LocalHandle` wrappers that call straight through in this
+process, so both modes run the same driver code.
+
+Games are identified by ``GameId(worker, sequence)``. A worker ships each game to the replay
+the moment it ends, numbering it from the replay's ``next_sequence(worker)``; the replay keeps
+a game id once and refuses it again. A worker that dies mid-request (Ray restarts it, up to
+``max_restarts`` times) loses only its unfinished games: the finished ones are already in the
+replay, and the restarted worker numbers on from there.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+
+from agents.alphazero.arena import Arena, ArenaReport
+from agents.alphazero.config import AlphaZeroConfig
+from agents.alphazero.evaluators import NeuralEvaluator
+from agents.alphazero.games import make_game
+from agents.alphazero.learner import Batch, Learner, ReplayWindow
+from agents.alphazero.network import PolicyValueNet
+from agents.alphazero.selfplay import GameRecord, outcome_stats, play_games
+
+Weights = dict[str, np.ndarray]
+
+
+class GameId(NamedTuple):
+    worker: int
+    sequence: int
+
+
+def net_for(config: AlphaZeroConfig) -> PolicyValueNet:
+    game = make_game(config.game)
+    planes_shape = tuple(game.planes(game.initial_state()).shape)
+    return PolicyValueNet(planes_shape, game.num_actions, config.network).eval()
+
+
+def weights_of(net: torch.nn.Module) -> Weights:
+    return {k: v.detach().cpu().numpy().copy() for k, v in net.state_dict().items()}
+
+
+def load_weights(net: torch.nn.Module, weights: Mapping[str, np.ndarray]) -> None:
+    net.load_state_dict({k: torch.tensor(v) for k, v in weights.items()})
+
+
+# ----------------------------------------------------------------------------- local calls
+
+
+class Done:
+    """The result of a call already made in this process (stands in for a Ray ObjectRef)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+class _LocalMethod:
+    def __init__(self, method: Any) -> None:
+        self.method = method
+
+    def remote(self, *args: Any, **kwargs: Any) -> Done:
+        args = tuple(a.value if isinstance(a, Done) else a for a in args)
+        return Done(self.method(*args, **kwargs))
+
+
+class LocalHandle:
+    """An object whose methods are called as ``handle.method.remote(...)``, like a Ray actor."""
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+
+    def __getattr__(self, name: str) -> _LocalMethod:
+        return _LocalMethod(getattr(self.target, name))
+
+
+def fetch(ref: Any) -> Any:
+    """The value of a call's result: local (:class:`Done`) or a Ray ObjectRef."""
+    if isinstance(ref, Done):
+        return ref.value
+    import ray
+
+    return ray.get(ref)
+
+
+# ----------------------------------------------------------------------------- the parts
+
+
+class ReplayStore:
+    """The replay window plus game bookkeeping: ids seen, per-worker sequence numbers and the
+    records (planes dropped) not yet taken for logging."""
+
+    def __init__(self, config: AlphaZeroConfig) -> None:
+        self.config = config
+        self.window = ReplayWindow(make_game(config.game), config.learner.replay_window)
+        self.seen: set[GameId] = set()
+        self.games = self.positions = self.duplicates = 0
+        self.untaken: list[GameRecord] = []
+
+    def next_sequence(self, worker: int) -> int:
+        return 1 + max((g.sequence for g in self.seen if g.worker == worker), default=-1)
+
+    def add(self, game_id: GameId, record: GameRecord) -> bool:
+        """Keep a finished game unless its id was seen; returns whether it was kept."""
+        game_id = GameId(*game_id)
+        if game_id in self.seen:
+            self.duplicates += 1
+            return False
+        self.seen.add(game_id)
+        self.window.add_games([record], self.config.learner.value_q_weight)
+        self.games += 1
+        self.positions += len(record.moves)
+        empty = np.empty(0, np.float32)
+        self.untaken.append(record._replace(planes=empty, policies=empty))
+        return True
+
+    def take(self) -> list[GameRecord]:
+        """The records added since the last call (without planes and policies)."""
+        taken, self.untaken = self.untaken, []
+        return taken
+
+    def counts(self) -> dict[str, int]:
+        return {"games": self.games, "positions": self.positions, "window": len(self.window),
+                "duplicates": self.duplicates}  # fmt: skip
+
+    def game_ids(self) -> list[GameId]:
+        return sorted(self.seen)
+
+    def sample(self, batches: int, seed: int) -> list[Batch]:
+        rng, cfg = np.random.default_rng(seed), self.config.learner
+        return [self.window.sample(cfg.batch_size, rng, cfg.augment) for _ in range(batches)]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"window": self.window.state_dict(), "seen": sorted(self.seen),
+                "games": self.games, "positions": self.positions,
+                "duplicates": self.duplicates, "untaken": list(self.untaken)}  # fmt: skip
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.window.load_state_dict(state["window"])
+        self.seen = {GameId(*g) for g in state["seen"]}
+        self.games, self.positions = int(state["games"]), int(state["positions"])
+        self.duplicates = int(state["duplicates"])
+        self.untaken = list(state["untaken"])
+
+
+class LearnerService:
+    """The network being trained, its optimizer, and a weights version bumped per update."""
+
+    def __init__(self, config: AlphaZeroConfig, seed: int = 0) -> None:
+        torch.manual_seed(seed)
+        self.net = net_for(config)
+        self.learner = Learner(self.net, config.learner)
+        self.version = 0
+
+    def weights(self, have: int = -1) -> tuple[int, Weights | None]:
+        """The current version, and its weights unless the caller ``have``s them already."""
+        return self.version, (None if have == self.version else weights_of(self.net))
+
+    def train(self, batches: list[Batch]) -> dict[str, float]:
+        losses = self.learner.train_on(batches)
+        self.version += 1
+        return losses
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"net": self.net.state_dict(), "optimizer": self.learner.optimizer.state_dict(),
+                "steps": self.learner.steps, "version": self.version}  # fmt: skip
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.net.load_state_dict(state["net"])
+        self.learner.optimizer.load_state_dict(state["optimizer"])
+        self.learner.steps, self.version = int(state["steps"]), int(state["version"])
+
+
+class SelfPlayWorker:
+    """Plays self-play games with the learner's newest weights; ships each finished game to
+    the replay as ``GameId(worker, sequence)``. Game ``k`` of a request that starts at
+    sequence ``s`` draws from ``default_rng([seed, worker, s])``, so a request is reproducible."""
+
+    def __init__(
+        self, worker: int, config: AlphaZeroConfig, seed: int, replay: Any, learner: Any
+    ) -> None:
+        self.worker, self.config, self.seed = worker, config, seed
+        self.replay, self.learner = replay, learner
+        self.game = make_game(config.game)
+        self.net = net_for(config)
+        self.evaluator = NeuralEvaluator(self.game, self.net)
+        self.version = -1
+
+    def play(self, games: int) -> int:
+        """Play ``games`` games; returns how many were shipped."""
+        version, weights = fetch(self.learner.weights.remote(self.version))
+        if weights is not None:
+            load_weights(self.net, weights)
+            self.version = version
+        first = fetch(self.replay.next_sequence.remote(self.worker))
+        sequence = first
+
+        def ship(record: GameRecord) -> None:
+            nonlocal sequence
+            fetch(self.replay.add.remote(GameId(self.worker, sequence), record))
+            sequence += 1
+
+        rng = np.random.default_rng([self.seed, self.worker, first])
+        cfg = self.config
+        play_games(self.game, self.evaluator, games, cfg.mcts, cfg.selfplay, rng, on_record=ship)
+        return sequence - first
+
+
+# ----------------------------------------------------------------------------- the system
+
+
+class RoundReport(NamedTuple):
+    records: list[GameRecord]  # games finished since the last round
+    metrics: dict[str, float]  # scalars to log
+    arena: list[ArenaReport]  # arena rounds finished since the last round
+
+
+class SelfPlaySystem:
+    """Workers, replay, learner and arena behind handles, and the driver's bookkeeping.
+
+    :meth:`round` keeps every worker busy with a request of ``games_per_call`` games, takes
+    the games finished since the last round, trains once ``games_per_iteration`` new games
+    (and ``min_replay`` positions) are in, and starts an arena round every ``arena.every``
+    training iterations. With Ray, requests and arena rounds run concurrently with the driver.
+    """
+
+    def __init__(self, config: AlphaZeroConfig, seed: int = 0, workers: int | None = None):
+        self.config, self.seed = config, seed
+        self.workers = config.distributed.workers if workers is None else workers
+        self.rng = np.random.default_rng([seed, 1])
+        self.iterations = self.games_at_last_update = self.worker_failures = 0
+        self._pending: dict[Any, int] = {}  # request ref -> worker index
+        self._arena_pending: list[Any] = []
+        self._failures = [0] * max(self.workers, 1)  # per worker
+        self._retired: set[int] = set()  # workers that died more than max_restarts times
+        self._clock = time.perf_counter()
+        if self.workers == 0:
+            self.replay: Any = LocalHandle(ReplayStore(config))
+            self.learner: Any = LocalHandle(LearnerService(config, seed))
+            self.arena: Any = LocalHandle(Arena(config, seed))
+            self.actors: list[Any] = [
+                LocalHandle(SelfPlayWorker(0, config, seed, self.replay, self.learner))
+            ]
+        else:
+            self._start_actors()
+
+    def _start_actors(self) -> None:
+        import ray
+
+        if not ray.is_initialized():
+            raise RuntimeError(
+                "no Ray cluster: call ray.init() (or ray.init(address='auto')) first"
+            )
+        cfg, seed = self.config, self.seed
+        service = ray.remote(num_cpus=0)
+        self.replay = service(ReplayStore).remote(cfg)
+        self.learner = service(LearnerService).remote(cfg, seed)
+        self.arena = service(Arena).remote(cfg, seed)
+        worker = ray.remote(num_cpus=1, max_restarts=cfg.distributed.max_restarts)(SelfPlayWorker)
+        self.actors = [worker.remote(w, cfg, seed, self.replay, self.learner)
+                       for w in range(self.workers)]  # fmt: skip
+
+    # ------------------------------------------------------------------ driving
+
+    def round(self, timeout: float = 1.0) -> RoundReport:
+        """Keep the workers busy, wait up to ``timeout`` seconds for a request to end, train
+        and start an arena round as due; returns the new games, scalars and arena reports."""
+        self._request()
+        self._collect(timeout)
+        records = fetch(self.replay.take.remote())
+        metrics: dict[str, float] = {}
+        now = time.perf_counter()
+        if records:
+            metrics |= {f"selfplay/{k}": v for k, v in outcome_stats(records).items()}
+            metrics["selfplay/games_per_second"] = len(records) / max(now - self._clock, 1e-9)
+            self._clock = now
+        metrics |= self._maybe_train()
+        metrics["selfplay/worker_failures"] = float(self.worker_failures)
+        return RoundReport(records, metrics, self._arena_results())
+
+    def _request(self) -> None:
+        busy = set(self._pending.values()) | self._retired
+        for index, actor in enumerate(self.actors):
+            if index not in busy:
+                ref = actor.play.remote(self.config.distributed.games_per_call)
+                self._pending[ref] = index
+
+    def _collect(self, timeout: float) -> None:
+        refs = list(self._pending)
+        if self.workers == 0:
+            done = refs
+        else:
+            import ray
+
+            done, _ = ray.wait(refs, num_returns=1, timeout=timeout)
+        for ref in done:
+            index = self._pending.pop(ref)
+            try:
+                fetch(ref)
+            except Exception as exc:
+                if not _actor_died(exc):
+                    raise
+                self.worker_failures += 1  # its finished games are in the replay already
+                self._failures[index] += 1
+                if self._failures[index] > self.config.distributed.max_restarts:
+                    self._retired.add(index)  # Ray has given up restarting it
+        if len(self._retired) == len(self.actors):
+            raise RuntimeError(
+                f"every self-play actor died more than {self.config.distributed.max_restarts} "
+                "times (distributed.max_restarts)"
+            )
+
+    def _maybe_train(self) -> dict[str, float]:
+        cfg = self.config.learner
+        counts = fetch(self.replay.counts.remote())
+        new_games = counts["games"] - self.games_at_last_update
+        if new_games < cfg.games_per_iteration or counts["window"] < cfg.min_replay:
+            return {}
+        seed = int(self.rng.integers(2**63))
+        batches = self.replay.sample.remote(cfg.steps_per_iteration, seed)
+        losses = fetch(self.learner.train.remote(batches))
+        self.games_at_last_update = counts["games"]
+        self.iterations += 1
+        every = self.config.arena.every
+        if every and self.iterations % every == 0:
+            version, weights = fetch(self.learner.weights.remote())
+            self._arena_pending.append(self.arena.evaluate.remote(version, weights))
+        return {f"train/{k}": v for k, v in losses.items()} | {
+            "train/iterations": float(self.iterations),
+            "replay/positions": counts["window"],
+        }
+
+    def _arena_results(self) -> list[ArenaReport]:
+        if self.workers == 0 or not self._arena_pending:
+            done = self._arena_pending
+        else:
+            import ray
+
+            done, _ = ray.wait(self._arena_pending, num_returns=len(self._arena_pending),
+                               timeout=0)  # fmt: skip
+        self._arena_pending = [r for r in self._arena_pending if r not in done]
+        return [fetch(r) for r in done]
+
+    def finish_arena(self) -> list[ArenaReport]:
+        """Wait for arena rounds still running."""
+        reports = [fetch(r) for r in self._arena_pending]
+        self._arena_pending = []
+        return reports
+
+    # ------------------------------------------------------------------ state
+
+    def state_dict(self) -> dict[str, Any]:
+        """Learner, replay, arena and driver state; requests in flight are not part of it."""
+        learner, replay, arena = (fetch(h.state_dict.remote())
+                                  for h in (self.learner, self.replay, self.arena))  # fmt: skip
+        return {"learner": learner, "replay": replay, "arena": arena,
+                "rng": self.rng.bit_generator.state, "iterations": self.iterations,
+                "games_at_last_update": self.games_at_last_update,
+                "worker_failures": self.worker_failures}  # fmt: skip
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        fetch(self.learner.load_state_dict.remote(state["learner"]))
+        fetch(self.replay.load_state_dict.remote(state["replay"]))
+        fetch(self.arena.load_state_dict.remote(state["arena"]))
+        self.rng.bit_generator.state = state["rng"]
+        self.iterations = int(state["iterations"])
+        self.games_at_last_update = int(state["games_at_last_update"])
+        self.worker_failures = int(state["worker_failures"])
+
+    def shutdown(self) -> None:
+        """Stop the actors (the local parts just release GNU Go)."""
+        fetch(self.arena.close.remote())
+        if self.workers == 0:
+            return
+        import ray
+
+        for handle in (*self.actors, self.replay, self.learner, self.arena):
+            ray.kill(handle)
+        self._pending.clear()
+        self._arena_pending = []
+
+
+def _actor_died(exc: Exception) -> bool:
+    from ray.exceptions import RayActorError
+
+    return isinstance(exc, RayActorError)

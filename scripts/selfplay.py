@@ -1,0 +1,103 @@
+#!/usr/bin/env python
+"""AlphaZero self-play training from a YAML config, in one process or on Ray.
+
+    python scripts/selfplay.py configs/go5/alphazero.yaml --workers 0           # one process
+    python scripts/selfplay.py configs/go7/alphazero.yaml --workers 4           # local cluster
+    ray start --head && python scripts/selfplay.py configs/go7/alphazero.yaml --address auto
+    python scripts/selfplay.py --resume runs/alphazero/20261122-191500 [train.episodes=5000]
+
+With ``--workers N`` (N > 0; the same as ``agent.distributed.workers=N``) self-play actors,
+the replay, the learner and the arena run as Ray actors: with no ``--address`` on a local
+cluster of ``agent.distributed.num_cpus`` CPUs (all when null), with ``--address auto`` (or
+host:port) on a running one. A self-play actor that dies is restarted by Ray and the run goes
+on without losing or double-counting a finished game; a stopped run resumes from its last
+checkpoint. ``train.episodes`` counts self-play games and ``train.steps`` positions.
+
+The run directory (config.yaml, TensorBoard events, checkpoints/, sgf/ with arena games,
+agent.ckpt, eval.json) is printed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import envs  # noqa: F401  (registers the rlcourse/* env ids)
+from agents.training import load_experiment, resume_config, train
+from rlcourse.config import ConfigError, ExperimentConfig
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "args", nargs="*", metavar="CONFIG [key=value ...]", help="config file, then overrides"
+    )
+    parser.add_argument("--resume", metavar="RUN_DIR", help="carry on a stopped run")
+    parser.add_argument("--address", metavar="ADDRESS", help="join a Ray cluster (auto, host:port)")
+    parser.add_argument("--workers", type=int, metavar="N", help="self-play actors (0: no Ray)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        metavar="N",
+        help="torch threads of this process (default 1: small batched networks gain little "
+        "from more, and self-play actors use the other cores)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    opts = parser.parse_intermixed_args(argv)
+    if opts.threads < 1:
+        parser.error(f"--threads must be >= 1, got {opts.threads}")
+    import torch
+
+    torch.set_num_threads(opts.threads)
+    overrides = [a for a in opts.args if "=" in a]
+    files = [a for a in opts.args if "=" not in a]
+    if opts.workers is not None:
+        if opts.workers < 0:
+            parser.error(f"--workers must be >= 0, got {opts.workers}")
+        overrides.append(f"agent.distributed.workers={opts.workers}")
+    try:
+        if opts.resume:
+            if files:
+                parser.error("with --resume the config comes from the run directory")
+            config = resume_config(opts.resume, overrides)
+        else:
+            if len(files) != 1:
+                parser.error("give exactly one config file (then key=value overrides)")
+            config = load_experiment(files[0], overrides)
+        check_alphazero(config)
+    except (ConfigError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    workers = config.agent.distributed.workers  # type: ignore[union-attr]
+    if opts.address is not None and workers == 0:
+        parser.error("--address joins a Ray cluster: give --workers N (N > 0) as well")
+    if workers:
+        import ray
+
+        if opts.address is not None:
+            ray.init(address=opts.address)
+        else:
+            cpus = config.agent.distributed.num_cpus or os.cpu_count()  # type: ignore[union-attr]
+            ray.init(num_cpus=cpus, include_dashboard=False)
+    try:
+        result = train(config, resume_dir=opts.resume, progress=False if opts.no_progress else None)
+    finally:
+        if workers:
+            ray.shutdown()
+    print(f"run directory: {result.run_dir}")
+    print(f"evaluation:    {result.evaluation.summary()}")
+    return 0
+
+
+def check_alphazero(config: ExperimentConfig) -> None:
+    if config.agent is None or config.agent.name != "alphazero":
+        name = None if config.agent is None else config.agent.name
+        raise ConfigError(config.name, [f"agent.name: selfplay.py trains alphazero, got {name!r}"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

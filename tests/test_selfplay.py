@@ -1,0 +1,153 @@
+"""The self-play system in one process: game ids and deduplication, the agent contract, training
+through a Run, exact resumption, and scripts/selfplay.py."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+import envs  # noqa: F401
+from agents import REGISTRY, agent_schemas
+from agents.alphazero.agent import AlphaZeroAgent
+from agents.alphazero.system import GameId, ReplayStore, SelfPlaySystem
+from envs.go.rules import GoState
+from rlcourse.config import parse_config
+from rlcourse.runs import Run, latest_checkpoint, load_state
+
+ROOT = Path(__file__).resolve().parent.parent
+AGENT = {
+    "name": "alphazero",
+    "game": {"name": "tictactoe"},
+    "mcts": {"simulations": 8, "leaves_per_call": 4},
+    "selfplay": {"parallel_games": 4, "resign_threshold": None},
+    "network": {"filters": 8, "blocks": 1, "value_hidden": 8},
+    "learner": {"batch_size": 8, "min_replay": 8, "games_per_iteration": 4,
+                "steps_per_iteration": 2, "replay_window": 256},
+    "arena": {"every": 2, "games": 2, "simulations": 4, "mcts_simulations": 8},
+    "distributed": {"games_per_call": 4},
+}  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def experiment(tmp_path, games: int, agent=None, **env_kwargs):
+    env = {"id": "rlcourse/Go-v0", "kwargs": {"board_size": 5, **env_kwargs}}
+    train = {"episodes": games, "runs_dir": str(tmp_path), "checkpoint_every": 10**6}
+    data = {"name": "az", "env": env, "agent": agent or AGENT, "train": train}
+    return parse_config(data, agent_schemas(), "test")
+
+
+def go_env():
+    return gym.make("rlcourse/Go-v0", board_size=5)
+
+
+def train(config, resume=None):
+    agent = AlphaZeroAgent(config.agent, seed=config.train.seed)
+    run = Run.open(resume, config, progress=False) if resume else Run.create(config, progress=False)
+    with run:
+        agent.learn(go_env, run)
+    return agent, run
+
+
+def test_the_agent_is_registered():
+    assert REGISTRY["alphazero"] is AlphaZeroAgent
+
+
+def test_replay_keeps_a_game_id_once_and_numbers_on(tmp_path):
+    config = experiment(tmp_path, 4).agent
+    system = SelfPlaySystem(config, seed=0, workers=0)
+    system.actors[0].play.remote(3)
+    store: ReplayStore = system.replay.target
+    assert store.game_ids() == [GameId(0, 0), GameId(0, 1), GameId(0, 2)]
+    assert store.next_sequence(0) == 3 and store.next_sequence(1) == 0
+    again = store.take()[0]
+    kept = store.add(GameId(0, 1), again._replace(planes=np.zeros((len(again.moves), 3, 3, 3))))
+    assert not kept and store.counts()["games"] == 3 and store.counts()["duplicates"] == 1
+
+
+def test_learn_counts_games_as_episodes_and_positions_as_steps(tmp_path):
+    agent, run = train(experiment(tmp_path, 8))
+    store = agent.system.replay.target
+    assert run.episode == store.games == 8 and run.step == store.positions
+    assert agent.system.iterations == 2  # 4 new games per training iteration
+    state = load_state(latest_checkpoint(run.dir))
+    assert state["episode"] == 8 and len(state["learner"]["replay"]["seen"]) == 8
+
+
+def test_a_resumed_run_ends_where_an_unbroken_one_does(tmp_path):
+    straight, _ = train(experiment(tmp_path / "a", 16))
+    _, first = train(experiment(tmp_path / "b", 8))
+    resumed, run = train(experiment(tmp_path / "b", 16), resume=first.dir)
+    assert run.episode == 16 and resumed.system.iterations == straight.system.iterations
+    for a, b in zip(straight.net.state_dict().values(), resumed.net.state_dict().values(),
+                    strict=True):  # fmt: skip
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_act_searches_a_state_and_reads_an_env_observation(tmp_path):
+    go = {**AGENT, "game": {"name": "go", "board_size": 5, "history": 3}}
+    env = go_env()
+    agent = AlphaZeroAgent(experiment(tmp_path, 1, go).agent, env.observation_space,
+                           env.action_space)  # fmt: skip
+    obs, info = env.reset(seed=0)
+    assert info["action_mask"][agent.act(obs, info, deterministic=True)]
+    state = GoState.new(5).play(12)
+    assert state.is_legal(agent.act(state, deterministic=True))
+
+
+def test_an_env_that_does_not_fit_the_game_is_refused(tmp_path):
+    env = go_env()
+    with pytest.raises(ValueError, match=r"26 actions but the agent's game has 9"):
+        AlphaZeroAgent(experiment(tmp_path, 1).agent, env.observation_space, env.action_space)
+
+
+def test_save_and_from_file_give_the_same_network(tmp_path):
+    agent = AlphaZeroAgent(experiment(tmp_path, 1).agent, seed=3)
+    agent.save(tmp_path / "agent.ckpt")
+    loaded = AlphaZeroAgent.from_file(tmp_path / "agent.ckpt")
+    for a, b in zip(agent.net.state_dict().values(), loaded.net.state_dict().values(),
+                    strict=True):  # fmt: skip
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def load_selfplay_script():
+    spec = importlib.util.spec_from_file_location(
+        "script_selfplay", ROOT / "scripts" / "selfplay.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+def test_selfplay_script_trains_and_resumes_in_one_process(tmp_path, capsys):
+    main = load_selfplay_script()
+    tiny = [f"train.runs_dir={tmp_path}", "train.episodes=4", "train.eval_episodes=2",
+            "agent.mcts.simulations=4", "agent.arena.every=0", "agent.network.blocks=1",
+            "agent.network.filters=8", "agent.distributed.games_per_call=4"]  # fmt: skip
+    assert main([str(ROOT / "configs" / "go5" / "alphazero.yaml"), "--workers", "0",
+                 "--no-progress", *tiny]) == 0  # fmt: skip
+    run_dir = Path(capsys.readouterr().out.split("run directory: ")[1].split()[0])
+    assert {"config.yaml", "agent.ckpt", "eval.json", "checkpoints"} <= set(os.listdir(run_dir))
+    assert main(["--resume", str(run_dir), "train.episodes=8", "--no-progress"]) == 0
+    assert load_state(latest_checkpoint(run_dir))["episode"] == 8
+
+
+def test_selfplay_script_refuses_other_agents_and_an_address_without_workers(capsys):
+    main = load_selfplay_script()
+    assert main([str(ROOT / "configs" / "cliff" / "q_learning.yaml")]) == 2
+    assert "selfplay.py trains alphazero, got 'q_learning'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([str(ROOT / "configs" / "go5" / "alphazero.yaml"), "--address", "auto"])
+    assert "give --workers N" in capsys.readouterr().err
