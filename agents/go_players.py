@@ -4,8 +4,9 @@ A player is a policy ``policy(state) -> move | "resign"``. `PLAYERS` maps an ``-
 to its factory: ``random`` plays uniformly random legal moves that do not fill its own
 single-point eyes; ``mcts`` is plain MCTS with one random rollout per leaf (``--sims``, default
 1000); ``alphazero`` searches with a trained network (``--checkpoint``: an agent file, a
-checkpoint or a run directory; ``--sims`` default: the config's) and resigns when its search
-values fall below the config's resignation threshold. A ``--checkpoint`` is loaded by the
+checkpoint or a run directory; without it the shipped 5x5 network,
+``agents/pretrained/go5/alphazero.ckpt``; ``--sims`` default: the config's) and resigns when
+its search values fall below the config's resignation threshold. A ``--checkpoint`` is loaded by the
 player that reads it, and refused by one that has none.
 """
 
@@ -66,9 +67,8 @@ def alphazero_player(opts: argparse.Namespace) -> Policy:
     from agents.alphazero.mcts import MCTS
     from agents.alphazero.selfplay import wants_to_resign
 
-    if opts.checkpoint is None:
-        raise ValueError("agent 'alphazero' needs --checkpoint FILE or RUN_DIR (its network)")
-    agent = load_alphazero(opts.checkpoint, opts.seed or 0)
+    checkpoint = PRETRAINED_GO5 if opts.checkpoint is None else opts.checkpoint
+    agent = load_alphazero(str(checkpoint), opts.seed or 0)
     config, game = agent.config, agent.game
     if config.game.name != "go":
         raise ValueError(f"--checkpoint {opts.checkpoint} plays {config.game.name}, not Go")
@@ -91,6 +91,10 @@ def alphazero_player(opts: argparse.Namespace) -> Policy:
         return search.select_action(0.0)
 
     return policy
+
+
+#: The shipped 5x5 network (komi 7.5), used when no --checkpoint is given.
+PRETRAINED_GO5 = Path(__file__).resolve().parent / "pretrained" / "go5" / "alphazero.ckpt"
 
 
 def load_alphazero(path: str, seed: int = 0) -> Any:

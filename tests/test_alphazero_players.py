@@ -12,7 +12,7 @@ import torch
 
 from agents.alphazero.agent import AlphaZeroAgent
 from agents.alphazero.config import AlphaZeroConfig
-from agents.go_players import add_player_arguments, make_player
+from agents.go_players import PRETRAINED_GO5, add_player_arguments, make_player
 from envs.go.gtp import GtpClient
 from envs.go.rules import BLACK, WHITE, GoState
 from tests.test_selfplay import AGENT, experiment, train
@@ -82,8 +82,6 @@ def test_alphazero_player_loads_a_run_directory(tmp_path):
 def test_players_refuse_what_they_cannot_use(tmp_path):
     with pytest.raises(ValueError, match="agent 'mcts' searches with random rollouts"):
         make_player(options("--agent", "mcts", "--checkpoint", "net.pt"))
-    with pytest.raises(ValueError, match="agent 'alphazero' needs --checkpoint"):
-        make_player(options("--agent", "alphazero"))
     with pytest.raises(ValueError, match="no such file or directory"):
         make_player(options("--agent", "alphazero", "--checkpoint", str(tmp_path / "none")))
     ttt = tmp_path / "ttt.ckpt"
@@ -92,3 +90,12 @@ def test_players_refuse_what_they_cannot_use(tmp_path):
     )
     with pytest.raises(ValueError, match="plays tictactoe, not Go"):
         make_player(options("--agent", "alphazero", "--checkpoint", str(ttt)))
+
+
+def test_without_a_checkpoint_the_shipped_5x5_network_plays():
+    assert PRETRAINED_GO5.stat().st_size < 500_000
+    player = make_player(options("--agent", "alphazero", "--sims", "8"))
+    state = GoState.new(5, komi=7.5)
+    assert state.is_legal(player(state))
+    with pytest.raises(ValueError, match="the network plays 5x5, the board is 7x7"):
+        player(GoState.new(7))
