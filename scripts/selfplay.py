@@ -14,7 +14,7 @@ on without losing or double-counting a finished game; a stopped run resumes from
 checkpoint. ``train.episodes`` counts self-play games and ``train.steps`` positions.
 
 The run directory (config.yaml, TensorBoard events, checkpoints/, sgf/ with arena games,
-agent.ckpt, eval.json) is printed at the end.
+agent.ckpt, eval.json) and the last arena round's scores are printed at the end.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 import envs  # noqa: F401  (registers the rlcourse/* env ids)
 from agents.training import load_experiment, resume_config, train
@@ -90,7 +91,31 @@ def main(argv: list[str] | None = None) -> int:
             ray.shutdown()
     print(f"run directory: {result.run_dir}")
     print(f"evaluation:    {result.evaluation.summary()}")
+    for line in last_arena_scores(result.run_dir):
+        print(line)
     return 0
+
+
+def last_arena_scores(run_dir: Path) -> list[str]:
+    """One line per arena opponent: the network's last score with its 95% interval."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
+    events.Reload()
+    tags = set(events.Tags().get("scalars", []))
+
+    def last(tag: str) -> float:
+        return events.Scalars(tag)[-1].value
+
+    lines = []
+    for tag in sorted(t for t in tags if t.startswith("arena/") and t.endswith("/score")):
+        opponent = tag.split("/")[1]
+        low, high = last(f"arena/{opponent}/ci95_low"), last(f"arena/{opponent}/ci95_high")
+        lines.append(
+            f"arena vs {opponent:<8} score {last(tag):.2f} (95% CI {low:.2f}-{high:.2f}, "
+            "draws count half)"
+        )
+    return lines
 
 
 def check_alphazero(config: ExperimentConfig) -> None:
