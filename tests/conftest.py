@@ -1,4 +1,4 @@
-"""Test-wide settings: headless pygame and matplotlib, and the env ids registered."""
+"""Test-wide settings: headless pygame and matplotlib, one torch thread."""
 
 import os
 
@@ -6,6 +6,11 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import pytest
+import torch
+
+# One thread: results and timings do not depend on the core count, and the two cores of a CI
+# machine are not oversubscribed by torch's intra-op pool.
+torch.set_num_threads(1)
 
 
 @pytest.fixture

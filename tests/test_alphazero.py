@@ -36,14 +36,6 @@ TTT = TicTacToe()
 SMALL_NET = NetworkConfig(filters=8, blocks=1, value_hidden=8)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def record(players, returns, moves=None, resign_disabled=False, would=None, resigned=None,
            root_values=None):  # fmt: skip
     t = len(players)

@@ -23,14 +23,6 @@ TINY_GO = {"game": {"name": "go", "board_size": 5, "komi": 7.5, "history": 1},
            "mcts": {"simulations": 4}}  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def options(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     add_player_arguments(parser)

@@ -26,14 +26,6 @@ from rlcourse.evaluation import elo_expected, elo_update, score_interval
 TTT = TicTacToe()
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def lowest_cell(state):
     return int(np.flatnonzero(TTT.legal_actions(state))[0])
 

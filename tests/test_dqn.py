@@ -61,14 +61,6 @@ def config(runs_dir, env="CartPole-v1", steps=400, env_kwargs=None, **agent):
     )
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize("switch", sorted(SWITCHES))
 def test_every_switch_trains(runs_dir, switch):
     result = train(config(runs_dir, **SWITCHES[switch]), progress=False)

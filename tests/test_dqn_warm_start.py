@@ -22,14 +22,6 @@ class PoleTeacher:
         return int(obs[2] > 0)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def config(runs_dir, steps, teacher_start, env="CartPole-v1", num_envs=1, **agent):
     return parse_config(
         {

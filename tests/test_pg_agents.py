@@ -38,14 +38,6 @@ def config(runs_dir, agent, env="CartPole-v1", steps=256, env_kwargs=None, **ext
     )
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize("kind", sorted(ENVS))
 @pytest.mark.parametrize("agent", sorted(TINY))
 def test_tiny_run_of_every_agent(runs_dir, agent, kind):

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 import envs  # noqa: F401
 from agents.training import env_factory, load_experiment, train
@@ -12,14 +11,6 @@ from agents.training import env_factory, load_experiment, train
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _train(path, runs_dir):

@@ -34,14 +34,6 @@ AGENT = {
 }  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def experiment(tmp_path, games: int, agent=None, **env_kwargs):
     env = {"id": "rlcourse/Go-v0", "kwargs": {"board_size": 5, **env_kwargs}}
     train = {"episodes": games, "runs_dir": str(tmp_path), "checkpoint_every": 10**6}
