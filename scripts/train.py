@@ -4,6 +4,7 @@
     python scripts/train.py configs/cliff/q_learning.yaml agent.alpha=0.5 train.seed=3
     python scripts/train.py --resume runs/q_learning/20261122-101500 [train.episodes=1000]
     python scripts/train.py configs/gridworld/rllib_ppo.yaml --address auto
+    python scripts/train.py configs/highway/dqn_attention.yaml --threads 1
 
 The config's `backend` picks who trains (rlcourse, sb3 or rllib); `--address` joins an existing
 Ray cluster for the rllib backend (the same as ``backend.address=...``). The run directory
@@ -38,8 +39,21 @@ def main(argv: list[str] | None = None) -> int:
         metavar="ADDRESS",
         help="rllib backend: join this Ray cluster (auto, host:port)",
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="torch threads (default: torch's, one per core); the small networks of most "
+        "configs run fastest on 1, especially on a machine busy with other jobs",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     opts = parser.parse_intermixed_args(argv)
+    if opts.threads is not None:
+        if opts.threads < 1:
+            parser.error(f"--threads must be >= 1, got {opts.threads}")
+        import torch
+
+        torch.set_num_threads(opts.threads)
     overrides = [a for a in opts.args if "=" in a]
     files = [a for a in opts.args if "=" not in a]
     try:

@@ -93,3 +93,18 @@ def test_a_missing_map_file_is_refused_before_training(runs_dir, capsys):
     err = capsys.readouterr().err
     assert str(CONFIG) in err and "env: rlcourse/GridWorld-v0 could not be built" in err
     assert not any(runs_dir.iterdir())
+
+
+def test_train_threads_option_sets_torch_threads_and_refuses_zero(runs_dir, capsys):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        args = [str(CONFIG), f"train.runs_dir={runs_dir}", "--no-progress", "--threads", "2"]
+        assert script("train")(args) == 0
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(SystemExit):
+        script("train")([str(CONFIG), "--threads", "0"])
+    assert "--threads must be >= 1, got 0" in capsys.readouterr().err
