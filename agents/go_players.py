@@ -114,7 +114,8 @@ def load_alphazero(path: str, seed: int = 0) -> Any:
 
     agent, config = load_agent(target)
     if not isinstance(agent, AlphaZeroAgent):
-        raise ValueError(f"--checkpoint {path} holds a {config.agent.name} agent, not alphazero")
+        kind = config.agent.name if config.agent is not None else config.backend.name
+        raise ValueError(f"--checkpoint {path} holds a {kind} agent, not alphazero")
     return agent
 
 

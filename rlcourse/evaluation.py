@@ -188,7 +188,7 @@ class MatchRecord(NamedTuple):
     player: str
     opponent: str
     points: float  # player's wins + draws / 2
-    games: int
+    games: float  # a count, or a fraction of one for the prior's virtual draws
 
 
 def fit_elo(
