@@ -169,6 +169,8 @@ def load_agent(path: str | Path) -> tuple[Agent, ExperimentConfig]:
 
 def _run_dir_of(path: Path) -> Path:
     """The run directory `path` is (or lies in): the nearest folder with a config.yaml."""
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such run directory, agent file or checkpoint")
     for folder in (path, *path.parents)[:4]:
         if (folder / "config.yaml").is_file():
             return folder

@@ -108,3 +108,9 @@ def test_train_threads_option_sets_torch_threads_and_refuses_zero(runs_dir, caps
     with pytest.raises(SystemExit):
         script("train")([str(CONFIG), "--threads", "0"])
     assert "--threads must be >= 1, got 0" in capsys.readouterr().err
+
+
+def test_evaluate_names_a_missing_run_directory(tmp_path, capsys):
+    missing = tmp_path / "runs" / "nope"
+    assert script("evaluate")([str(missing)]) == 2
+    assert f"{missing}: no such run directory, agent file or checkpoint" in capsys.readouterr().err
