@@ -284,6 +284,10 @@ def test_client_reports_a_dead_engine():
     dying = [sys.executable, "-c", "import sys; sys.stderr.write('boom\\n')"]
     with GtpClient(dying) as client, pytest.raises(GtpError, match=r"the engine exited.*boom"):
         client.send("name")
+    with GtpClient(dying) as client:  # dead before the command is written: the same report
+        client.process.wait(timeout=10)
+        with pytest.raises(GtpError, match=r"the engine exited.*boom"):
+            client.send("name")
     with pytest.raises(GtpError, match="cannot start the engine"):
         GtpClient(["/nonexistent/engine"])
 
@@ -373,3 +377,17 @@ def test_referee_stops_at_the_move_cap_and_compares_scores():
         assert game.scores_agree is True  # the same rules on both sides
     table = match.results_table(games)
     assert "final_score agrees with the area score in 2/2 scored games" in table
+
+
+def test_a_policy_that_cannot_play_gets_an_error_response_and_the_engine_goes_on():
+    def five_by_five_only(state):
+        if state.board_size != 5:
+            raise ValueError(f"the network plays 5x5, the board is {state.board_size}x9")
+        return 0
+
+    engine = GtpEngine(five_by_five_only, board_size=9)
+    assert engine.handle("genmove b") == (
+        "? the policy cannot play this position: the network plays 5x5, the board is 9x9\n\n"
+    )
+    assert engine.handle("boardsize 5").startswith("=")
+    assert engine.handle("genmove b") == "= A5\n\n"

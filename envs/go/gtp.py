@@ -266,7 +266,10 @@ class GtpEngine:
         _expect(args, 1)
         colour = _colour(args[0])
         before = self._turn_of(colour)
-        choice = self.policy(before)
+        try:
+            choice = self.policy(before)
+        except ValueError as exc:  # it cannot play here, e.g. a network for another board size
+            raise _Failure(f"the policy cannot play this position: {exc}") from None
         if isinstance(choice, str):
             if choice != "resign":
                 raise _Failure(f"the policy answered {choice!r}: neither a move nor 'resign'")
@@ -416,8 +419,8 @@ class GtpClient:
             assert self.process.stdin is not None
             self.process.stdin.write(f"{command_id} {command}\n")
             self.process.stdin.flush()
-        except (BrokenPipeError, OSError, ValueError):
-            raise self._dead(command, "the engine is not running") from None
+        except (BrokenPipeError, OSError, ValueError):  # it died before reading the command
+            raise self._dead(command, "the engine exited") from None
         deadline = time.monotonic() + self.timeout
         lines: list[str] = []
         start: re.Match[str] | None = None
