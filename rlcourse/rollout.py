@@ -17,8 +17,9 @@ fixed-length sequences carrying the hidden state that entered each sequence.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import NamedTuple
+import functools
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -124,12 +125,20 @@ class SequenceBatch(NamedTuple):
 
     def flat(self) -> RolloutBatch:
         """The same samples as a flat [S * L] batch."""
-        masks = None if self.action_masks is None else self.action_masks.flatten(0, 1)
-        return RolloutBatch(
-            self.observations.flatten(0, 1), self.actions.flatten(0, 1),
-            self.log_probs.flatten(), self.values.flatten(), self.advantages.flatten(),
-            self.returns.flatten(), masks,
-        )  # fmt: skip
+        return per_step(self, _merge_two_leading)
+
+
+def _merge_two_leading(x: torch.Tensor) -> torch.Tensor:
+    return x.flatten(0, 1)
+
+
+def per_step(source: Any, take: Callable[[torch.Tensor], torch.Tensor]) -> RolloutBatch:
+    """`take` applied to each per-step field of `source` (sequences, a buffer or a batch)."""
+    masks = None if source.action_masks is None else take(source.action_masks)
+    return RolloutBatch(
+        take(source.observations), take(source.actions), take(source.log_probs),
+        take(source.values), take(source.advantages), take(source.returns), masks,
+    )  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- storage
@@ -238,12 +247,7 @@ class RolloutBuffer:
 
     def flat(self) -> RolloutBatch:
         """The whole rollout as one flat [T * N] batch."""
-        masks = None if self.action_masks is None else self.action_masks.flatten(0, 1)
-        return RolloutBatch(
-            self.observations.flatten(0, 1), self.actions.flatten(0, 1),
-            self.log_probs.flatten(), self.values.flatten(), self.advantages.flatten(),
-            self.returns.flatten(), masks,
-        )  # fmt: skip
+        return per_step(self, _merge_two_leading)
 
     def minibatches(self, batch_size: int, generator: torch.Generator) -> Iterator[RolloutBatch]:
         """One pass over the rollout in shuffled flat minibatches of `batch_size` samples
@@ -256,11 +260,7 @@ class RolloutBuffer:
         order = torch.randperm(size, generator=generator)
         for lo in range(0, size, batch_size):
             idx = order[lo : lo + batch_size]
-            masks = None if whole.action_masks is None else whole.action_masks[idx]
-            yield RolloutBatch(
-                whole.observations[idx], whole.actions[idx], whole.log_probs[idx],
-                whole.values[idx], whole.advantages[idx], whole.returns[idx], masks,
-            )  # fmt: skip
+            yield per_step(whole, functools.partial(torch.index_select, dim=0, index=idx))
 
     def sequences(self, seq_len: int) -> SequenceBatch:
         """The rollout cut into N * T / seq_len sequences of `seq_len` steps [S, L, ...]."""

@@ -38,12 +38,17 @@ def observation_part(space: gym.Space) -> gym.Space:
     return space
 
 
-def split_observation(obs: Any) -> tuple[Any, np.ndarray | None]:
-    """(network input, action mask or None) of a plain or {"observation", "action_mask"} obs."""
+def split_observation(
+    obs: Any, info: Mapping[str, Any] | None = None
+) -> tuple[Any, np.ndarray | None]:
+    """(network input, action mask or None) of a plain or {"observation", "action_mask"} obs;
+    a plain obs takes its mask from the step's ``info["action_mask"]`` when given."""
+    mask = None
     if isinstance(obs, Mapping) and "observation" in obs:
-        mask = obs.get("action_mask")
-        return obs["observation"], None if mask is None else np.asarray(mask, dtype=bool)
-    return obs, None
+        obs, mask = obs["observation"], obs.get("action_mask")
+    if mask is None and info is not None:
+        mask = info.get("action_mask")
+    return obs, None if mask is None else np.asarray(mask, dtype=bool)
 
 
 def true_next_observations(

@@ -23,6 +23,7 @@ from agents.alphazero.games import make_game
 from agents.alphazero.mcts import MCTS
 from agents.alphazero.system import RoundReport, SelfPlaySystem
 from rlcourse.runs import Run, atomic_write_bytes
+from rlcourse.vector import split_observation
 
 SGF_DIR = "sgf"
 
@@ -65,13 +66,9 @@ class AlphaZeroAgent:
         return search.select_action(0.0 if deterministic else 1.0)
 
     def _network_move(self, obs: Any, info: Mapping[str, Any] | None, greedy: bool) -> int:
-        planes = np.asarray(obs["observation"] if isinstance(obs, dict) else obs, np.float32)
-        if isinstance(obs, dict) and "action_mask" in obs:
-            legal = np.asarray(obs["action_mask"], bool)
-        elif info is not None and "action_mask" in info:
-            legal = np.asarray(info["action_mask"], bool)
-        else:
-            legal = np.ones(self.game.num_actions, bool)
+        x, mask = split_observation(obs, info)
+        planes = np.asarray(x, np.float32)
+        legal = np.ones(self.game.num_actions, bool) if mask is None else mask
         with torch.inference_mode():
             logits, _ = self.net.eval()(torch.from_numpy(planes[None]))
         logits = logits[0].numpy().astype(np.float64)

@@ -179,9 +179,7 @@ class DQNAgent:
     def act(
         self, obs: Any, info: Mapping[str, Any] | None = None, deterministic: bool = False
     ) -> int:
-        x, mask = split_observation(obs)
-        if mask is None and info is not None and "action_mask" in info:
-            mask = np.asarray(info["action_mask"], dtype=bool)
+        x, mask = split_observation(obs, info)
         x = np.asarray(x)[None]
         masks = None if mask is None else mask[None]
         if deterministic:

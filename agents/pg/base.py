@@ -85,9 +85,7 @@ class PolicyAgent:
     def act(
         self, obs: Any, info: Mapping[str, Any] | None = None, deterministic: bool = False
     ) -> Any:
-        x, mask = split_observation(obs)
-        if mask is None and info is not None and "action_mask" in info:
-            mask = np.asarray(info["action_mask"], dtype=bool)
+        x, mask = split_observation(obs, info)
         masks = None if mask is None else torch.as_tensor(mask[None])
         with torch.no_grad():
             actions, hidden = self.policy.act(

@@ -67,9 +67,7 @@ class REINFORCEAgent(PolicyAgent):
         done = truncated = False
         with torch.no_grad():
             while not done:
-                x, mask = split_observation(obs)
-                if mask is None and "action_mask" in info:
-                    mask = np.asarray(info["action_mask"], dtype=bool)
+                x, mask = split_observation(obs, info)
                 x_t = self.observations(np.asarray(x)[None])
                 mask_t = None if mask is None else torch.as_tensor(mask[None])
                 action, _, _, _ = self.policy.step(x_t, mask_t, None, None, self.generator)
