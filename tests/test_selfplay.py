@@ -143,3 +143,17 @@ def test_selfplay_script_refuses_other_agents_and_an_address_without_workers(cap
     with pytest.raises(SystemExit):
         main([str(ROOT / "configs" / "go5" / "alphazero.yaml"), "--address", "auto"])
     assert "give --workers N" in capsys.readouterr().err
+
+
+def test_the_network_device_is_checked_before_anything_runs(tmp_path):
+    from agents.alphazero.network import torch_device
+
+    config = experiment(tmp_path, 4, {**AGENT, "distributed": {"device": "auto"}})
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert torch_device(config.agent).type == expected
+    with pytest.raises(Exception, match="distributed.device"):
+        experiment(tmp_path, 4, {**AGENT, "distributed": {"device": "tpu"}})
+    if not torch.cuda.is_available():
+        config = experiment(tmp_path, 4, {**AGENT, "distributed": {"device": "cuda"}})
+        with pytest.raises(RuntimeError, match="cuda but torch sees no CUDA device"):
+            SelfPlaySystem(config.agent)

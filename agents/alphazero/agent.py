@@ -70,8 +70,9 @@ class AlphaZeroAgent:
         planes = np.asarray(x, np.float32)
         legal = np.ones(self.game.num_actions, bool) if mask is None else mask
         with torch.inference_mode():
-            logits, _ = self.net.eval()(torch.from_numpy(planes[None]))
-        logits = logits[0].numpy().astype(np.float64)
+            net = self.net.eval()
+            logits, _ = net(torch.from_numpy(planes[None]).to(next(net.parameters()).device))
+        logits = logits[0].cpu().numpy().astype(np.float64)
         logits[~legal] = -np.inf
         if greedy:
             return int(np.argmax(logits))

@@ -22,7 +22,7 @@ from agents.alphazero.config import AlphaZeroConfig, ArenaConfig, MCTSConfig
 from agents.alphazero.evaluators import NeuralEvaluator, RolloutEvaluator
 from agents.alphazero.games import make_game
 from agents.alphazero.mcts import MCTS, Game, as_returns
-from agents.alphazero.network import PolicyValueNet
+from agents.alphazero.network import PolicyValueNet, torch_device
 from agents.alphazero.selfplay import RESIGN
 from envs.go.rules import BLACK, WHITE, GoState
 from envs.tictactoe import TicTacToeState
@@ -246,7 +246,7 @@ class Arena:
 
         def new_net() -> PolicyValueNet:
             net = PolicyValueNet(planes_shape, self.game.num_actions, config.network)
-            return net.eval()
+            return net.to(torch_device(config)).eval()
 
         self.candidate, self.best = new_net(), new_net()
         self.best_version: int | None = None

@@ -129,6 +129,11 @@ class DistributedConfig(FrozenModel):
     num_cpus: PositiveInt | None = Field(
         default=None, description="CPUs of a local cluster (all when null)"
     )
+    device: Literal["cpu", "cuda", "auto"] = Field(
+        default="cpu",
+        description="where the learner and the self-play searches run the network "
+        "(auto: cuda when available)",
+    )
 
 
 class AlphaZeroConfig(AgentConfig):

@@ -75,8 +75,11 @@ class NeuralEvaluator:
     [B, num_actions], values [B])``, one forward pass per call; illegal actions get no prior."""
 
     def __init__(
-        self, game: Game, net: torch.nn.Module, device: str | torch.device = "cpu"
+        self, game: Game, net: torch.nn.Module, device: str | torch.device | None = None
     ) -> None:
+        """``device``: where the planes go; by default the device of the net's parameters."""
+        if device is None:
+            device = next(net.parameters()).device
         self.game, self.net, self.device = game, net, torch.device(device)
 
     def evaluate(self, states: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:

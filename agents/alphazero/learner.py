@@ -120,9 +120,10 @@ class ReplayWindow:
 
 def alphazero_loss(net: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
     """Value squared error plus policy cross-entropy; returns the loss and its parts."""
-    logits, values = net(batch.planes)
-    policy_loss = -(batch.policies * F.log_softmax(logits, dim=-1)).sum(-1).mean()
-    value_loss = F.mse_loss(values, batch.values)
+    device = next(net.parameters(), batch.planes).device  # a parameterless net: the batch
+    logits, values = net(batch.planes.to(device))
+    policy_loss = -(batch.policies.to(device) * F.log_softmax(logits, dim=-1)).sum(-1).mean()
+    value_loss = F.mse_loss(values, batch.values.to(device))
     loss = policy_loss + value_loss
     return loss, {"loss": loss.item(), "policy_loss": policy_loss.item(),
                   "value_loss": value_loss.item()}  # fmt: skip

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from agents.alphazero.config import NetworkConfig
+from agents.alphazero.config import AlphaZeroConfig, NetworkConfig
 from rlcourse.nn import MLP, ResNetTower, ValueHead
 
 
@@ -54,3 +54,13 @@ class PolicyValueNet(nn.Module):
             )
         features = self.tower(planes)
         return self.policy(features), torch.tanh(self.value(features))
+
+
+def torch_device(config: AlphaZeroConfig) -> torch.device:
+    """The device of ``distributed.device``; a clear error when cuda is asked for but absent."""
+    name = config.distributed.device
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("agent.distributed.device is cuda but torch sees no CUDA device")
+    return torch.device(name)

@@ -27,7 +27,7 @@ from agents.alphazero.config import AlphaZeroConfig
 from agents.alphazero.evaluators import NeuralEvaluator
 from agents.alphazero.games import make_game
 from agents.alphazero.learner import Batch, Learner, ReplayWindow
-from agents.alphazero.network import PolicyValueNet
+from agents.alphazero.network import PolicyValueNet, torch_device
 from agents.alphazero.selfplay import GameRecord, outcome_stats, play_games
 
 Weights = dict[str, np.ndarray]
@@ -155,7 +155,7 @@ class LearnerService:
 
     def __init__(self, config: AlphaZeroConfig, seed: int = 0) -> None:
         torch.manual_seed(seed)
-        self.net = net_for(config)
+        self.net = net_for(config).to(torch_device(config))
         self.learner = Learner(self.net, config.learner)
         self.version = 0
 
@@ -189,7 +189,8 @@ class SelfPlayWorker:
         self.worker, self.config, self.seed = worker, config, seed
         self.replay, self.learner = replay, learner
         self.game = make_game(config.game)
-        self.net = net_for(config)
+        device = torch_device(config)
+        self.net = net_for(config).to(device)
         self.evaluator = NeuralEvaluator(self.game, self.net)
         self.version = -1
 
