@@ -17,7 +17,7 @@ import torch
 
 from agents.pg.config import PolicyGradientConfig
 from agents.pg.policy import ActorCritic, observation_dtype
-from rlcourse.nn import Hidden
+from rlcourse.nn import FlatParameters, Hidden
 from rlcourse.normalization import ObservationNormalizer
 from rlcourse.vector import observation_part, split_observation
 
@@ -55,8 +55,10 @@ class PolicyAgent:
         with torch.random.fork_rng(devices=[]):  # seeded initial weights, global RNG untouched
             torch.manual_seed(seed)
             self.policy = ActorCritic(config, self.observation_space, action_space)
-        self._params = list(self.policy.parameters())
-        self.optimizer = make_optimizer(config, self._params)
+        # One flat tensor for all parameters: the optimiser step and the clip are one
+        # operation each instead of one per tensor (most of a small network's update).
+        self.flat = FlatParameters(self.policy)
+        self.optimizer = make_optimizer(config, [self.flat.param])
         self.obs_normalizer = (
             ObservationNormalizer(self.observation_space.shape or (), clip_obs)
             if normalize_obs
@@ -109,10 +111,10 @@ class PolicyAgent:
         return lr
 
     def gradient_step(self, loss: torch.Tensor) -> None:
-        self.optimizer.zero_grad(set_to_none=True)
+        self.flat.zero_grad()
         loss.backward()
         if self.config.max_grad_norm is not None:
-            torch.nn.utils.clip_grad_norm_(self._params, self.config.max_grad_norm, foreach=True)
+            self.flat.clip_grad_norm(self.config.max_grad_norm)
         self.optimizer.step()
 
     # ------------------------------------------------------------------ persistence

@@ -287,7 +287,11 @@ class ActorCritic(nn.Module):
             p = log_p.exp()
             entropy = -(p * log_p).sum(dim=1)  # masked: 0 * (finite min) = 0
             return log_probs, entropy, values
-        dist = self.actor(actor)
-        log_probs = dist.log_prob(actions)
-        entropy = -log_probs if self.squash else dist.entropy()
+        if self.squash:
+            log_probs = self.actor(actor).log_prob(actions)
+            return log_probs, -log_probs, values
+        mean, log_std = self._gaussian(actor)
+        noise = (actions - mean) * (-log_std).exp()
+        log_probs = (-0.5 * noise.square() - log_std - HALF_LOG_2PI).sum(dim=-1)
+        entropy = (0.5 + HALF_LOG_2PI + log_std).sum(dim=-1)
         return log_probs, entropy, values

@@ -4,11 +4,13 @@ Torsos map observations to features [B, F] (`MLP`, `NatureCNN`, `GridCNN`, `ResN
 `RecurrentEncoder`, `EntityAttentionEncoder`); heads map features to what an algorithm needs
 (`QHead`, `DuelingHead`, `DistributionalHead`, `CategoricalPolicyHead`, `GaussianPolicyHead`,
 `ValueHead`). `build_encoder(spec, observation_space)` builds a torso from a config section;
-`init_module` re-initialises weights; `summary` lists shapes and parameter counts.
+`init_module` re-initialises weights; `summary` lists shapes and parameter counts;
+`FlatParameters` puts a module's parameters in one tensor for cheap optimiser steps.
 """
 
 from rlcourse.nn.attention import EntityAttentionEncoder, EntityEncoding
 from rlcourse.nn.cnn import GridCNN, NatureCNN
+from rlcourse.nn.flat import FlatParameters
 from rlcourse.nn.heads import (
     CategoricalPolicyHead,
     DiagGaussian,
@@ -49,6 +51,7 @@ __all__ = [
     "DuelingHead",
     "EntityAttentionEncoder",
     "EntityEncoding",
+    "FlatParameters",
     "GaussianPolicyHead",
     "GridCNN",
     "Hidden",
