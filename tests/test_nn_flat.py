@@ -82,12 +82,29 @@ def test_load_state_dict_writes_into_the_flat_tensor():
     )
 
 
-def test_a_gradient_set_to_none_is_caught_and_bad_modules_are_refused():
-    _, net, flat = twins()
+def test_a_gradient_set_to_none_elsewhere_is_put_back_by_zero_grad():
+    plain, net, flat = twins()
+    x = torch.randn(4, 3)
     net.zero_grad(set_to_none=True)
-    with pytest.raises(RuntimeError, match=r"FlatParameters\.zero_grad"):
-        flat.zero_grad()
-    with pytest.raises(ValueError, match="no trainable parameters"):
+    flat.zero_grad()
+    loss_of(net, x).backward()
+    loss_of(plain, x).backward()
+    torch.testing.assert_close(
+        flat.param.grad, torch.cat([p.grad.flatten() for p in plain.parameters()])
+    )
+
+
+def test_a_gradient_free_copy_and_bad_modules():
+    _, net, _ = twins()
+    target = copy.deepcopy(net).requires_grad_(False)
+    frozen = FlatParameters(target, gradients=False)
+    assert frozen.param.grad is None and not frozen.param.requires_grad
+    with torch.no_grad():
+        frozen.param.zero_()
+    assert all(float(p.abs().sum()) == 0.0 for p in target.parameters())
+    with pytest.raises(ValueError, match="gradients=True"):
+        frozen.clip_grad_norm(1.0)
+    with pytest.raises(ValueError, match="no parameters"):
         FlatParameters(nn.Tanh())
     mixed = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2).double())
     with pytest.raises(ValueError, match="one dtype"):

@@ -33,6 +33,7 @@ from agents.dqn.targets import (
     value_loss,
 )
 from rlcourse.buffers import PrioritizedReplayBuffer, ReplayBatch, ReplayBuffer
+from rlcourse.nn import FlatParameters
 from rlcourse.runs import Run
 from rlcourse.schedules import schedule_value
 from rlcourse.vector import (
@@ -121,15 +122,17 @@ class DQNAgent:
             self.target = QNetwork(config, self.observation_space, self.n_actions, self.torch_rng)
         self.target.load_state_dict(self.online.state_dict())
         self.target.requires_grad_(False)
-        self._params: list[torch.Tensor] = list(self.online.parameters())
-        self._target_params: list[torch.Tensor] = list(self.target.parameters())
+        # Each network's parameters in one flat tensor: the optimiser step, the clip, a hard
+        # target update and a Polyak step are then one operation each.
+        self.online_flat = FlatParameters(self.online)
+        self.target_flat = FlatParameters(self.target, gradients=False)
         # What a hard update copies: parameters and buffers (noise samples, atom support).
         self._sync_pairs = (
-            [*self._target_params, *self.target.buffers()],
-            [*self._params, *self.online.buffers()],
+            [self.target_flat.param, *self.target.buffers()],
+            [self.online_flat.param, *self.online.buffers()],
         )
         self.optimizer = torch.optim.Adam(
-            self._params,
+            [self.online_flat.param],
             lr=config.lr,
             eps=config.adam_eps,
             fused=True,  # fused: fastest on CPU
@@ -323,17 +326,17 @@ class DQNAgent:
             obs, actions, masks = self.teacher_choices.sample(cfg.batch_size, self.rng)
             q = self.online.q_values(obs)
             loss = loss + start.margin_weight * large_margin_loss(q, actions, masks, start.margin)
-        self.optimizer.zero_grad(set_to_none=True)
+        self.online_flat.zero_grad()
         loss.backward()
         if cfg.max_grad_norm is not None:
-            torch.nn.utils.clip_grad_norm_(self._params, cfg.max_grad_norm, foreach=True)
+            self.online_flat.clip_grad_norm(cfg.max_grad_norm)
         self.optimizer.step()
         self.updates += 1
         if cfg.prioritized:
             self.buffer.update_priorities(batch.indices, td_errors.numpy())  # type: ignore[attr-defined]
         if cfg.target_update == "polyak":
             with torch.no_grad():
-                torch._foreach_lerp_(self._target_params, self._params, cfg.tau)
+                self.target_flat.param.lerp_(self.online_flat.param, cfg.tau)
         self._loss_sum += float(loss.detach())
         self._loss_count += 1
 

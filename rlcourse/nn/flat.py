@@ -9,9 +9,9 @@ parameter and its ``.grad`` become views of them), so that an optimiser over
 norm. The module is used as before: its forward, ``state_dict`` and ``load_state_dict`` (which
 copies into the views) are unchanged.
 
-Autograd accumulates into an existing ``.grad`` in place, which keeps the views; call
-`zero_grad` (never ``optimizer.zero_grad(set_to_none=True)`` or ``module.zero_grad()``, which
-would detach the gradients from the flat one) before each backward pass.
+Autograd accumulates into an existing ``.grad`` in place, which keeps the views. Call
+`zero_grad` before each backward pass: it also puts back any gradient that other code set to
+None or replaced (``module.zero_grad()``, another optimiser), so the flat gradient stays whole.
 """
 
 from __future__ import annotations
@@ -21,12 +21,16 @@ from torch import nn
 
 
 class FlatParameters:
-    """The parameters of `module` moved into one flat leaf tensor ``param``."""
+    """The parameters of `module` moved into one flat leaf tensor ``param``.
 
-    def __init__(self, module: nn.Module) -> None:
-        params = [p for p in module.parameters() if p.requires_grad]
+    With ``gradients=False`` (a target network, say) no gradient is kept and ``param`` does
+    not require one: the flat tensor is then just one tensor to copy or interpolate.
+    """
+
+    def __init__(self, module: nn.Module, gradients: bool = True) -> None:
+        params = list(module.parameters())
         if not params:
-            raise ValueError(f"{type(module).__name__} has no trainable parameters")
+            raise ValueError(f"{type(module).__name__} has no parameters")
         dtypes = {p.dtype for p in params}
         devices = {p.device for p in params}
         if len(dtypes) > 1 or len(devices) > 1:
@@ -36,9 +40,12 @@ class FlatParameters:
             )
         total = sum(p.numel() for p in params)
         dtype, device = params[0].dtype, params[0].device
-        self.param = nn.Parameter(torch.empty(total, dtype=dtype, device=device))
-        self.param.grad = torch.zeros_like(self.param)
+        self.param = nn.Parameter(
+            torch.empty(total, dtype=dtype, device=device), requires_grad=gradients
+        )
         self.params = params
+        self._grad_views: list[torch.Tensor] = []
+        flat_grad = torch.zeros_like(self.param) if gradients else None
         offset = 0
         with torch.no_grad():
             for p in params:
@@ -46,23 +53,26 @@ class FlatParameters:
                 view = self.param.data[offset : offset + size].view_as(p)
                 view.copy_(p.data)
                 p.data = view
-                p.grad = self.param.grad[offset : offset + size].view_as(p)
+                if flat_grad is not None:
+                    self._grad_views.append(flat_grad[offset : offset + size].view_as(p))
                 offset += size
+        self.param.grad = flat_grad
+        self.zero_grad()
 
     def zero_grad(self) -> None:
         """Zero every parameter's gradient (one operation on the flat gradient)."""
-        grad = self.param.grad
-        if grad is None or any(p.grad is None for p in self.params):
-            raise RuntimeError(
-                "a gradient was set to None: zero gradients with FlatParameters.zero_grad only"
-            )
-        grad.zero_()
+        for p, view in zip(self.params, self._grad_views, strict=False):
+            if p.grad is not view:
+                p.grad = view
+        if self.param.grad is not None:
+            self.param.grad.zero_()
 
     def clip_grad_norm(self, max_norm: float) -> torch.Tensor:
         """Scale the gradient to a norm of at most `max_norm` (as ``clip_grad_norm_`` does,
         in two operations); returns the norm before clipping."""
         grad = self.param.grad
-        assert grad is not None
+        if grad is None:
+            raise ValueError("clip_grad_norm needs FlatParameters(..., gradients=True)")
         norm = torch.linalg.vector_norm(grad)
         grad.mul_((max_norm / (norm + 1e-6)).clamp_(max=1.0))
         return norm
