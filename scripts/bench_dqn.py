@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = bench_parser(__doc__, quick_help="1 seed, 10k steps, CartPole only")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--envs", nargs="+", default=list(CASES), choices=list(CASES))
-    parser.add_argument("--png", metavar="FILE", default="dqn_learning_curves.png")
+    parser.add_argument("--png", metavar="FILE", help="draw the learning curves into FILE")
     opts = parser.parse_args(argv)
     torch.set_num_threads(1)
     env_ids = ["CartPole-v1"] if opts.quick else opts.envs
@@ -275,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"torch {torch.__version__}, 1 thread; seeds {seeds}; envs {env_ids}", flush=True)
     results = run_all(env_ids, seeds, 1.0, opts.quick)
     print_table(results)
-    plot(results, Path(opts.png))
+    if opts.png:
+        plot(results, Path(opts.png))
     if opts.json:
         write_json(summarise(results), opts.json)
         print(f"wrote {opts.json}")
