@@ -4,9 +4,9 @@ A player is a policy ``policy(state) -> move | "resign"``. `PLAYERS` maps an ``-
 to its factory: ``random`` plays uniformly random legal moves that do not fill its own
 single-point eyes; ``mcts`` is plain MCTS with one random rollout per leaf (``--sims``, default
 1000); ``alphazero`` searches with a trained network (``--checkpoint``: an agent file, a
-checkpoint or a run directory; without it the shipped 5x5 network,
-``agents/pretrained/go5/alphazero.ckpt``; ``--sims`` default: the config's) and resigns when
-its search values fall below the config's resignation threshold. A ``--checkpoint`` is loaded by the
+checkpoint or a run directory; without it the shipped network for the board being played,
+`PRETRAINED`: 5x5 and 7x7; ``--sims`` default: the config's) and resigns when its search
+values fall below the config's resignation threshold. A ``--checkpoint`` is loaded by the
 player that reads it, and refused by one that has none.
 """
 
@@ -63,12 +63,33 @@ def mcts_player(opts: argparse.Namespace) -> Policy:
 
 
 def alphazero_player(opts: argparse.Namespace) -> Policy:
+    if opts.checkpoint is not None:
+        return network_policy(load_alphazero(opts.checkpoint, opts.seed or 0), opts)
+    policies: dict[int, Policy] = {}  # board size -> the shipped network's policy, loaded once
+
+    def policy(state: GoState) -> int | str:
+        size = state.board_size
+        if size not in policies:
+            if size not in PRETRAINED:
+                shipped = ", ".join(f"{n}x{n}" for n in sorted(PRETRAINED))
+                raise ValueError(
+                    f"no shipped network plays {size}x{size} (shipped: {shipped}); "
+                    "give --checkpoint"
+                )
+            policies[size] = network_policy(
+                load_alphazero(str(PRETRAINED[size]), opts.seed or 0), opts
+            )
+        return policies[size](state)
+
+    return policy
+
+
+def network_policy(agent: Any, opts: argparse.Namespace) -> Policy:
+    """The search policy of a loaded AlphaZero agent (``opts.sims`` and ``opts.seed``)."""
     from agents.alphazero.evaluators import NeuralEvaluator
     from agents.alphazero.mcts import MCTS
     from agents.alphazero.selfplay import wants_to_resign
 
-    checkpoint = PRETRAINED_GO5 if opts.checkpoint is None else opts.checkpoint
-    agent = load_alphazero(str(checkpoint), opts.seed or 0)
     config, game = agent.config, agent.game
     if config.game.name != "go":
         raise ValueError(f"--checkpoint {opts.checkpoint} plays {config.game.name}, not Go")
@@ -93,8 +114,13 @@ def alphazero_player(opts: argparse.Namespace) -> Policy:
     return policy
 
 
-#: The shipped 5x5 network (komi 7.5), used when no --checkpoint is given.
-PRETRAINED_GO5 = Path(__file__).resolve().parent / "pretrained" / "go5" / "alphazero.ckpt"
+PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+#: The shipped networks by board size (5x5 trained at komi 7.5, 7x7 at komi 9), played when no
+#: --checkpoint is given.
+PRETRAINED = {
+    5: PRETRAINED_DIR / "go5" / "alphazero.ckpt",
+    7: PRETRAINED_DIR / "go7" / "alphazero.ckpt",
+}
 
 
 def load_alphazero(path: str, seed: int = 0) -> Any:

@@ -1,5 +1,7 @@
 """Tic-tac-toe as the small two-player game protocol that MCTS and AlphaZero search through
-(the same protocol as :class:`envs.go.game.GoGame`), and an exact minimax solver.
+(the same protocol as :class:`envs.go.game.GoGame`), an exact minimax solver, and the
+Gymnasium env ``rlcourse/TicTacToe-v0`` (:class:`TicTacToeEnv`, registered on import) against
+a random, minimax or callable opponent.
 
 Cells are numbered ``row * 3 + col`` with row 0 at the top; an action is the cell to mark.
 Player 0 (X) moves first. There is no pass.
@@ -8,9 +10,12 @@ Player 0 (X) moves first. There is no pass.
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
+import gymnasium as gym
 import numpy as np
+from gymnasium import spaces
 
 from envs.go.game import NUM_SYMMETRIES, transform_board
 
@@ -155,3 +160,187 @@ def optimal_actions(state: TicTacToeState) -> list[int]:
     game, best = TicTacToe(), minimax_value(state)
     return [a for a in range(CELLS) if not state.board[a]
             and -minimax_value(game.apply(state, a)) == best]  # fmt: skip
+
+
+# ------------------------------------------------------------------------------- the env
+
+Policy = Callable[[TicTacToeState], int]
+AGENT_MARKS = {"x": 0, "o": 1, "random": None}
+BUILT_IN_OPPONENTS = ("random", "minimax")
+ILLEGAL_MOVE_RULES = ("raise", "lose")
+
+
+class TicTacToeEnv(gym.Env):
+    """Tic-tac-toe against a built-in or callable opponent, or two agents in turn.
+
+    ## Action Space
+    ``Discrete(9)``: the cell ``row * 3 + col`` to mark (row 0 at the top).
+
+    ## Observation Space
+    ``Dict``:
+
+    - ``"observation"``: ``Box(0, 1, (3, 3, 3), float32)`` planes from the agent's point of
+      view (the player to move when two agents take turns): own marks, opponent marks, ones
+      when the agent plays X (:meth:`TicTacToe.planes`).
+    - ``"action_mask"``: ``Box(0, 1, (9,), int8)``, 1 for empty cells while the game goes on
+      (also in ``info["action_mask"]`` as bool).
+
+    ## Rewards
+    0 until the game ends, then +1 for a win, -1 for a loss and 0 for a draw [game result],
+    from the agent's point of view; with two agents, from the point of view of the player who
+    acted. ``info["rewards"]`` names the single term ``outcome``.
+
+    ## Starting State
+    An empty board, X to move. Against an opponent that plays X, its first mark is already on
+    the board after ``reset``.
+
+    ## Episode End
+    Termination: three in a row, a full board, or an illegal action with
+    ``illegal_move="lose"`` (the mover loses; ``info["illegal_move"]`` is True). No truncation.
+
+    ## Arguments
+    - ``opponent``: ``None`` (two agents take turns), ``"random"`` (a uniformly random empty
+      cell), ``"minimax"`` (perfect play: a uniformly random one of the optimal cells, see
+      :func:`optimal_actions`), or a callable ``(TicTacToeState) -> cell``. Both built-in
+      opponents draw from ``self.np_random``.
+    - ``agent_mark``: ``"x"`` (moves first), ``"o"`` or ``"random"`` (drawn at each reset).
+    - ``illegal_move``: ``"raise"`` (ValueError naming the cell) or ``"lose"``. An opponent's
+      illegal move is judged by the same rule.
+    - ``render_mode``: ``None`` or ``"ansi"``.
+
+    ``info`` also holds ``to_play`` (0 for X), ``winner`` (0, 1, or None) and, against an
+    opponent, ``agent_mark`` and ``opponent_move``.
+
+    ## Version History
+    - v0: Initial version.
+    """
+
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}  # noqa: RUF012
+
+    def __init__(
+        self,
+        opponent: str | Policy | None = "minimax",
+        agent_mark: str = "x",
+        illegal_move: str = "raise",
+        render_mode: str | None = None,
+    ) -> None:
+        if agent_mark not in AGENT_MARKS:
+            raise ValueError(f"agent_mark must be one of {list(AGENT_MARKS)}, got {agent_mark!r}")
+        if illegal_move not in ILLEGAL_MOVE_RULES:
+            raise ValueError(
+                f"illegal_move must be one of {ILLEGAL_MOVE_RULES}, got {illegal_move!r}"
+            )
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
+            )
+        if not (opponent is None or callable(opponent) or opponent in BUILT_IN_OPPONENTS):
+            raise ValueError(
+                f"opponent must be None, one of {BUILT_IN_OPPONENTS} or a callable policy, "
+                f"got {opponent!r}"
+            )
+        self.game = TicTacToe()
+        self.opponent = opponent
+        self.agent_mark_choice = agent_mark
+        self.illegal_move = illegal_move
+        self.render_mode = render_mode
+        self.action_space = spaces.Discrete(CELLS)
+        self.observation_space = spaces.Dict(
+            {
+                "observation": spaces.Box(0.0, 1.0, TicTacToe.planes_shape, np.float32),
+                "action_mask": spaces.Box(0, 1, (CELLS,), np.int8),
+            }
+        )
+        self.state = self.game.initial_state()
+        self.agent = AGENT_MARKS[agent_mark] or 0
+        self._illegal = False
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        super().reset(seed=seed)
+        if options:
+            raise ValueError(f"TicTacToeEnv.reset takes no options, got {sorted(options)}")
+        choice = AGENT_MARKS[self.agent_mark_choice]
+        self.agent = choice if choice is not None else int(self.np_random.integers(2))
+        self.state = self.game.initial_state()
+        self._illegal = False
+        opponent_move = None
+        if self.opponent is not None and self.agent == 1:
+            opponent_move = self._opponent_turn()
+        return self._observation(), self._info(self._perspective(None), opponent_move)
+
+    def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+        if self.state.is_terminal:
+            raise RuntimeError("step() called on a finished game; call reset()")
+        mover = self.state.to_play
+        self._play(int(action))
+        opponent_move = None
+        if self.opponent is not None and not self.state.is_terminal:
+            opponent_move = self._opponent_turn()
+        perspective = self._perspective(mover)
+        info = self._info(perspective, opponent_move)
+        return self._observation(), self._outcome(perspective), self.state.is_terminal, False, info
+
+    def render(self) -> str | None:
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode= to the env")
+            return None
+        return str(self.state)
+
+    def _play(self, cell: int) -> None:
+        """Mark ``cell`` for the mover; an illegal cell raises or (``"lose"``) loses."""
+        if self.illegal_move == "lose" and not (
+            0 <= cell < CELLS and self.game.legal_actions(self.state)[cell]
+        ):
+            self._illegal = True
+            self.state = self.state._replace(winner=1 - self.state.to_play)
+            return
+        self.state = self.game.apply(self.state, cell)
+
+    def _opponent_turn(self) -> int:
+        state = self.state
+        if callable(self.opponent):
+            cell = int(self.opponent(state))
+        elif self.opponent == "minimax":
+            cell = int(self.np_random.choice(optimal_actions(state)))
+        else:
+            cell = int(self.np_random.choice(np.flatnonzero(self.game.legal_actions(state))))
+        self._play(cell)
+        return cell
+
+    def _perspective(self, mover: int | None) -> int:
+        """Whose point of view rewards and observations take: the agent's against an
+        opponent, else the player who just acted (or is to act, at reset)."""
+        if self.opponent is not None:
+            return self.agent
+        return mover if mover is not None else self.state.to_play
+
+    def _outcome(self, player: int) -> float:
+        if self.state.winner is None:
+            return 0.0
+        return 1.0 if self.state.winner == player else -1.0
+
+    def _observation(self) -> dict[str, np.ndarray]:
+        player = self.agent if self.opponent is not None else self.state.to_play
+        return {
+            "observation": self.game.planes(self.state._replace(to_play=player)),
+            "action_mask": self.game.legal_actions(self.state).astype(np.int8),
+        }
+
+    def _info(self, perspective: int, opponent_move: int | None) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "action_mask": self.game.legal_actions(self.state),
+            "to_play": self.state.to_play,
+            "winner": self.state.winner,
+            "illegal_move": self._illegal,
+            "rewards": {"outcome": self._outcome(perspective)},
+        }
+        if self.opponent is not None:
+            info["agent_mark"] = "xo"[self.agent]
+            info["opponent_move"] = opponent_move
+        return info
+
+
+if "rlcourse/TicTacToe-v0" not in gym.registry:
+    gym.register(id="rlcourse/TicTacToe-v0", entry_point="envs.tictactoe:TicTacToeEnv")

@@ -12,7 +12,7 @@ import torch
 
 from agents.alphazero.agent import AlphaZeroAgent
 from agents.alphazero.config import AlphaZeroConfig
-from agents.go_players import PRETRAINED_GO5, add_player_arguments, make_player
+from agents.go_players import PRETRAINED, add_player_arguments, load_alphazero, make_player
 from envs.go.gtp import GtpClient
 from envs.go.rules import BLACK, WHITE, GoState
 from tests.test_selfplay import AGENT, experiment, train
@@ -84,10 +84,17 @@ def test_players_refuse_what_they_cannot_use(tmp_path):
         make_player(options("--agent", "alphazero", "--checkpoint", str(ttt)))
 
 
-def test_without_a_checkpoint_the_shipped_5x5_network_plays():
-    assert PRETRAINED_GO5.stat().st_size < 500_000
+@pytest.mark.parametrize(("size", "komi"), [(5, 7.5), (7, 9.0)])
+def test_shipped_networks_are_small_and_play_their_board(size, komi):
+    assert PRETRAINED[size].stat().st_size < 2_000_000
+    game = load_alphazero(str(PRETRAINED[size])).config.game
+    assert (game.board_size, game.komi) == (size, komi)
+
+
+def test_without_a_checkpoint_the_shipped_network_for_the_board_plays():
     player = make_player(options("--agent", "alphazero", "--sims", "8"))
-    state = GoState.new(5, komi=7.5)
-    assert state.is_legal(player(state))
-    with pytest.raises(ValueError, match="the network plays 5x5, the board is 7x7"):
-        player(GoState.new(7))
+    for size, komi in [(5, 7.5), (7, 9.0), (5, 7.5)]:
+        state = GoState.new(size, komi=komi)
+        assert state.is_legal(player(state))
+    with pytest.raises(ValueError, match=r"no shipped network plays 9x9 \(shipped: 5x5, 7x7\)"):
+        player(GoState.new(9))

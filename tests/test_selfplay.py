@@ -151,9 +151,21 @@ def test_the_network_device_is_checked_before_anything_runs(tmp_path):
     config = experiment(tmp_path, 4, {**AGENT, "distributed": {"device": "auto"}})
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert torch_device(config.agent).type == expected
-    with pytest.raises(Exception, match="distributed.device"):
+    with pytest.raises(Exception, match=r"distributed\.device"):
         experiment(tmp_path, 4, {**AGENT, "distributed": {"device": "tpu"}})
     if not torch.cuda.is_available():
         config = experiment(tmp_path, 4, {**AGENT, "distributed": {"device": "cuda"}})
         with pytest.raises(RuntimeError, match="cuda but torch sees no CUDA device"):
             SelfPlaySystem(config.agent)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU fallback")
+def test_an_agent_file_trained_on_a_gpu_loads_on_the_cpu(tmp_path):
+    agent = AlphaZeroAgent(experiment(tmp_path, 1).agent, seed=3)
+    agent.save(tmp_path / "agent.ckpt")
+    saved = torch.load(tmp_path / "agent.ckpt", weights_only=False)
+    saved["config"]["distributed"]["device"] = "cuda"
+    torch.save(saved, tmp_path / "gpu.ckpt")
+    loaded = AlphaZeroAgent.from_file(tmp_path / "gpu.ckpt")
+    assert loaded.config.distributed.device == "cpu"
+    assert next(loaded.net.parameters()).device.type == "cpu"

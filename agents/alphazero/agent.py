@@ -1,10 +1,11 @@
 """`AlphaZeroAgent`: the agent contract around the self-play system.
 
 ``learn`` drives a :class:`agents.alphazero.system.SelfPlaySystem` through a `Run`: one env
-step of the run is one self-play position, one episode one self-play game. Checkpoints hold the
-network, optimizer, replay window, game ids, arena state, counters and RNG states; a resumed run
-carries on from the last one. With ``distributed.workers > 0`` the parts run as Ray actors on
-the running cluster.
+step of the run is one self-play position, one episode one self-play game. With
+``agent.pretrain`` a new run first fits the network to SGF records (see
+:mod:`agents.alphazero.pretrain`). Checkpoints hold the network, optimizer, replay window, game
+ids, arena state, counters and RNG states; a resumed run carries on from the last one. With
+``distributed.workers > 0`` the parts run as Ray actors on the running cluster.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from agents.alphazero.config import AlphaZeroConfig
 from agents.alphazero.evaluators import NeuralEvaluator
 from agents.alphazero.games import make_game
 from agents.alphazero.mcts import MCTS
+from agents.alphazero.pretrain import pretrain
 from agents.alphazero.system import RoundReport, SelfPlaySystem
 from rlcourse.runs import Run, atomic_write_bytes
 from rlcourse.vector import split_observation
@@ -82,6 +84,8 @@ class AlphaZeroAgent:
     # ------------------------------------------------------------------ learning
 
     def learn(self, env_factory: Any, run: Run) -> None:
+        if self.config.pretrain is not None and not run.resumed:
+            print(pretrain(self.net, self.game, self.config.pretrain, self.seed, run).summary())
         workers = self.config.distributed.workers
         system = self.system if workers == 0 else SelfPlaySystem(self.config, self.seed)
         env = env_factory()
@@ -118,7 +122,12 @@ class AlphaZeroAgent:
         saved = torch.load(path, map_location="cpu", weights_only=False)
         if not isinstance(saved, dict) or "config" not in saved:
             raise ValueError(f"{path} is not an AlphaZero agent file (no stored config)")
-        agent = cls(AlphaZeroConfig.model_validate(saved["config"]), seed=seed)
+        config = AlphaZeroConfig.model_validate(saved["config"])
+        if config.distributed.device == "cuda" and not torch.cuda.is_available():
+            # Trained on a GPU, played here: the network runs on the CPU.
+            distributed = config.distributed.model_copy(update={"device": "cpu"})
+            config = config.model_copy(update={"distributed": distributed})
+        agent = cls(config, seed=seed)
         agent.net.load_state_dict(saved["net"])
         return agent
 

@@ -1,11 +1,19 @@
-"""The AlphaZero config section: game, search, self-play, network, learner, arena and
-distributed settings."""
+"""The AlphaZero config section: game, search, self-play, network, learner, arena,
+distributed settings and optional supervised pre-training."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
+from pydantic import (
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
 
 from rlcourse.config import AgentConfig
 from rlcourse.schedules import FrozenModel, Probability, StepSize, schedule_of
@@ -136,6 +144,31 @@ class DistributedConfig(FrozenModel):
     )
 
 
+class PretrainConfig(FrozenModel):
+    """Supervised pre-training on SGF game records before the first self-play game of a new
+    run (see :mod:`agents.alphazero.pretrain`)."""
+
+    sgf: tuple[str, ...] = Field(
+        min_length=1, description="SGF files, folders (their *.sgf) or glob patterns"
+    )
+    epochs: PositiveInt = 10
+    batch_size: PositiveInt = 256
+    lr: PositiveFloat = 1e-3
+    weight_decay: NonNegativeFloat = 1e-4
+    validation_fraction: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
+        default=0.1, description="share of the games held out to validate (0: none)"
+    )
+    patience: PositiveInt | None = Field(
+        default=None, description="stop after N epochs without a better validation loss"
+    )
+    augment: bool = Field(default=True, description="train on all 8 symmetries of each position")
+
+    @field_validator("sgf", mode="before")
+    @classmethod
+    def _one_or_more(cls, value: object) -> object:
+        return (value,) if isinstance(value, str) else value
+
+
 class AlphaZeroConfig(AgentConfig):
     name: Literal["alphazero"] = "alphazero"
     game: GameConfig = Field(default_factory=GameConfig)
@@ -145,3 +178,12 @@ class AlphaZeroConfig(AgentConfig):
     learner: LearnerConfig = Field(default_factory=LearnerConfig)
     arena: ArenaConfig = Field(default_factory=ArenaConfig)
     distributed: DistributedConfig = Field(default_factory=DistributedConfig)
+    pretrain: PretrainConfig | None = Field(
+        default=None, description="supervised pre-training from SGF records (null: none)"
+    )
+
+    @model_validator(mode="after")
+    def _pretrain_on_go(self) -> AlphaZeroConfig:
+        if self.pretrain is not None and self.game.name != "go":
+            raise ValueError(f"pretrain reads Go records (SGF); game.name is {self.game.name!r}")
+        return self

@@ -118,15 +118,24 @@ class ReplayWindow:
         self.size, self.added = n, int(state["added"])
 
 
-def alphazero_loss(net: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
-    """Value squared error plus policy cross-entropy; returns the loss and its parts."""
-    device = next(net.parameters(), batch.planes).device  # a parameterless net: the batch
-    logits, values = net(batch.planes.to(device))
-    policy_loss = -(batch.policies.to(device) * F.log_softmax(logits, dim=-1)).sum(-1).mean()
-    value_loss = F.mse_loss(values, batch.values.to(device))
+def policy_value_loss(
+    logits: torch.Tensor, values: torch.Tensor, policies: torch.Tensor, outcomes: torch.Tensor
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Value squared error plus policy cross-entropy of a network output ``(logits [B, A],
+    values [B])`` against targets ``(policies [B, A], outcomes [B])``; the loss and its parts."""
+    policies, outcomes = policies.to(logits.device), outcomes.to(values.device)
+    policy_loss = -(policies * F.log_softmax(logits, dim=-1)).sum(-1).mean()
+    value_loss = F.mse_loss(values, outcomes)
     loss = policy_loss + value_loss
     return loss, {"loss": loss.item(), "policy_loss": policy_loss.item(),
                   "value_loss": value_loss.item()}  # fmt: skip
+
+
+def alphazero_loss(net: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
+    """`policy_value_loss` of ``net`` on a replay batch (moved to the net's device)."""
+    device = next(net.parameters(), batch.planes).device  # a parameterless net: the batch
+    logits, values = net(batch.planes.to(device))
+    return policy_value_loss(logits, values, batch.policies, batch.values)
 
 
 class Learner:
