@@ -95,7 +95,7 @@ def test_unsupported_action_space_is_named():
 def test_chained_leaves_compute_what_the_modules_compute():
     import copy
 
-    from agents.pg.policy import layers_of, run_layers, sequential_leaves
+    from rlcourse.nn import layers_of, run_layers, sequential_leaves
 
     net = policy(network={"mlp": {"hidden": [8, 8], "norm": "layer"}})
     x = torch.randn(5, 4)

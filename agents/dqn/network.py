@@ -7,7 +7,15 @@ import torch
 from torch import nn
 
 from agents.dqn.config import DQNConfig
-from rlcourse.nn import DistributionalHead, DuelingHead, QHead, build_encoder, reset_noise
+from rlcourse.nn import (
+    DistributionalHead,
+    DuelingHead,
+    QHead,
+    build_encoder,
+    layers_of,
+    reset_noise,
+    run_layers,
+)
 
 
 class QNetwork(nn.Module):
@@ -43,9 +51,11 @@ class QNetwork(nn.Module):
         else:
             self.head = QHead(features, n_actions, noisy=config.noisy, sigma_0=config.noisy_sigma)
         self.generator = generator
+        # The same modules, called leaf by leaf (see `rlcourse.nn.chain`).
+        self._layers = layers_of(self.encoder) + layers_of(self.head)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.head(self.encoder(obs))
+        return run_layers(self._layers, obs)
 
     def q_values(self, obs: torch.Tensor) -> torch.Tensor:
         """[B, A] expected returns, whatever the head."""

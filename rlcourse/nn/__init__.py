@@ -9,6 +9,7 @@ Torsos map observations to features [B, F] (`MLP`, `NatureCNN`, `GridCNN`, `ResN
 """
 
 from rlcourse.nn.attention import EntityAttentionEncoder, EntityEncoding
+from rlcourse.nn.chain import layers_of, run_layers, sequential_leaves
 from rlcourse.nn.cnn import GridCNN, NatureCNN
 from rlcourse.nn.flat import FlatParameters
 from rlcourse.nn.heads import (
@@ -71,9 +72,12 @@ __all__ = [
     "build_encoder",
     "dueling_combine",
     "init_module",
+    "layers_of",
     "make_activation",
     "make_norm",
     "masked_logits",
     "reset_noise",
+    "run_layers",
+    "sequential_leaves",
     "summary",
 ]
