@@ -18,12 +18,26 @@ Teachers (``agent.teacher``):
 - an importable policy class ``module:Class`` (e.g. ``envs.dialogue:RulePolicy``), built from
   the env (see `build_policy`) and asked ``act(obs, info)`` on the observation.
 
-A teacher only shows what to do in the states it visits. Two settings widen that:
+``teacher_input`` names an ``info`` key the teacher acts on instead of the observation, so a
+teacher can show a student that sees something else: the dialogue's text env puts the belief
+vector in ``info["belief"]``, and the rule policy reads it while the student reads the words.
+
+With ``recurrent`` set the student is a recurrent policy (encoder, LSTM/GRU core, head, the
+layout of a recurrent PPO/A2C policy, which can start from these weights with
+``agent.init_from``): it is fitted on whole demonstrated episodes, padded to the longest, so
+the core learns what to remember, and it carries its state from step to step when acting
+(``reset_state()`` before each episode).
+
+A teacher only shows what to do in the states it visits. Three settings widen that:
 ``exploration`` > 0 executes a uniformly random legal action instead of the teacher's with that
 probability, while the teacher's action is still what is recorded (noise injection, as in
-DART, Laskey et al. 2017), so the student sees the states just off the teacher's path; and
+DART, Laskey et al. 2017), so the student sees the states just off the teacher's path;
 ``start_states: uniform`` starts every episode in a uniformly drawn non-terminal state of the
-env's model (exploring starts), so states the teacher never heads for are demonstrated too.
+env's model (exploring starts), so states the teacher never heads for are demonstrated too; and
+``dagger_rounds`` = R > 0 (DAgger, Ross et al. 2011) splits ``train.episodes`` into R + 1 equal
+shares: the teacher drives the first, then the student is fitted to everything recorded so far
+and drives the next share itself, the teacher still labelling every step, so the student learns
+to recover from its own mistakes; after the last share it is fitted once more.
 """
 
 from __future__ import annotations
@@ -38,15 +52,19 @@ from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 import gymnasium as gym
 import numpy as np
 import torch
-from pydantic import Field, field_validator
+from pydantic import Field, NonNegativeInt, field_validator
 from torch import nn
+from torch.nn import functional as F
 
 from agents.base import EnvFactory
+from agents.pg.config import RecurrentSpec
 from rlcourse.config import AgentConfig
 from rlcourse.nn import (
     CategoricalPolicyHead,
+    Hidden,
     NetworkSpec,
     ObservationEncoder,
+    RecurrentEncoder,
     as_batch,
     build_encoder,
 )
@@ -82,7 +100,19 @@ class BehaviourCloningConfig(AgentConfig):
         description="env: the env's own starts; uniform: any non-terminal state of the env's "
         "model, drawn per episode (envs whose reset takes options={'state': s})",
     )
+    teacher_input: str | None = Field(
+        default=None,
+        description="an info key whose value the teacher acts on instead of the observation",
+    )
+    dagger_rounds: NonNegativeInt = Field(
+        default=0,
+        description="rounds in which the student drives and the teacher labels (DAgger); "
+        "needs train.episodes",
+    )
     network: NetworkSpec = NetworkSpec()
+    recurrent: RecurrentSpec | None = Field(
+        default=None, description="an LSTM/GRU core after the encoder, fitted on whole episodes"
+    )
     fit: FitConfig = FitConfig()
 
     @field_validator("teacher")
@@ -138,6 +168,12 @@ class AgentTeacher:
     def __call__(self, env: gym.Env, obs: Any, info: Mapping[str, Any]) -> int:
         seen = int(env.unwrapped.s) if self.reads_state else obs  # type: ignore[attr-defined]
         return int(self.agent.act(seen, info, deterministic=True))
+
+    def reset_state(self) -> None:
+        """A new episode: a recurrent agent forgets the last one."""
+        reset = getattr(self.agent, "reset_state", None)
+        if reset is not None:
+            reset()
 
 
 def load_teacher(path: str | Path, env: gym.Env) -> AgentTeacher:
@@ -198,16 +234,41 @@ class PolicyTeacher:
         return int(self.policy.act(obs, info))
 
 
+class InfoInputTeacher:
+    """Another teacher, shown ``info[key]`` in place of the observation."""
+
+    def __init__(self, teacher: Teacher, key: str):
+        self.teacher, self.key = teacher, key
+
+    def reset_state(self) -> None:
+        _reset(self.teacher)
+
+    def __call__(self, env: gym.Env, obs: Any, info: Mapping[str, Any]) -> int:
+        if self.key not in info:
+            raise ValueError(
+                f"teacher_input {self.key!r}: the env's info has no such key "
+                f"(it has {sorted(info)})"
+            )
+        return self.teacher(env, info[self.key], info)
+
+
 def make_teacher(
-    spec: str, env: gym.Env, gamma: float = 1.0, theta: float = 1e-10
-) -> PlanningTeacher | AgentTeacher | PolicyTeacher:
+    spec: str,
+    env: gym.Env,
+    gamma: float = 1.0,
+    theta: float = 1e-10,
+    input_key: str | None = None,
+) -> Teacher:
     """The teacher `spec` names (see the module docstring) for `env`; `gamma` and `theta`
-    only matter to planners."""
+    only matter to planners; with `input_key` it acts on ``info[input_key]``."""
+    teacher: Teacher
     if spec in PLANNERS:
-        return PlanningTeacher(env, spec, gamma, theta)
-    if "/" not in spec and not Path(spec).exists() and POLICY_CLASS.fullmatch(spec):
-        return PolicyTeacher(build_policy(spec, env))
-    return load_teacher(spec, env)
+        teacher = PlanningTeacher(env, spec, gamma, theta)
+    elif "/" not in spec and not Path(spec).exists() and POLICY_CLASS.fullmatch(spec):
+        teacher = PolicyTeacher(build_policy(spec, env))
+    else:
+        teacher = load_teacher(spec, env)
+    return teacher if input_key is None else InfoInputTeacher(teacher, input_key)
 
 
 def reads_true_state(teacher: Teacher) -> bool:
@@ -243,19 +304,31 @@ def non_terminal_states(env: gym.Env) -> np.ndarray:
     return np.flatnonzero(~mdp.terminal)
 
 
+def _reset(policy: Any) -> None:
+    """Call ``policy.reset_state()`` if it has one (a recurrent policy, before an episode)."""
+    reset = getattr(policy, "reset_state", None)
+    if reset is not None:
+        reset()
+
+
 def record_episode(
     env: gym.Env,
     teacher: Teacher,
     rng: np.random.Generator,
     exploration: float = 0.0,
     start_states: np.ndarray | None = None,
+    driver: Teacher | None = None,
 ) -> Demonstration:
     """Play one episode from ``env.reset()`` (no seed), recording the teacher's choices.
 
     With `start_states` [K] the episode starts in one of them drawn by `rng`
-    (``env.reset(options={"state": s})``).
+    (``env.reset(options={"state": s})``). `driver` (default: the teacher) chooses the actions
+    that are executed, the teacher's are recorded; both are asked at every step.
     """
     n_actions = int(env.action_space.n)  # type: ignore[attr-defined]
+    _reset(teacher)
+    if driver is not None:
+        _reset(driver)
     if start_states is None:
         obs, info = env.reset()
     else:
@@ -265,7 +338,7 @@ def record_episode(
     while not done:
         label = teacher(env, obs, info)
         mask = _mask_of(info)
-        executed = label
+        executed = label if driver is None else driver(env, obs, info)
         if exploration > 0.0 and rng.random() < exploration:
             legal = np.flatnonzero(mask) if mask is not None else np.arange(n_actions)
             executed = int(rng.choice(legal))
@@ -293,9 +366,54 @@ def collect_demonstrations(
     rng: np.random.Generator,
     exploration: float = 0.0,
     start_states: np.ndarray | None = None,
+    driver: Teacher | None = None,
 ) -> list[Demonstration]:
     """`episodes` recorded episodes (seed the env with ``env.reset(seed=...)`` first)."""
-    return [record_episode(env, teacher, rng, exploration, start_states) for _ in range(episodes)]
+    return [
+        record_episode(env, teacher, rng, exploration, start_states, driver)
+        for _ in range(episodes)
+    ]
+
+
+def pad_demonstrations(
+    demos: Sequence[Demonstration],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+    """`demos` as sequences padded to the longest episode: observations [E, T, ...], actions
+    [E, T], masks [E, T, A] or None, and which steps are real [E, T] (padding: zero
+    observations, action 0, every action legal)."""
+    if not demos:
+        raise ValueError("no demonstrations to pad")
+    steps = max(len(d.actions) for d in demos)
+    first = demos[0].observations
+    observations = np.zeros((len(demos), steps, *first.shape[1:]), dtype=first.dtype)
+    actions = np.zeros((len(demos), steps), dtype=np.int64)
+    valid = np.zeros((len(demos), steps), dtype=bool)
+    has_masks = any(d.masks is not None for d in demos)
+    n = max((d.masks.shape[1] for d in demos if d.masks is not None), default=0)
+    masks = np.ones((len(demos), steps, n), dtype=bool) if has_masks else None
+    for i, demo in enumerate(demos):
+        length = len(demo.actions)
+        observations[i, :length] = demo.observations
+        actions[i, :length] = demo.actions
+        valid[i, :length] = True
+        if masks is not None and demo.masks is not None:
+            masks[i, :length] = demo.masks
+    return observations, actions, masks, valid
+
+
+def sequence_cross_entropy(logits: torch.Tensor, targets: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """Mean cross-entropy of logits [E, T, A] against actions [E, T] over the real steps
+    (`targets` = (actions, valid [E, T]))."""
+    actions, valid = targets
+    losses = F.cross_entropy(logits.flatten(0, 1), actions.flatten(), reduction="none")
+    return losses[valid.flatten()].mean()
+
+
+def sequence_accuracy(logits: torch.Tensor, targets: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """The fraction of real steps whose argmax is the teacher's action."""
+    actions, valid = targets
+    hits = (logits.argmax(dim=-1) == actions) & valid
+    return hits.sum() / valid.sum()
 
 
 def stack_demonstrations(
@@ -319,15 +437,37 @@ def stack_demonstrations(
 
 
 class PolicyNetwork(nn.Module):
-    """Observations [B, ...] (+ action masks [B, A]) -> masked logits [B, A]."""
+    """Observations [B, ...] (+ action masks [B, A]) -> masked logits [B, A]; with a
+    recurrent core, sequences [B, T, ...] (+ [B, T, A]) -> [B, T, A], each from the zero
+    state."""
 
-    def __init__(self, encoder: ObservationEncoder, n_actions: int):
+    def __init__(
+        self, encoder: ObservationEncoder, n_actions: int, recurrent: RecurrentSpec | None = None
+    ):
         super().__init__()
         self.encoder = encoder
-        self.head = CategoricalPolicyHead(encoder.out_features, n_actions)
+        self.core: RecurrentEncoder | None = None
+        features = encoder.out_features
+        if recurrent is not None:
+            self.core = RecurrentEncoder(
+                features, recurrent.hidden_size, recurrent.cell, recurrent.num_layers
+            )
+            features = self.core.out_features
+        self.head = CategoricalPolicyHead(features, n_actions)
 
     def forward(self, obs: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        return self.head.logits(self.encoder(obs), mask)
+        return self.run(obs, mask)[0]
+
+    def run(
+        self, obs: torch.Tensor, mask: torch.Tensor | None = None, hidden: Hidden | None = None
+    ) -> tuple[torch.Tensor, Hidden | None]:
+        """(masked logits, the core's state after the last step; None without a core)."""
+        if self.core is None:
+            return self.head.logits(self.encoder(obs), mask), None
+        batch, steps = obs.shape[:2]
+        features = self.encoder(obs.flatten(0, 1)).view(batch, steps, -1)
+        out, hidden = self.core(features, hidden)
+        return self.head.logits(out, mask), hidden
 
 
 class BehaviourCloningAgent:
@@ -352,23 +492,34 @@ class BehaviourCloningAgent:
         self.rng = np.random.default_rng(seed)
         self.demonstrations: list[Demonstration] = []
         self.fit_result: FitResult | None = None
+        self.rounds_fitted = 0  # DAgger rounds whose student has been fitted
+        self._hidden: Hidden | None = None
 
     def _fresh_network(self) -> PolicyNetwork:
         """The network as initialised from the seed (in eval mode)."""
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
             encoder = build_encoder(self.config.network, self.observation_space)
-            return PolicyNetwork(encoder, self.n_actions).eval()
+            return PolicyNetwork(encoder, self.n_actions, self.config.recurrent).eval()
 
     # ----------------------------------------------------------------- acting
 
+    def reset_state(self) -> None:
+        """Forget what a recurrent student remembers: call it before each new episode."""
+        self._hidden = None
+
     def logits(self, obs: Any, info: Mapping[str, Any] | None = None) -> torch.Tensor:
-        """Masked logits [A] for one observation."""
+        """Masked logits [A] for one observation (a recurrent student: the next step of the
+        episode, remembered since `reset_state`)."""
         mask = None if info is None else _mask_of(info)
         with torch.no_grad():
             batch = as_batch([obs], self.observation_space)
             mask_batch = None if mask is None else torch.as_tensor(mask[None])
-            return self.network(batch, mask_batch)[0]
+            if self.network.core is None:
+                return self.network(batch, mask_batch)[0]
+            mask_batch = None if mask_batch is None else mask_batch[:, None]
+            logits, self._hidden = self.network.run(batch[:, None], mask_batch, self._hidden)
+            return logits[0, 0]
 
     def act(
         self, obs: Any, info: Mapping[str, Any] | None = None, deterministic: bool = False
@@ -388,10 +539,20 @@ class BehaviourCloningAgent:
             env.close()
             return
         cfg = self.config
-        teacher = make_teacher(cfg.teacher, env, cfg.gamma, cfg.theta)
+        teacher = make_teacher(cfg.teacher, env, cfg.gamma, cfg.theta, cfg.teacher_input)
         starts = non_terminal_states(env) if self.config.start_states == "uniform" else None
+        rounds, total = cfg.dagger_rounds, run.total_episodes
+        if rounds and total is None:
+            env.close()
+            raise ValueError("agent.dagger_rounds needs train.episodes: each round plays a share")
+        student = AgentTeacher(self, reads_state=False)
         while not run.finished:
-            demo = record_episode(env, teacher, self.rng, self.config.exploration, starts)
+            round_now = min(run.episode * (rounds + 1) // total, rounds) if rounds and total else 0
+            if round_now > self.rounds_fitted:
+                self.fit_result = self.fit_demonstrations(run)
+                self.rounds_fitted = round_now
+            driver = student if round_now else None
+            demo = record_episode(env, teacher, self.rng, cfg.exploration, starts, driver)
             self.demonstrations.append(demo)
             run.end_episode(demo.episode_return, len(demo.actions))
         self.fit_result = self.fit_demonstrations(run)
@@ -405,25 +566,42 @@ class BehaviourCloningAgent:
         demonstrations, so a run resumed with a larger budget ends as a longer run would.
         """
         self.network = self._fresh_network()
-        observations, actions, masks = stack_demonstrations(self.demonstrations)
-        obs = as_batch(observations, self.observation_space)
-        inputs: Any = obs if masks is None else (obs, torch.as_tensor(masks))
-        data = (inputs, torch.as_tensor(actions))
+        self.reset_state()
+        data, loss, metric = self._training_data()
         result = fit(
-            self.network, data, "cross_entropy", self.config.fit, metric="accuracy",
+            self.network, data, loss, self.config.fit, metric=metric,
             seed=self.seed, run=run, tag="bc", progress=None if run is None else run.show_progress,
         )  # fmt: skip
-        agreement = evaluate_loss(self.network, data, "cross_entropy", "accuracy").metric
+        self.network.eval()
+        agreement = evaluate_loss(self.network, data, loss, metric).metric
         if run is not None:
             run.log(
                 {
                     "bc/teacher_agreement": float(agreement or 0.0),
-                    "bc/samples": len(actions),
+                    "bc/samples": sum(len(d.actions) for d in self.demonstrations),
                     "bc/best_epoch": result.best_epoch + 1,
                 },
                 run.step,
             )
         return result
+
+    def _training_data(self) -> tuple[Any, Any, Any]:
+        """(data for `fit`, its loss, its metric): single steps, or for a recurrent student
+        whole episodes with the cross-entropy over their real steps."""
+        if self.network.core is None:
+            observations, actions, masks = stack_demonstrations(self.demonstrations)
+            targets: Any = torch.as_tensor(actions)
+            loss: Any = "cross_entropy"
+            metric: Any = "accuracy"
+        else:
+            observations, actions, masks, valid = pad_demonstrations(self.demonstrations)
+            targets = (torch.as_tensor(actions), torch.as_tensor(valid))
+            loss, metric = sequence_cross_entropy, sequence_accuracy
+        leading = observations.shape[: observations.ndim - len(self.observation_space.shape or ())]
+        flat = observations.reshape(-1, *observations.shape[len(leading) :])  # [N, *obs_shape]
+        obs = as_batch(flat, self.observation_space).view(*leading, *flat.shape[1:])
+        inputs: Any = obs if masks is None else (obs, torch.as_tensor(masks))
+        return (inputs, targets), loss, metric
 
     # ----------------------------------------------------------------- persistence
 
@@ -441,6 +619,7 @@ class BehaviourCloningAgent:
             raise ValueError(
                 f"{source}: the weights do not fit this agent's network: {exc}"
             ) from None
+        self.reset_state()
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -448,6 +627,7 @@ class BehaviourCloningAgent:
             "rng": self.rng.bit_generator.state,
             "demonstrations": [tuple(d) for d in self.demonstrations],
             "fit_result": None if self.fit_result is None else self.fit_result.to_dict(),
+            "rounds_fitted": self.rounds_fitted,
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -456,3 +636,4 @@ class BehaviourCloningAgent:
         self.demonstrations = [Demonstration(*d) for d in state["demonstrations"]]
         result = state["fit_result"]
         self.fit_result = None if result is None else FitResult(**result)
+        self.rounds_fitted = state.get("rounds_fitted", 0)

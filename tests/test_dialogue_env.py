@@ -26,6 +26,7 @@ from envs.dialogue import (
     split_belief,
 )
 from envs.dialogue.env import FAILURE_REWARD, SUCCESS_REWARD, TURN_REWARD
+from envs.dialogue.error_model import SLOT_ACTS
 from rlcourse.evaluation import evaluate
 from rlcourse.render import save_png
 
@@ -288,3 +289,96 @@ def test_any_act_sequence_keeps_the_contract(seed, actions, slot_error):
             assert info["rewards"]["success"] + info["rewards"]["failure"] in (20.0, -10.0)
             break
     assert terminated
+
+
+# ----------------------------------------------------------------------------- error ranges
+
+
+def test_a_slot_error_range_draws_each_dialogues_rate_uniformly_from_it():
+    env = InCarDialogueEnv(slot_error=[0.05, 0.25])
+    assert env.slot_error_range == (0.05, 0.25)
+    rates = []
+    for seed in range(600):
+        env.reset(seed=seed)
+        rates.append(env.error_model.slot_error)
+        assert env.error_model.intent_error == env.error_model.slot_error  # intent_error=None
+    rates = np.asarray(rates)
+    assert rates.min() >= 0.05 and rates.max() <= 0.25
+    # Uniform(0.05, 0.25): mean 0.15, sd 0.2 / sqrt(12) = 0.0577; the mean of 600 draws has sd
+    # 0.0024, and each fifth of the range holds 1/5 of them (sd of a count: sqrt(600*.2*.8) = 10)
+    assert abs(rates.mean() - 0.15) < 0.01
+    counts = np.histogram(rates, bins=5, range=(0.05, 0.25))[0]
+    assert (abs(counts - 120) < 40).all(), counts
+    fixed = InCarDialogueEnv(slot_error=[0.0, 0.2], intent_error=0.03)
+    fixed.reset(seed=0)
+    assert fixed.error_model.intent_error == 0.03
+
+
+def slot_errors(transcript):
+    """(slot acts the driver said, how many of them were misheard or lost) in a transcript."""
+    said = heard_right = 0
+    for turn in transcript:
+        if turn.speaker == "user":
+            said += sum(1 for a in turn.acts if a.type in SLOT_ACTS and a.slot is not None)
+            heard_right += sum(
+                1 for h in turn.heard if h.said.type in SLOT_ACTS and h.error is None
+            )
+    return said, said - heard_right
+
+
+def test_the_drawn_rate_is_the_rate_of_misheard_slots():
+    """Over many dialogues, the share of misheard slot acts follows each dialogue's rate."""
+    env = InCarDialogueEnv(slot_error=[0.0, 0.4])
+    counts = {"low": np.zeros(2), "high": np.zeros(2)}  # [said, misheard] for rate < / >= 0.2
+    for seed in range(400):
+        _, info = env.reset(seed=seed)
+        done = False
+        while not done:
+            legal = np.flatnonzero(info["action_mask"])
+            _, _, done, _, info = env.step(int(legal[seed % len(legal)]))
+        counts["low" if env.error_model.slot_error < 0.2 else "high"] += slot_errors(env.transcript)
+    # uniform rates: on average 0.1 in the low half of the range, 0.3 in the high half
+    assert 0.06 < counts["low"][1] / counts["low"][0] < 0.14, counts
+    assert 0.25 < counts["high"][1] / counts["high"][0] < 0.35, counts
+
+
+def test_a_range_is_deterministic_per_seed_and_a_point_range_is_the_fixed_rate():
+    a, b = (InCarDialogueEnv(slot_error=[0.0, 0.3]) for _ in range(2))
+    for seed in range(5):
+        assert random_masked_rollout(a, seed)[1] == random_masked_rollout(b, seed)[1]
+        assert a.error_model == b.error_model
+    fixed, point = InCarDialogueEnv(slot_error=0.15), InCarDialogueEnv(slot_error=[0.15, 0.15])
+    for seed in range(5):  # a fixed rate draws nothing: the same dialogues as before ranges
+        assert random_masked_rollout(fixed, seed)[1] == random_masked_rollout(point, seed)[1]
+
+
+@pytest.mark.parametrize(
+    ("slot_error", "message"),
+    [
+        ([0.2, 0.1], r"0 <= low <= high <= 1, got \[0.2, 0.1\]"),
+        ([0.0, 1.5], r"0 <= low <= high <= 1"),
+        ([0.1], r"a probability or \[low, high\], got \[0.1\]"),
+        ("0.1", r"a probability or \[low, high\], got '0.1'"),
+        ([0.1, "x"], r"a probability or \[low, high\]"),
+    ],
+)
+def test_bad_slot_error_ranges_are_named(slot_error, message):
+    with pytest.raises(ValueError, match=message):
+        InCarDialogueEnv(slot_error=slot_error)
+
+
+def test_the_text_env_shows_its_belief_in_info_for_teachers():
+    text = InCarDialogueEnv(obs_type="text", slot_error=0.15)
+    belief = InCarDialogueEnv(slot_error=0.15)
+    rule = RulePolicy(text.ontology)
+    for seed in range(3):
+        _, t_info = text.reset(seed=seed)
+        b_obs, b_info = belief.reset(seed=seed)
+        assert "belief" not in b_info
+        done = False
+        while not done:
+            assert np.array_equal(t_info["belief"], b_obs)
+            action = rule.act(t_info["belief"], t_info)
+            _, _, done, _, t_info = text.step(action)
+            b_obs, *_ = belief.step(action)
+        assert np.array_equal(t_info["belief"], b_obs)

@@ -22,6 +22,7 @@ from agents.training import EVAL_SEED, load_agent, load_experiment, resume_confi
 from envs.gridworld import TabularMDP
 from rlcourse.config import ConfigError
 from rlcourse.evaluation import evaluate
+from rlcourse.supervised import evaluate_loss
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parent.parent
@@ -283,3 +284,158 @@ def test_a_bad_policy_class_is_refused_with_the_config(teacher, message):
     with pytest.raises(ConfigError, match=r"agent\.teacher") as caught:
         load_experiment(CONFIG, [f"agent.teacher={teacher}"])
     assert message in str(caught.value)
+
+
+# ----------------------------------------------------------------------------- recurrent students
+
+
+def test_padding_holds_each_episode_from_the_start_and_marks_the_real_steps():
+    from agents.imitation import Demonstration, pad_demonstrations
+
+    two = Demonstration(np.array([[1, 2], [3, 4]]), np.array([1, 0]), np.ones((2, 3), bool), 0.0)
+    one = Demonstration(np.array([[5, 6]]), np.array([2]), np.array([[False, True, True]]), 0.0)
+    observations, actions, masks, valid = pad_demonstrations([two, one])
+    assert observations.tolist() == [[[1, 2], [3, 4]], [[5, 6], [0, 0]]]
+    assert actions.tolist() == [[1, 0], [2, 0]]
+    assert valid.tolist() == [[True, True], [True, False]]
+    assert masks.tolist() == [[[True] * 3] * 2, [[False, True, True], [True] * 3]]
+
+
+def test_the_sequence_loss_and_accuracy_skip_the_padding():
+    from agents.imitation import sequence_accuracy, sequence_cross_entropy
+
+    logits = torch.log(torch.tensor([[[0.5, 0.5], [0.25, 0.75]], [[0.8, 0.2], [0.9, 0.1]]]))
+    actions = torch.tensor([[0, 1], [1, 0]])
+    valid = torch.tensor([[True, True], [True, False]])
+    # -(log 0.5 + log 0.75 + log 0.2) / 3; the padded step (p = 0.9) does not count
+    expected = -(np.log(0.5) + np.log(0.75) + np.log(0.2)) / 3
+    assert float(sequence_cross_entropy(logits, (actions, valid))) == pytest.approx(expected)
+    # argmax: step (0,0) ties -> action 0 (right), (0,1) -> 1 (right), (1,0) -> 0 (wrong)
+    assert float(sequence_accuracy(logits, (actions, valid))) == pytest.approx(2 / 3)
+
+
+TEXT_BC = ROOT / "configs" / "dialogue" / "bc_text.yaml"
+
+
+def text_student(overrides=()):
+    small = ["network.text.hidden_size=16", "network.mlp.hidden=[16]", "recurrent.hidden_size=32"]
+    cfg = load_experiment(TEXT_BC, [f"agent.{o}" for o in [*small, *overrides]])
+    env = gym.make(cfg.env.id, **cfg.env.kwargs)
+    return BehaviourCloningAgent(cfg.agent, env.observation_space, env.action_space), env
+
+
+def test_cloning_the_rules_into_a_recurrent_text_student_lowers_its_loss():
+    from agents.imitation import make_teacher
+    from envs.dialogue import RulePolicy
+
+    fit = ["fit.epochs=6", "fit.batch_size=4", "fit.patience=null", "fit.validation_split=0.0"]
+    student, env = text_student(fit)
+    teacher = make_teacher(RULES, env, input_key="belief")
+    env.reset(seed=0)
+    demos = collect_demonstrations(env, teacher, 24, np.random.default_rng(0), exploration=0.1)
+    student.demonstrations = demos
+    # the labels are what the rules do on the belief, while the student keeps the words
+    rules, replay = RulePolicy(), gym.make("rlcourse/InCarDialogue-v0", slot_error=[0.0, 0.2])
+    replay.reset(seed=0)
+    replayed = collect_demonstrations(replay, teacher.teacher, 24, np.random.default_rng(0), 0.1)
+    for text_demo, belief_demo in zip(demos, replayed, strict=True):
+        assert text_demo.observations.shape[1:] == (40,)
+        assert np.array_equal(text_demo.actions, belief_demo.actions)
+        assert text_demo.actions[0] == rules.act(belief_demo.observations[0])
+    data, loss, metric = student._training_data()
+    before = evaluate_loss(student.network, data, loss, metric)  # the seed's fresh weights
+    result = student.fit_demonstrations()
+    after = evaluate_loss(student.network, data, loss, metric)
+    assert result.epochs == 6
+    assert after.loss < 0.75 * before.loss
+    assert after.metric > before.metric  # agreement with the rules
+
+
+def test_a_recurrent_student_acting_step_by_step_is_its_sequence_forward():
+    student, env = text_student()
+    student.reset_state()
+    obs, info = env.reset(seed=1)
+    observations, masks, stepwise, done = [], [], [], False
+    while not done:
+        observations.append(obs)
+        masks.append(info["action_mask"])
+        logits = student.logits(obs, info)  # the next step of the episode
+        stepwise.append(logits)
+        obs, _, done, _, info = env.step(int(torch.argmax(logits)))
+    assert len(stepwise) >= 2
+    with torch.no_grad():
+        whole = student.network(
+            torch.as_tensor(np.stack(observations))[None], torch.as_tensor(np.stack(masks))[None]
+        )[0]
+    assert torch.allclose(torch.stack(stepwise), whole, atol=1e-5)
+    student.reset_state()  # the next episode starts from the zero state again
+    first = student.logits(observations[0], {"action_mask": masks[0]})
+    assert torch.allclose(first, whole[0], atol=1e-5)
+
+
+def test_a_missing_teacher_input_is_named():
+    from agents.imitation import make_teacher
+
+    env = gym.make("rlcourse/InCarDialogue-v0")  # the belief env puts no belief in info
+    teacher = make_teacher(RULES, env, input_key="belief")
+    with pytest.raises(ValueError, match=r"teacher_input 'belief': the env's info has no such key"):
+        record_episode(env, teacher, np.random.default_rng(0))
+
+
+# ----------------------------------------------------------------------------- DAgger
+
+
+class StayCounter:
+    """A driver that stays put twice, then moves right; counts its episodes."""
+
+    def __init__(self):
+        self.episodes, self.calls = 0, 0
+
+    def reset_state(self):
+        self.episodes, self.calls = self.episodes + 1, 0
+
+    def __call__(self, env, obs, info):
+        self.calls += 1
+        return 2 if self.calls <= 2 else 1
+
+
+def test_a_driver_executes_while_the_teacher_labels():
+    env = Corridor()
+    env.reset(seed=0)
+    driver = StayCounter()
+    demos = collect_demonstrations(
+        env, lambda e, o, i: 1, 3, np.random.default_rng(0), driver=driver
+    )
+    assert driver.episodes == 3  # reset before each episode
+    for demo in demos:  # stay, stay, then four steps right: cells 0 0 0 1 2 3
+        assert demo.observations.argmax(1).tolist() == [0, 0, 0, 1, 2, 3]
+        assert demo.actions.tolist() == [1] * 6  # the teacher's choices
+
+
+def test_dagger_rounds_fit_the_student_and_let_it_drive(runs_dir, monkeypatch):
+    import agents.imitation as imitation
+
+    drivers = []
+    recorded = imitation.record_episode
+
+    def spy(env, teacher, rng, exploration=0.0, start_states=None, driver=None):
+        drivers.append(driver)
+        return recorded(env, teacher, rng, exploration, start_states, driver)
+
+    monkeypatch.setattr(imitation, "record_episode", spy)
+    overrides = ["train.episodes=30", "agent.dagger_rounds=2", f"train.runs_dir={runs_dir}"]
+    result = train(load_experiment(CONFIG, [*FAST[1:], *overrides]), progress=False)
+    assert result.agent.rounds_fitted == 2
+    assert drivers[:10] == [None] * 10  # the teacher's share
+    assert all(d is not None and d.agent is result.agent for d in drivers[10:])
+    assert len(drivers) == len(result.agent.demonstrations) == 30
+    env = gym.make("rlcourse/RussellNorvig4x3-v0", obs_type="onehot")
+    _, teacher = teacher_for()
+    assert_matches_teacher_everywhere(result.agent, env, teacher.actions)
+
+
+def test_dagger_needs_an_episode_budget(runs_dir):
+    overrides = ["train.episodes=null", "train.steps=100", "agent.dagger_rounds=1"]
+    cfg = load_experiment(CONFIG, [*overrides, f"train.runs_dir={runs_dir}"])
+    with pytest.raises(ValueError, match=r"dagger_rounds needs train\.episodes"):
+        train(cfg, progress=False)

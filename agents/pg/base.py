@@ -3,6 +3,13 @@
 `PolicyAgent` owns an `ActorCritic`, its optimiser (Adam or RMSprop), a seeded torch
 generator for action sampling, and optionally an observation normaliser whose statistics
 travel with `save`/`load` and with checkpoints.
+
+``init_from`` starts a fresh run from trained weights (`initialise_from`): another
+policy-gradient agent's (every tensor it has, and its observation statistics), or a
+behaviour-cloning student's, whose encoder, core and head become the actor's (the critic keeps
+its fresh weights). They are read when the agent first needs its network, unless weights were
+loaded before (`load`, `load_state_dict`): a resumed run or a trained agent loaded from its own
+files never reads them again, so it does not need the source to exist any more.
 """
 
 from __future__ import annotations
@@ -20,6 +27,10 @@ from agents.pg.policy import ActorCritic, observation_dtype
 from rlcourse.nn import FlatParameters, Hidden
 from rlcourse.normalization import ObservationNormalizer
 from rlcourse.vector import observation_part, split_observation
+
+#: Where the layers of a behaviour-cloning student (`agents.imitation.PolicyNetwork`) sit in
+#: an `ActorCritic`.
+CLONED_LAYERS = {"encoder": "actor_encoder", "core": "core", "head": "actor"}
 
 
 def make_optimizer(
@@ -68,11 +79,14 @@ class PolicyAgent:
         self.env_steps = 0
         self.updates = 0
         self._act_hidden: Hidden | None = None
+        self._pending_init = config.init_from
 
     # ------------------------------------------------------------------ inputs
 
     def observations(self, obs: Any, update_stats: bool = False) -> torch.Tensor:
         """A batch of env observations [N, ...] as the network's input tensor (normalised)."""
+        if self._pending_init is not None:
+            self.initialise_from(self._pending_init)
         x = np.asarray(obs)
         if self.obs_normalizer is not None:
             x = self.obs_normalizer(x, update=update_stats)
@@ -117,6 +131,53 @@ class PolicyAgent:
             self.flat.clip_grad_norm(self.config.max_grad_norm)
         self.optimizer.step()
 
+    # ------------------------------------------------------------------ initial weights
+
+    def initialise_from(self, path: str | Path) -> None:
+        """Copy the weights of the agent trained at `path` (run directory, agent file or
+        checkpoint) into this one's network; ValueError naming the first tensor that this
+        network lacks or holds in another shape."""
+        from agents.imitation import BehaviourCloningAgent
+        from agents.training import load_agent
+
+        self._pending_init = None
+        source, _ = load_agent(path)
+        if isinstance(source, PolicyAgent):
+            weights = source.policy.state_dict()
+            self._copy_normalizer(source.obs_normalizer, path)
+        elif isinstance(source, BehaviourCloningAgent):
+            weights = {
+                CLONED_LAYERS[key.split(".", 1)[0]] + "." + key.split(".", 1)[1]: value
+                for key, value in source.network.state_dict().items()
+            }
+        else:
+            raise ValueError(
+                f"init_from {str(path)!r}: a {type(source).__name__} has no weights a policy "
+                "gradient agent can start from"
+            )
+        own = self.policy.state_dict()
+        for key, value in weights.items():
+            if key not in own:
+                raise ValueError(
+                    f"init_from {str(path)!r}: its tensor {key!r} has no place in this network "
+                    f"(is agent.network / agent.recurrent / agent.shared_encoder the same?)"
+                )
+            if own[key].shape != value.shape:
+                raise ValueError(
+                    f"init_from {str(path)!r}: {key} has shape {list(value.shape)} there, "
+                    f"{list(own[key].shape)} here"
+                )
+        self.policy.load_state_dict(weights, strict=False)
+        self.reset_state()
+
+    def _copy_normalizer(self, normalizer: ObservationNormalizer | None, path: str | Path) -> None:
+        if (normalizer is None) != (self.obs_normalizer is None):
+            raise ValueError(
+                f"init_from {str(path)!r}: normalize_obs must be the same there and here"
+            )
+        if normalizer is not None and self.obs_normalizer is not None:
+            self.obs_normalizer.load_state_dict(normalizer.state_dict())
+
     # ------------------------------------------------------------------ persistence
 
     def save(self, path: str | Path) -> None:
@@ -132,6 +193,7 @@ class PolicyAgent:
 
     def load(self, path: str | Path) -> None:
         state = torch.load(path, map_location="cpu", weights_only=False)
+        self._pending_init = None
         self.policy.load_state_dict(state["policy"])
         if self.obs_normalizer is not None:
             self.obs_normalizer.load_state_dict(state["obs_normalizer"])
@@ -150,6 +212,7 @@ class PolicyAgent:
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self._pending_init = None
         self.policy.load_state_dict(state["policy"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(state["generator"])

@@ -34,6 +34,12 @@ class PolicyGradientConfig(AgentConfig):
     network: NetworkSpec = Field(DEFAULT_NETWORK, description="encoder of actor and critic")
     shared_encoder: bool = Field(False, description="one encoder for actor and critic")
     recurrent: RecurrentSpec | None = Field(None, description="LSTM/GRU core (shared)")
+    init_from: str | None = Field(
+        None,
+        description="start a fresh run from the weights of this trained run directory, agent "
+        "file or checkpoint (a policy-gradient agent's, or a behaviour-cloning student's for the "
+        "actor side)",
+    )
     ortho_init: bool = Field(True, description="orthogonal init (PPO recipe gains)")
     gamma: Discount = 0.99
     lr: Positive = 3e-4

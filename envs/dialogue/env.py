@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from numbers import Real
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
@@ -94,9 +96,11 @@ class InCarDialogueEnv(gym.Env):
 
     ## Arguments
     - ``obs_type``: ``"belief"`` or ``"text"``.
-    - ``slot_error``: probability that a slot act is misrecognised [0-1].
+    - ``slot_error``: probability that a slot act is misrecognised [0-1]; or a range
+      ``(low, high)``, from which each episode draws its rate uniformly (on the env's
+      generator, at reset), so one policy learns to talk at several noise levels.
     - ``intent_error``: probability that an intent or yes/no is misrecognised [0-1]; None: the
-      same as ``slot_error``.
+      same as ``slot_error`` (the episode's rate when that is a range).
     - ``user``: :class:`UserParams` or a mapping of its fields (``patience`` [turns],
       ``p_change_mind``, ``p_initiative``, ``goal``).
     - ``success_reward``, ``failure_reward``, ``turn_reward``: the reward terms.
@@ -107,7 +111,10 @@ class InCarDialogueEnv(gym.Env):
 
     ``info`` holds ``action_mask``, ``rewards``, ``turns``, and as judged so far ``success``
     (1.0 when every goal intent is done and none went wrong), ``inform_precision`` and
-    ``inform_recall`` (:func:`~envs.dialogue.user_simulator.inform_precision_recall`).
+    ``inform_recall`` (:func:`~envs.dialogue.user_simulator.inform_precision_recall`). With
+    ``obs_type="text"`` it also holds ``belief``, the belief vector the system has built from
+    what it heard (what a belief-state policy such as
+    :class:`~envs.dialogue.rule_policy.RulePolicy` acts on, e.g. as a teacher of a text policy).
 
     ## Version History
     - v0: Initial version.
@@ -118,7 +125,7 @@ class InCarDialogueEnv(gym.Env):
     def __init__(
         self,
         obs_type: str = "belief",
-        slot_error: float = 0.05,
+        slot_error: float | Sequence[float] = 0.05,
         intent_error: float | None = None,
         user: UserParams | Mapping[str, Any] | None = None,
         success_reward: float = SUCCESS_REWARD,
@@ -143,8 +150,11 @@ class InCarDialogueEnv(gym.Env):
             "success": float(success_reward),
             "failure": float(failure_reward),
         }
+        self.slot_error_range = _error_range(slot_error)
+        low = self.slot_error_range[0]
+        self._intent_error = intent_error
         self.error_model = ErrorModel(
-            slot_error=slot_error, intent_error=slot_error if intent_error is None else intent_error
+            slot_error=low, intent_error=low if intent_error is None else intent_error
         )
         self.user = UserSimulator(self.ontology, _user_params(user))
         self.table = ActionTable(self.ontology)
@@ -188,6 +198,13 @@ class InCarDialogueEnv(gym.Env):
                 raise ValueError(f"options['goal'] must be a Goal, got {type(goal).__name__}")
         # words are drawn from their own stream, so text never shifts the dialogue's randomness
         self._nlg_rng = np.random.default_rng(int(self.np_random.integers(2**63)))
+        low, high = self.slot_error_range
+        if high > low:  # a fixed rate draws nothing, so its dialogues stay as they were
+            rate = float(self.np_random.uniform(low, high))
+            intent = rate if self._intent_error is None else self._intent_error
+            self.error_model = dataclasses.replace(
+                self.error_model, slot_error=rate, intent_error=intent
+            )
         self.belief = BeliefState(self.ontology, self.user.params.patience)
         self.transcript = []
         opening = self.user.start(self.np_random, goal)
@@ -266,7 +283,7 @@ class InCarDialogueEnv(gym.Env):
 
     def _info(self, rewards: dict[str, float]) -> dict[str, Any]:
         precision, recall = inform_precision_recall(self.user.goal, self.user.executions)
-        return {
+        info = {
             "action_mask": self.action_mask(),
             "rewards": rewards,
             "turns": self.belief.turn,
@@ -274,3 +291,22 @@ class InCarDialogueEnv(gym.Env):
             "inform_precision": precision,
             "inform_recall": recall,
         }
+        if self.obs_type == "text":
+            info["belief"] = self.belief.vector()
+        return info
+
+
+def _error_range(slot_error: float | Sequence[float]) -> tuple[float, float]:
+    """`slot_error` as a range ``(low, high)`` of probabilities (a number: low == high)."""
+    if isinstance(slot_error, Real):
+        bounds = (float(slot_error), float(slot_error))
+    elif isinstance(slot_error, Sequence) and not isinstance(slot_error, str):
+        if len(slot_error) != 2 or not all(isinstance(p, Real) for p in slot_error):
+            raise ValueError(f"slot_error must be a probability or [low, high], got {slot_error}")
+        bounds = (float(slot_error[0]), float(slot_error[1]))
+    else:
+        raise ValueError(f"slot_error must be a probability or [low, high], got {slot_error!r}")
+    low, high = bounds
+    if not 0.0 <= low <= high <= 1.0:
+        raise ValueError(f"slot_error must satisfy 0 <= low <= high <= 1, got {list(bounds)}")
+    return bounds
