@@ -12,6 +12,8 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
+from envs.checks import check_choice
+
 GOAL_REWARD = 1.0  # [return] for turning towards the cue
 WRONG_REWARD = -1.0  # [return] for turning away from it
 
@@ -57,8 +59,7 @@ class TMazeEnv(gymnasium.Env):
     def __init__(self, length: int = 5, render_mode: str | None = None):
         if length < 1:
             raise ValueError(f"length must be at least 1 cell, got {length}")
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}")
+        check_choice("render_mode", render_mode, self.metadata["render_modes"], optional=True)
         self.length = length
         self.render_mode = render_mode
         self.action_space = spaces.Discrete(len(Action))

@@ -17,6 +17,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from envs.checks import check_choice
 from envs.go.game import NUM_SYMMETRIES, transform_board
 
 SIZE = 3
@@ -224,16 +225,9 @@ class TicTacToeEnv(gym.Env):
         illegal_move: str = "raise",
         render_mode: str | None = None,
     ) -> None:
-        if agent_mark not in AGENT_MARKS:
-            raise ValueError(f"agent_mark must be one of {list(AGENT_MARKS)}, got {agent_mark!r}")
-        if illegal_move not in ILLEGAL_MOVE_RULES:
-            raise ValueError(
-                f"illegal_move must be one of {ILLEGAL_MOVE_RULES}, got {illegal_move!r}"
-            )
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
-            )
+        check_choice("agent_mark", agent_mark, AGENT_MARKS)
+        check_choice("illegal_move", illegal_move, ILLEGAL_MOVE_RULES)
+        check_choice("render_mode", render_mode, self.metadata["render_modes"], optional=True)
         if not (opponent is None or callable(opponent) or opponent in BUILT_IN_OPPONENTS):
             raise ValueError(
                 f"opponent must be None, one of {BUILT_IN_OPPONENTS} or a callable policy, "

@@ -13,6 +13,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from envs.checks import check_choice
 from envs.dialogue.acts import ActionTable, SystemAct, UserAct
 from envs.dialogue.belief import BeliefState, belief_size
 from envs.dialogue.error_model import ErrorModel, HeardAct
@@ -135,10 +136,8 @@ class InCarDialogueEnv(gym.Env):
         text_length: int = 64,
         render_mode: str | None = None,
     ) -> None:
-        if obs_type not in OBS_TYPES:
-            raise ValueError(f"obs_type must be one of {OBS_TYPES}, got {obs_type!r}")
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}")
+        check_choice("obs_type", obs_type, OBS_TYPES)
+        check_choice("render_mode", render_mode, self.metadata["render_modes"], optional=True)
         if text_length < 8:
             raise ValueError(f"text_length must be at least 8 tokens, got {text_length}")
         self.ontology = load_ontology(ontology)

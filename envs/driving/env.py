@@ -11,6 +11,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from envs.checks import check_choice
 from envs.driving.observations import observation_space
 from envs.driving.scenarios import DrivingConfig
 from envs.driving.simulation import ACTION_COUNT, Action, DrivingSim
@@ -80,10 +81,7 @@ class DrivingEnv(gym.Env):
         unknown = sorted(set(settings) - set(CONFIG_KEYS))
         if unknown:
             raise ValueError(f"unknown driving settings {unknown}; valid: {list(CONFIG_KEYS)}")
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
-            )
+        check_choice("render_mode", render_mode, self.metadata["render_modes"], optional=True)
         if "target_speeds" in settings:
             settings["target_speeds"] = tuple(float(s) for s in settings["target_speeds"])
         if "reward_speed_range" in settings:

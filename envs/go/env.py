@@ -10,6 +10,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from envs.checks import check_choice
 from envs.go.rules import BLACK, COLOUR_NAMES, WHITE, GoState
 
 Move = int | str  # a move index, or "resign"
@@ -82,18 +83,9 @@ class GoEnv(gym.Env):
         move_cap: int | None = None,
         render_mode: str | None = None,
     ) -> None:
-        if agent_colour not in AGENT_COLOURS:
-            raise ValueError(
-                f"agent_colour must be one of {list(AGENT_COLOURS)}, got {agent_colour!r}"
-            )
-        if illegal_move not in ILLEGAL_MOVE_RULES:
-            raise ValueError(
-                f"illegal_move must be one of {ILLEGAL_MOVE_RULES}, got {illegal_move!r}"
-            )
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
-            )
+        check_choice("agent_colour", agent_colour, AGENT_COLOURS)
+        check_choice("illegal_move", illegal_move, ILLEGAL_MOVE_RULES)
+        check_choice("render_mode", render_mode, self.metadata["render_modes"], optional=True)
         if history < 0:
             raise ValueError(f"history must be >= 0, got {history}")
         if not (opponent is None or callable(opponent) or isinstance(opponent, str)):

@@ -12,6 +12,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from envs.checks import check_choice
 from envs.gridworld.dynamics import Outcomes, build_outcomes, reward_terms
 from envs.gridworld.maps import Cell, GridMap, load_map
 from envs.gridworld.mdp import TabularMDP
@@ -84,10 +85,8 @@ class GridWorldEnv(gym.Env):
         render_mode: str | None = None,
         cell_size: int | None = None,
     ) -> None:
-        if obs_type not in OBS_TYPES:
-            raise ValueError(f"obs_type must be one of {OBS_TYPES}, got {obs_type!r}")
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}")
+        check_choice("obs_type", obs_type, OBS_TYPES)
+        check_choice("render_mode", render_mode, self.metadata["render_modes"], optional=True)
         self.grid: GridMap = load_map(map)
         self.n_rows, self.n_cols = self.grid.shape
         self.n_states = self.n_rows * self.n_cols
