@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -140,6 +140,13 @@ def plot_learning_curves(
     ax.set_title(title or f"{tag}: mean over runs" + (f", band {band_name}" if band_name else ""))
     ax.grid(alpha=0.3)
     ax.legend(loc="best")
+    return save_figure(fig, out)
+
+
+def save_figure(fig: Any, out: str | Path) -> Path:
+    """Lay out `fig`, write it to `out` (folders made as needed), close it; returns the path."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -242,6 +242,8 @@ def plot(results, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from rlcourse.plotting import save_figure
+
     fig, axes = plt.subplots(
         1, len(results), figsize=(6 * len(results), 4.5), dpi=110, squeeze=False
     )
@@ -257,10 +259,7 @@ def plot(results, out: Path) -> None:
         ax.set_ylabel(f"return ({EVAL_EPISODES} episodes)")
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    print(f"wrote {out}")
+    print(f"wrote {save_figure(fig, out)}")
 
 
 def main(argv: list[str] | None = None) -> int:

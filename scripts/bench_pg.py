@@ -331,7 +331,7 @@ def plot(outcomes: Sequence[Outcome], out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from rlcourse.plotting import Curve, aggregate
+    from rlcourse.plotting import Curve, aggregate, save_figure
 
     groups = group(outcomes)
     env_ids = sorted({env_id for env_id, _, _ in groups})
@@ -358,11 +358,7 @@ def plot(outcomes: Sequence[Outcome], out: Path) -> None:
         ax.set_ylabel(f"return ({EVAL_EPISODES} episodes)")
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
-    print(f"wrote {out}")
+    print(f"wrote {save_figure(fig, out)}")
 
 
 def options(argv: list[str] | None) -> argparse.Namespace:

@@ -43,12 +43,11 @@ KINDS = ("network", "mcts", "random", "gnugo")
 
 
 def build_player(
-    kind: str, opts: argparse.Namespace, game: Any, seed: int, closers: list[Any]
+    kind: str, opts: argparse.Namespace, game: Any, network: Any, seed: int, closers: list[Any]
 ) -> Player:
     if kind == "network":
-        agent = load_alphazero(network_checkpoint(opts), seed)
         arena = ArenaConfig(simulations=opts.sims)
-        return network_player(game, agent.net, arena, seed, opts.sampled_moves)
+        return network_player(game, network.net, arena, seed, opts.sampled_moves)
     if kind == "mcts":
         return mcts_player(game, ArenaConfig(mcts_simulations=opts.mcts_sims), seed)
     if kind == "random":
@@ -69,15 +68,17 @@ def network_checkpoint(opts: argparse.Namespace) -> str:
     return str(PRETRAINED[opts.size])
 
 
-def check_network_game(opts: argparse.Namespace) -> GameConfig:
-    """The network's own game config; a board size or komi other than the match's is refused."""
-    config = load_alphazero(network_checkpoint(opts)).config.game
+def load_network(opts: argparse.Namespace) -> Any:
+    """The AlphaZero agent of the match; a board size or komi other than the match's is
+    refused."""
+    agent = load_alphazero(network_checkpoint(opts), opts.seed)
+    config = agent.config.game
     if (config.board_size, config.komi) != (opts.size, opts.komi):
         raise ValueError(
             f"the network was trained for {config.board_size}x{config.board_size} at komi "
             f"{config.komi:g}, the match is {opts.size}x{opts.size} at komi {opts.komi:g}"
         )
-    return config
+    return agent
 
 
 def describe(game_number: int, finished: FinishedGame, started: float) -> str:
@@ -125,13 +126,15 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     closers: list[Any] = []
     try:
-        if "network" in (opts.first, opts.second):
-            game_config = check_network_game(opts)
-        else:
-            game_config = GameConfig(name="go", board_size=opts.size, komi=opts.komi)
+        network = load_network(opts) if "network" in (opts.first, opts.second) else None
+        game_config = (
+            GameConfig(name="go", board_size=opts.size, komi=opts.komi)
+            if network is None
+            else network.config.game
+        )
         game = make_game(game_config)
-        first = build_player(opts.first, opts, game, opts.seed, closers)
-        second = build_player(opts.second, opts, game, opts.seed + 100, closers)
+        first = build_player(opts.first, opts, game, network, opts.seed, closers)
+        second = build_player(opts.second, opts, game, network, opts.seed + 100, closers)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -38,6 +38,24 @@ def config(runs_dir, agent, env="CartPole-v1", steps=256, env_kwargs=None, **ext
     )
 
 
+def train_until_first_checkpoint(cfg, monkeypatch) -> list[int]:
+    """Train `cfg` until its first checkpoint is written, then stop as a crash would; returns
+    [the step of that checkpoint]."""
+    real_checkpoint = Run.checkpoint
+    crashed_at: list[int] = []
+
+    def crash_after_first(self):
+        real_checkpoint(self)
+        crashed_at.append(self.step)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Run, "checkpoint", crash_after_first)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, progress=False)
+    monkeypatch.setattr(Run, "checkpoint", real_checkpoint)
+    return crashed_at
+
+
 @pytest.mark.parametrize("kind", sorted(ENVS))
 @pytest.mark.parametrize("agent", sorted(TINY))
 def test_tiny_run_of_every_agent(runs_dir, agent, kind):
@@ -65,20 +83,11 @@ def test_resume_continues_exactly(runs_dir, monkeypatch, agent, extra):
     extra = dict(extra)
     cfg = config(runs_dir, agent, extra.pop("env", "CartPole-v1"), steps=384, **extra)
     whole = train(cfg, progress=False)
-    real_checkpoint = Run.checkpoint
-    crashed_at = []
-
-    def crash_after_first(self):
-        real_checkpoint(self)
-        crashed_at.append(self.step)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(Run, "checkpoint", crash_after_first)
     cut = runs_dir / "cut"
-    with pytest.raises(KeyboardInterrupt):
-        train(cfg.model_copy(update={"train": cfg.train.model_copy(update={"runs_dir": str(cut)})}),
-              progress=False)  # fmt: skip
-    monkeypatch.setattr(Run, "checkpoint", real_checkpoint)
+    crashed_at = train_until_first_checkpoint(
+        cfg.model_copy(update={"train": cfg.train.model_copy(update={"runs_dir": str(cut)})}),
+        monkeypatch,
+    )
     (first_dir,) = (cut / cfg.name).iterdir()
     resumed = train(cfg, resume_dir=first_dir, progress=False)
     assert 0 < crashed_at[0] < 384
@@ -139,18 +148,7 @@ def test_async_envs_learn_exactly_what_sync_envs_learn_and_resume(tmp_path, monk
         torch.testing.assert_close(a, b, rtol=0, atol=0)
     # A resumed async run starts fresh episodes from its checkpoint and reaches its budget.
     cfg = config(tmp_path / "cut", "ppo", steps=384, vector_env="async")
-    real_checkpoint = Run.checkpoint
-    crashed_at = []
-
-    def crash_after_first(self):
-        real_checkpoint(self)
-        crashed_at.append(self.step)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(Run, "checkpoint", crash_after_first)
-    with pytest.raises(KeyboardInterrupt):
-        train(cfg, progress=False)
-    monkeypatch.setattr(Run, "checkpoint", real_checkpoint)
+    crashed_at = train_until_first_checkpoint(cfg, monkeypatch)
     (run_dir,) = (tmp_path / "cut" / cfg.name).iterdir()
     resumed = train(cfg, resume_dir=run_dir, progress=False)
     assert 0 < crashed_at[0] < 384 <= resumed.agent.env_steps
