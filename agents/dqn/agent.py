@@ -24,16 +24,17 @@ import torch
 
 from agents.base import EnvFactory
 from agents.dqn.config import DQNConfig
-from agents.dqn.network import QNetwork
+from agents.dqn.network import HandQNetwork, QNetwork
 from agents.dqn.targets import (
     bootstrap_actions,
     categorical_projection,
     masked,
     q_targets,
     value_loss,
+    value_loss_grad,
 )
 from rlcourse.buffers import PrioritizedReplayBuffer, ReplayBatch, ReplayBuffer
-from rlcourse.nn import FlatParameters
+from rlcourse.nn import FlatAdam, FlatParameters
 from rlcourse.runs import Run
 from rlcourse.schedules import schedule_value
 from rlcourse.vector import (
@@ -131,11 +132,11 @@ class DQNAgent:
             [self.target_flat.param, *self.target.buffers()],
             [self.online_flat.param, *self.online.buffers()],
         )
-        self.optimizer = torch.optim.Adam(
-            [self.online_flat.param],
-            lr=config.lr,
-            eps=config.adam_eps,
-            fused=True,  # fused: fastest on CPU
+        self.optimizer = FlatAdam(self.online_flat, lr=config.lr, eps=config.adam_eps)
+        # Both networks forward and backward by hand when they are chains of linear layers.
+        online_hand, target_hand = HandQNetwork.of(self.online), HandQNetwork.of(self.target)
+        self._hand: tuple[HandQNetwork, HandQNetwork] | None = (
+            None if online_hand is None or target_hand is None else (online_hand, target_hand)
         )
         self.buffer: ReplayBuffer | None = None
         self.env_steps = 0
@@ -153,8 +154,14 @@ class DQNAgent:
         return 0.0 if self.config.noisy else schedule_value(self.config.epsilon, self.env_steps)
 
     def _greedy(self, obs: np.ndarray, masks: np.ndarray | None) -> np.ndarray:
+        q_numpy = None if self._hand is None else self._hand[0].numpy_q_values(obs)
+        if q_numpy is not None:  # a plain chain of linear layers: NumPy is quicker
+            if masks is not None:
+                q_numpy = np.where(masks, q_numpy, -np.inf)
+            return q_numpy.argmax(axis=1)
         with torch.inference_mode():
-            q = self.online.q_values(torch.as_tensor(obs))
+            x = torch.as_tensor(obs)
+            q = self.online.q_values(x) if self._hand is None else self._hand[0].q_values(x)
             if masks is not None:
                 q = masked(q, torch.as_tensor(masks))
             return q.argmax(dim=1).numpy()
@@ -320,17 +327,21 @@ class DQNAgent:
         if cfg.noisy:
             self.online.reset_noise()
             self.target.reset_noise()
-        loss, td_errors = self.loss(batch)
         start = cfg.teacher_start
-        if self.teacher_choices is not None and self.teacher_choices.size and start is not None:
-            obs, actions, masks = self.teacher_choices.sample(cfg.batch_size, self.rng)
-            q = self.online.q_values(obs)
-            loss = loss + start.margin_weight * large_margin_loss(q, actions, masks, start.margin)
-        self.online_flat.zero_grad()
-        loss.backward()
-        if cfg.max_grad_norm is not None:
-            self.online_flat.clip_grad_norm(cfg.max_grad_norm)
-        self.optimizer.step()
+        margin = self.teacher_choices is not None and self.teacher_choices.size > 0
+        if self._hand is not None and not margin:
+            loss, td_errors = self._hand_gradient(batch)
+        else:
+            loss, td_errors = self.loss(batch)
+            if margin and start is not None:
+                obs, actions, masks = self.teacher_choices.sample(cfg.batch_size, self.rng)  # type: ignore[union-attr]
+                q = self.online.q_values(obs)
+                loss = loss + start.margin_weight * large_margin_loss(
+                    q, actions, masks, start.margin
+                )
+            self.online_flat.zero_grad()
+            loss.backward()
+        self.optimizer.clipped_step(cfg.max_grad_norm)
         self.updates += 1
         if cfg.prioritized:
             self.buffer.update_priorities(batch.indices, td_errors.numpy())  # type: ignore[attr-defined]
@@ -341,10 +352,50 @@ class DQNAgent:
         self._loss_count += 1
 
     def loss(self, batch: ReplayBatch) -> tuple[torch.Tensor, torch.Tensor]:
-        """(importance-weighted mean loss, |TD error| per sample for priorities)."""
-        cfg = self.config
+        """(importance-weighted mean loss, |TD error| per sample for priorities), through
+        autograd: ``loss.backward()`` gives the online network's gradient."""
         obs = torch.as_tensor(batch.observations)
         next_obs = torch.as_tensor(batch.next_observations)
+        out = self.online(obs)
+        with torch.no_grad():
+            next_online = self.online(next_obs) if self.config.double else None
+            next_target = self.target(next_obs)
+        loss, td_errors, _ = self._td_loss(batch, out, next_online, next_target)
+        return loss, td_errors
+
+    def _hand_gradient(self, batch: ReplayBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        """`loss`, with the online network's gradient set without autograd: the networks run
+        forward and backward by hand (`HandQNetwork`) from the loss gradient with respect to
+        their output, which `_td_loss` writes out. The states and next states share one pass
+        of the online network."""
+        assert self._hand is not None
+        online, target = self._hand
+        obs = torch.as_tensor(batch.observations)
+        next_obs = torch.as_tensor(batch.next_observations)
+        rows = obs.shape[0]
+        tape: list = []
+        outputs = online.forward(torch.cat([obs, next_obs]) if self.config.double else obs, tape)
+        next_online = outputs[rows:] if self.config.double else None
+        loss, td_errors, out_grad = self._td_loss(
+            batch, outputs[:rows], next_online, target.forward(next_obs), out_grad=True
+        )
+        assert out_grad is not None
+        self.online_flat.zero_grad()
+        online.backward(out_grad, tape, rows)
+        return loss, td_errors
+
+    def _td_loss(
+        self,
+        batch: ReplayBatch,
+        out: torch.Tensor,
+        next_online: torch.Tensor | None,
+        next_target: torch.Tensor,
+        out_grad: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """The loss of the online network's output `out` for the batch's states, given both
+        networks' outputs for its next states (the online one for double DQN only): (mean
+        loss, |TD error| per sample, and with `out_grad` d(loss)/d(out), else None)."""
+        cfg = self.config
         actions = torch.as_tensor(batch.actions)
         rewards = torch.as_tensor(batch.rewards)
         discounts = torch.as_tensor(batch.discounts)
@@ -352,28 +403,36 @@ class DQNAgent:
         next_mask = (
             None if batch.next_action_masks is None else torch.as_tensor(batch.next_action_masks)
         )
+        grad = None
         if cfg.distributional:
-            log_probs = self.online(obs)[torch.arange(len(actions)), actions]  # [B, Z]
+            rows = torch.arange(len(actions))
+            log_probs = out[rows, actions]  # [B, Z]
             with torch.no_grad():
-                next_target_probs = self.target(next_obs).exp()  # [B, A, Z]
+                next_target_probs = next_target.exp()  # [B, A, Z]
                 support = self.target.support
                 next_q_target = (next_target_probs * support).sum(-1)
-                next_q_online = self.online.q_values(next_obs) if cfg.double else None
+                next_q_online = (
+                    None if next_online is None else self.online.head.q_values(next_online)  # type: ignore[operator]
+                )
                 best = bootstrap_actions(next_q_target, next_q_online, next_mask)
                 next_probs = next_target_probs[torch.arange(len(best)), best]
                 target = categorical_projection(rewards, discounts, next_probs, support)
             per_sample = -(target * log_probs).sum(-1)
             td_errors = per_sample.detach()
+            if out_grad:  # d/d log p of -sum(target * log p), weighted, batch mean
+                grad = torch.zeros_like(out)
+                grad[rows, actions] = target * (weights / -len(actions))[:, None]
         else:
-            q = self.online(obs).gather(1, actions[:, None]).squeeze(1)
+            q = out.gather(1, actions[:, None]).squeeze(1)
             with torch.no_grad():
-                next_q_online = self.online(next_obs) if cfg.double else None
-                target = q_targets(
-                    rewards, discounts, self.target(next_obs), next_q_online, next_mask
-                )
+                target = q_targets(rewards, discounts, next_target, next_online, next_mask)
             per_sample = value_loss(q, target, cfg.loss)
-            td_errors = (q - target).detach().abs()
-        return (weights * per_sample).mean(), td_errors
+            error = (q - target).detach()
+            td_errors = error.abs()
+            if out_grad:
+                per_q = value_loss_grad(error, cfg.loss).mul_(weights / len(actions))
+                grad = torch.zeros_like(out).scatter_(1, actions[:, None], per_q[:, None])
+        return (weights * per_sample).mean(), td_errors, grad
 
     # ------------------------------------------------------------------ persistence
 

@@ -41,8 +41,9 @@ def q_targets(
     """
     best = bootstrap_actions(next_q_target, next_q_online, next_mask)
     value = next_q_target.gather(1, best[:, None]).squeeze(1)
-    # A terminal row (discount 0) may have no legal action: its value must not leak in.
-    return rewards + discounts * torch.where(discounts > 0, value, torch.zeros_like(value))
+    if next_mask is not None:  # a terminal row may have no legal action: keep its value out
+        value = torch.where(discounts > 0, value, 0.0)
+    return torch.addcmul(rewards, discounts, value)
 
 
 def categorical_projection(
@@ -76,3 +77,9 @@ def value_loss(predicted: torch.Tensor, target: torch.Tensor, kind: str) -> torc
     if kind == "huber":
         return F.smooth_l1_loss(predicted, target, reduction="none")
     return F.mse_loss(predicted, target, reduction="none")
+
+
+def value_loss_grad(error: torch.Tensor, kind: str) -> torch.Tensor:
+    """[B] d value_loss / d predicted for the TD errors predicted - target: the error clipped
+    to [-1, 1] (Huber), or twice it."""
+    return error.clamp(-1.0, 1.0) if kind == "huber" else error * 2.0

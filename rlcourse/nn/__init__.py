@@ -5,13 +5,15 @@ Torsos map observations to features [B, F] (`MLP`, `NatureCNN`, `GridCNN`, `ResN
 (`QHead`, `DuelingHead`, `DistributionalHead`, `CategoricalPolicyHead`, `GaussianPolicyHead`,
 `ValueHead`). `build_encoder(spec, observation_space)` builds a torso from a config section;
 `init_module` re-initialises weights; `summary` lists shapes and parameter counts;
-`FlatParameters` puts a module's parameters in one tensor for cheap optimiser steps.
+`FlatParameters` puts a module's parameters in one tensor for cheap optimiser steps;
+`HandChain` runs chains of linear layers forward and backward without autograd.
 """
 
 from rlcourse.nn.attention import EntityAttentionEncoder, EntityEncoding
-from rlcourse.nn.chain import layers_of, run_layers, sequential_leaves
+from rlcourse.nn.chain import layers_of, run_layers, sequential_leaves, sequential_modules
 from rlcourse.nn.cnn import GridCNN, NatureCNN
-from rlcourse.nn.flat import FlatParameters
+from rlcourse.nn.flat import FlatAdam, FlatParameters
+from rlcourse.nn.handgrad import HandChain
 from rlcourse.nn.heads import (
     CategoricalPolicyHead,
     DiagGaussian,
@@ -52,9 +54,11 @@ __all__ = [
     "DuelingHead",
     "EntityAttentionEncoder",
     "EntityEncoding",
+    "FlatAdam",
     "FlatParameters",
     "GaussianPolicyHead",
     "GridCNN",
+    "HandChain",
     "Hidden",
     "MLPSpec",
     "ModelSummary",
@@ -79,5 +83,6 @@ __all__ = [
     "reset_noise",
     "run_layers",
     "sequential_leaves",
+    "sequential_modules",
     "summary",
 ]

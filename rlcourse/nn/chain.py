@@ -22,6 +22,23 @@ SEQUENTIAL = (nn.Sequential, MLP, ObservationEncoder, QHead)
 Layer = Callable[[torch.Tensor], torch.Tensor]
 
 
+def sequential_modules(module: nn.Module) -> list[nn.Module] | None:
+    """Every leaf module of a purely sequential module tree, in execution order; None when
+    some container is not known to be sequential."""
+    children = list(module.children())
+    if not children:
+        return [module]
+    if type(module) not in SEQUENTIAL:
+        return None
+    leaves: list[nn.Module] = []
+    for child in children:
+        sub = sequential_modules(child)
+        if sub is None:
+            return None
+        leaves += sub
+    return leaves
+
+
 def sequential_leaves(module: nn.Module) -> list[Layer] | None:
     """The `forward` of every leaf of a purely sequential module tree, in execution order.
 
@@ -29,18 +46,8 @@ def sequential_leaves(module: nn.Module) -> list[Layer] | None:
     overhead of the containers (a third of a small MLP's time on a batch of eight). None
     when some container is not known to be sequential.
     """
-    children = list(module.children())
-    if not children:
-        return [module.forward]
-    if type(module) not in SEQUENTIAL:
-        return None
-    leaves: list[Layer] = []
-    for child in children:
-        sub = sequential_leaves(child)
-        if sub is None:
-            return None
-        leaves += sub
-    return leaves
+    leaves = sequential_modules(module)
+    return None if leaves is None else [leaf.forward for leaf in leaves]
 
 
 def layers_of(module: nn.Module) -> list[Layer]:
