@@ -65,6 +65,10 @@ class ReplayBatch(NamedTuple):
     weights: np.ndarray  # [B] float32 importance weights (all 1 for uniform replay)
     indices: np.ndarray  # [B] int64 storage indices (for update_priorities)
 
+    def rows(self, part: slice) -> ReplayBatch:
+        """The transitions in rows `part` (views, not copies)."""
+        return ReplayBatch._make(None if field is None else field[part] for field in self)
+
 
 class ReplayBuffer:
     """The newest `capacity` n-step transitions of `num_envs` envs, sampled uniformly."""
@@ -195,6 +199,14 @@ class ReplayBuffer:
         """`batch_size` transitions drawn uniformly, with replacement."""
         batch_size = self._check_batch_size(batch_size)
         return self.gather(self._rng.integers(self._size, size=batch_size))
+
+    def sample_batches(self, batch_size: int, count: int) -> ReplayBatch:
+        """`count` batches of `batch_size` drawn at once and stacked: rows
+        ``[i * batch_size, (i + 1) * batch_size)`` are the i-th, distributed as `count` calls
+        of `sample` with nothing added in between would draw them."""
+        batch_size = self._check_batch_size(batch_size)
+        count = positive_int(count, "count")
+        return self.gather(self._rng.integers(self._size, size=batch_size * count))
 
     def gather(self, indices: Any) -> ReplayBatch:
         """The transitions at storage `indices` (in [0, len)), with weights 1."""
@@ -573,6 +585,14 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         # w_i / max_j w_j = (N P(i))**-beta / (N P_min)**-beta = (p_i / p_min)**-beta
         weights = (self._tree[indices] / self._tree.min) ** -self.beta
         return self.gather(indices)._replace(weights=weights.astype(np.float32))
+
+    def sample_batches(self, batch_size: int, count: int) -> ReplayBatch:
+        """`count` batches, each drawn like `sample` from the current priorities, stacked. A
+        learner that updates priorities between batches must call `sample` per batch."""
+        count = positive_int(count, "count")
+        batches = [self.sample(batch_size) for _ in range(count)]
+        fields = zip(*batches, strict=True)
+        return ReplayBatch._make(None if f[0] is None else np.concatenate(f) for f in fields)
 
     def update_priorities(self, indices: Any, td_errors: Any) -> None:
         """Set p = (|td error| + epsilon)**alpha for the transitions at `indices`.

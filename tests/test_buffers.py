@@ -144,6 +144,29 @@ def test_sample_returns_the_transitions_at_its_indices():
         np.testing.assert_array_equal(batch.weights, np.ones(7, dtype=np.float32))
 
 
+def test_sample_batches_stacks_batches_drawn_like_sample():
+    buffer = ReplayBuffer(10, SCALAR_BOX, n_step=3, gamma=0.5, seed=0)
+    for step in STEPS:
+        add_one(buffer, *step)
+    stacked = buffer.sample_batches(7, 30)  # more rows than transitions: with replacement
+    assert stacked.indices.shape == (210,)
+    assert set(stacked.indices) == set(range(7))
+    for got, want in zip(stacked, buffer.gather(stacked.indices), strict=True):
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match="count"):
+        buffer.sample_batches(7, 0)
+
+
+def test_prioritized_sample_batches_are_stacked_samples():
+    buffer, twin = filled_prioritized(16, seed=3), filled_prioritized(16, seed=3)
+    buffer.update_priorities(np.arange(16), np.arange(16.0))
+    twin.update_priorities(np.arange(16), np.arange(16.0))
+    stacked = buffer.sample_batches(4, 3)
+    expected = [twin.sample(4) for _ in range(3)]
+    np.testing.assert_array_equal(stacked.indices, np.concatenate([b.indices for b in expected]))
+    np.testing.assert_array_equal(stacked.weights, np.concatenate([b.weights for b in expected]))
+
+
 # -- compact storage against a naive reference --------------------------------------------
 
 

@@ -120,3 +120,47 @@ def test_value_loss_grad_is_the_derivative(kind):
     torch.testing.assert_close(value_loss_grad(predicted.detach() - target, kind), predicted.grad)
     expected = [-0.5, 0.3, -1.0, 1.0] if kind == "huber" else [-1.0, 0.6, -6.0, 6.0]
     torch.testing.assert_close(predicted.grad, torch.tensor(expected))
+
+
+def filled_agent(switches: dict) -> DQNAgent:
+    agent = agent_for(switches)
+    agent.buffer = agent._make_buffer(num_envs=1, with_masks=False, seed=5)
+    rng = np.random.default_rng(0)
+    obs = rng.uniform(-1, 1, (1, 4)).astype(np.float32)
+    for _ in range(50):
+        next_obs = rng.uniform(-1, 1, (1, 4)).astype(np.float32)
+        ended = rng.random(1) < 0.1
+        agent.buffer.add(
+            obs, rng.integers(3, size=1), rng.normal(size=1), next_obs, ended, np.zeros(1, bool)
+        )
+        obs = rng.uniform(-1, 1, (1, 4)).astype(np.float32) if ended[0] else next_obs
+    return agent
+
+
+@pytest.mark.parametrize("name", ["plain", "double", "c51"])
+def test_a_burst_with_one_target_pass_equals_the_steps_one_by_one(name, monkeypatch):
+    monkeypatch.setattr("agents.dqn.agent.TARGET_PASS_ROWS", 24)  # 3 batches of 8 per pass
+    burst, one_by_one = filled_agent(SWITCHES[name]), filled_agent(SWITCHES[name])
+    burst._train(7)
+    stacked = [one_by_one.buffer.sample_batches(8, count) for count in (3, 3, 1)]
+    for part in stacked:
+        for i in range(len(part.indices) // 8):
+            rows = slice(i * 8, (i + 1) * 8)
+            one_by_one._update(part.rows(rows))
+    assert burst.updates == one_by_one.updates == 7
+    torch.testing.assert_close(burst.online_flat.param, one_by_one.online_flat.param)
+
+
+def test_bursts_sample_per_step_when_the_target_or_the_sampling_changes():
+    for switches in ({"noisy": True}, {"prioritized": True}, {"target_update": "polyak"}):
+        agent = filled_agent(switches)
+        calls: list[int] = []
+        original = agent.buffer.sample
+
+        def sample(n, calls=calls, original=original):
+            calls.append(n)
+            return original(n)
+
+        agent.buffer.sample = sample
+        agent._train(3)
+        assert calls == [8, 8, 8], switches

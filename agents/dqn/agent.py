@@ -47,6 +47,7 @@ from rlcourse.vector import (
 )
 
 LOG_EVERY = 1_000  # env steps between train/* scalars
+TARGET_PASS_ROWS = 2_048  # next states the target network values in one pass (see `_train`)
 
 
 def large_margin_loss(
@@ -244,8 +245,7 @@ class DQNAgent:
                 if cfg.prioritized and total:
                     frac = min(1.0, self.env_steps / total)
                     self.buffer.beta = cfg.beta + frac * (1.0 - cfg.beta)  # type: ignore[attr-defined]
-                for _ in range(cfg.gradient_steps):
-                    self._update()
+                self._train(cfg.gradient_steps)
             if (
                 cfg.target_update == "hard"
                 and self.env_steps % cfg.target_update_interval < cfg.num_envs
@@ -318,21 +318,48 @@ class DQNAgent:
         with torch.no_grad():
             torch._foreach_copy_(*self._sync_pairs)
 
-    def _update(self) -> None:
+    def _train(self, steps: int) -> None:
+        """`steps` gradient steps in a row (nothing enters the replay meanwhile).
+
+        With hard target updates, no noise and uniform replay, the target network and the
+        sampling distribution stay as they are through these steps: every batch is then drawn
+        at once and the target network values all their next states in a few large passes
+        (`TARGET_PASS_ROWS` rows each) instead of one small pass per step. The steps compute
+        what they would one by one.
+        """
         cfg = self.config
         assert self.buffer is not None
         if len(self.buffer) < cfg.batch_size:
             return
-        batch = self.buffer.sample(cfg.batch_size)
+        frozen = cfg.target_update == "hard" and not cfg.noisy and not cfg.prioritized
+        if not frozen or self._hand is None:
+            for _ in range(steps):
+                self._update(self.buffer.sample(cfg.batch_size))
+            return
+        rows = cfg.batch_size
+        per_pass = max(1, TARGET_PASS_ROWS // rows)
+        for first in range(0, steps, per_pass):
+            count = min(per_pass, steps - first)
+            stacked = self.buffer.sample_batches(rows, count)
+            next_target = self._hand[1].forward(torch.as_tensor(stacked.next_observations))
+            for i in range(count):
+                part = slice(i * rows, (i + 1) * rows)
+                self._update(stacked.rows(part), next_target[part])
+
+    def _update(self, batch: ReplayBatch, next_target: torch.Tensor | None = None) -> None:
+        """One gradient step on `batch` (`next_target`: the target network's output for its
+        next observations, when already computed)."""
+        cfg = self.config
+        assert self.buffer is not None
         if cfg.noisy:
             self.online.reset_noise()
             self.target.reset_noise()
         start = cfg.teacher_start
         margin = self.teacher_choices is not None and self.teacher_choices.size > 0
         if self._hand is not None and not margin:
-            loss, td_errors = self._hand_gradient(batch)
+            loss, td_errors = self._hand_gradient(batch, next_target)
         else:
-            loss, td_errors = self.loss(batch)
+            loss, td_errors = self.loss(batch, next_target)
             if margin and start is not None:
                 obs, actions, masks = self.teacher_choices.sample(cfg.batch_size, self.rng)  # type: ignore[union-attr]
                 q = self.online.q_values(obs)
@@ -351,19 +378,25 @@ class DQNAgent:
         self._loss_sum += float(loss.detach())
         self._loss_count += 1
 
-    def loss(self, batch: ReplayBatch) -> tuple[torch.Tensor, torch.Tensor]:
+    def loss(
+        self, batch: ReplayBatch, next_target: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(importance-weighted mean loss, |TD error| per sample for priorities), through
-        autograd: ``loss.backward()`` gives the online network's gradient."""
+        autograd: ``loss.backward()`` gives the online network's gradient. `next_target`:
+        the target network's output for the next observations, if already computed."""
         obs = torch.as_tensor(batch.observations)
         next_obs = torch.as_tensor(batch.next_observations)
         out = self.online(obs)
         with torch.no_grad():
             next_online = self.online(next_obs) if self.config.double else None
-            next_target = self.target(next_obs)
+            if next_target is None:
+                next_target = self.target(next_obs)
         loss, td_errors, _ = self._td_loss(batch, out, next_online, next_target)
         return loss, td_errors
 
-    def _hand_gradient(self, batch: ReplayBatch) -> tuple[torch.Tensor, torch.Tensor]:
+    def _hand_gradient(
+        self, batch: ReplayBatch, next_target: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """`loss`, with the online network's gradient set without autograd: the networks run
         forward and backward by hand (`HandQNetwork`) from the loss gradient with respect to
         their output, which `_td_loss` writes out. The states and next states share one pass
@@ -376,8 +409,10 @@ class DQNAgent:
         tape: list = []
         outputs = online.forward(torch.cat([obs, next_obs]) if self.config.double else obs, tape)
         next_online = outputs[rows:] if self.config.double else None
+        if next_target is None:
+            next_target = target.forward(next_obs)
         loss, td_errors, out_grad = self._td_loss(
-            batch, outputs[:rows], next_online, target.forward(next_obs), out_grad=True
+            batch, outputs[:rows], next_online, next_target, out_grad=True
         )
         assert out_grad is not None
         self.online_flat.zero_grad()
