@@ -9,6 +9,10 @@ steps; their transitions are stored and learned from like any other, and with
 large-margin loss (`large_margin_loss`). A resumed run continues exactly: checkpoints hold both
 networks, the optimizer, every random generator, the pickled envs with their current
 observations, the teacher's choices, and (with `save_replay`) the replay buffer.
+
+Q networks built from linear layers (MLP encoders, every head) train without autograd: they
+run forward and backward by hand (`HandQNetwork`) from the loss gradient `_td_loss` writes
+out, and act in NumPy; other networks, and the large-margin loss, go through autograd.
 """
 
 from __future__ import annotations
