@@ -10,7 +10,15 @@ import pytest
 import torch
 from torch import nn
 
-from rlcourse.nn import MLP, FlatParameters, HandChain, MLPSpec, NoisyLinear, build_encoder
+from rlcourse.nn import (
+    MLP,
+    FlatParameters,
+    HandChain,
+    MLPSpec,
+    NoisyLinear,
+    build_encoder,
+    reset_noise,
+)
 from rlcourse.nn.heads import _stream
 from rlcourse.nn.spec import ToFloat
 
@@ -142,13 +150,16 @@ def test_numpy_forward_matches_and_follows_weight_changes():
     np.testing.assert_array_equal(x, copy_of_x)  # the input is left alone
 
 
-def test_numpy_forward_is_none_while_noise_is_on():
+def test_numpy_forward_of_noisy_layers_reads_the_current_noise():
+    torch.manual_seed(0)
     module = _stream(5, 3, [8], noisy=True)
     chain = HandChain.of(module)
-    x = np.ones((2, 5), dtype=np.float32)
-    assert chain.numpy_forward(x) is None
-    module.eval()
-    np.testing.assert_allclose(
-        chain.numpy_forward(x), module(torch.as_tensor(x)).detach(), rtol=1e-5, atol=1e-6
-    )
+    x = np.random.default_rng(0).normal(size=(2, 5)).astype(np.float32)
+    for _ in range(2):
+        expected = module(torch.as_tensor(x)).detach()
+        np.testing.assert_allclose(chain.numpy_forward(x), expected, rtol=1e-5, atol=1e-5)
+        reset_noise(module)
+    module.eval()  # the mean weights only
+    expected = module(torch.as_tensor(x)).detach()
+    np.testing.assert_allclose(chain.numpy_forward(x), expected, rtol=1e-5, atol=1e-5)
     assert isinstance(module.layers[0], NoisyLinear)

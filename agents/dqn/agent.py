@@ -159,14 +159,13 @@ class DQNAgent:
         return 0.0 if self.config.noisy else schedule_value(self.config.epsilon, self.env_steps)
 
     def _greedy(self, obs: np.ndarray, masks: np.ndarray | None) -> np.ndarray:
-        q_numpy = None if self._hand is None else self._hand[0].numpy_q_values(obs)
-        if q_numpy is not None:  # a plain chain of linear layers: NumPy is quicker
+        if self._hand is not None:  # NumPy is quicker on a few observations
+            q_numpy = self._hand[0].numpy_q_values(obs)
             if masks is not None:
                 q_numpy = np.where(masks, q_numpy, -np.inf)
             return q_numpy.argmax(axis=1)
         with torch.inference_mode():
-            x = torch.as_tensor(obs)
-            q = self.online.q_values(x) if self._hand is None else self._hand[0].q_values(x)
+            q = self.online.q_values(torch.as_tensor(obs))
             if masks is not None:
                 q = masked(q, torch.as_tensor(masks))
             return q.argmax(dim=1).numpy()

@@ -135,28 +135,22 @@ class HandQNetwork:
             tape += [tapes, out]
         return out
 
-    def q_values(self, obs: torch.Tensor) -> torch.Tensor:
-        """[B, A] expected returns, as `QNetwork.q_values`."""
-        out = self.forward(obs)
+    def numpy_q_values(self, obs: np.ndarray) -> np.ndarray:
+        """[B, A] Q values computed in NumPy (see `HandChain.numpy_forward`): for acting."""
         head = self.net.head
-        return head.q_values(out) if isinstance(head, DistributionalHead) else out
-
-    def numpy_q_values(self, obs: np.ndarray) -> np.ndarray | None:
-        """[B, A] Q values computed in NumPy (see `HandChain.numpy_forward`): for acting. None
-        for distributional heads and noisy layers in training mode."""
-        head = self.net.head
-        if isinstance(head, DistributionalHead):
-            return None
         features = self.encoder.numpy_forward(obs)
-        if features is None:
-            return None
         outs = [stream.numpy_forward(features) for stream in self.streams]
         if isinstance(head, QHead):
             return outs[0]
-        value, advantage = outs
-        if value is None or advantage is None:
-            return None
-        return value + advantage - advantage.mean(axis=1, keepdims=True)  # `dueling_combine`
+        if isinstance(head, DuelingHead):
+            return _numpy_dueling(outs[0], outs[1])
+        logits = outs[0].reshape(len(features), head.n_actions, head.atoms)
+        if head.value is not None:
+            logits = _numpy_dueling(outs[1].reshape(len(features), 1, head.atoms), logits)
+        logits -= logits.max(axis=-1, keepdims=True)  # softmax over atoms, then the mean
+        probs = np.exp(logits)
+        probs /= probs.sum(axis=-1, keepdims=True)
+        return probs @ head.support.numpy()
 
     def backward(self, grad: torch.Tensor, tape: list, rows: int | None = None) -> None:
         """Set the parameters' ``.grad`` from `grad`, d(loss)/d(output) for the first `rows`
@@ -186,3 +180,8 @@ class HandQNetwork:
                 features_grad += other
             self.encoder.backward(features_grad, tapes[0], rows)
         tape.clear()
+
+
+def _numpy_dueling(value: np.ndarray, advantage: np.ndarray) -> np.ndarray:
+    """`dueling_combine` for NumPy arrays."""
+    return value + advantage - advantage.mean(axis=1, keepdims=True)

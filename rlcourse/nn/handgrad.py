@@ -1,13 +1,13 @@
 """Forward and backward passes written out by hand for chains of linear layers.
 
 Autograd records every operation of a forward pass and replays it backwards. For the small
-MLPs of RL agents that bookkeeping costs about as much as the arithmetic: a DQN update of a
-256x256 network spends more time in autograd's engine than in its four large matrix products.
-`HandChain` computes the forward pass of a purely sequential module tree made of `nn.Linear`
-and `NoisyLinear` layers, ReLU and Tanh activations, `nn.Identity` and `ToFloat`, and its
-backward pass writes each parameter's gradient straight into the parameter's ``.grad`` (which
-must exist; `FlatParameters` gives every parameter one). ``HandChain.of(module)`` is None for
-any other tree: the caller then uses autograd. Tests check both against autograd.
+MLPs of RL agents, whose steps are many small operations around a few matrix products, that
+bookkeeping is a sizeable share of an update. `HandChain` computes the forward pass of a purely
+sequential module tree made of `nn.Linear` and `NoisyLinear` layers, ReLU and Tanh
+activations, `nn.Identity` and `ToFloat`, and its backward pass writes each parameter's
+gradient straight into the parameter's ``.grad`` (which must exist; `FlatParameters` gives
+every parameter one). ``HandChain.of(module)`` is None for any other tree: the caller then
+uses autograd. Tests check both against autograd.
 
 Typical use::
 
@@ -15,7 +15,8 @@ Typical use::
     out = chain.forward(x, tape)          # like module(x), remembering what backward needs
     chain.backward(grad_out, tape)        # parameter .grad = d(loss)/d(parameter)
 
-`backward_to_input` also returns the gradient with respect to the input.
+`backward_to_input` also returns the gradient with respect to the input; `numpy_forward` runs
+the chain in NumPy on views of the same weights (cheaper per call, for acting).
 
 The forward may run on more rows than carry a gradient (a double-DQN update evaluates the
 states and the next states in one pass): ``backward(grad, tape, rows=B)`` uses the first B rows.
@@ -53,17 +54,23 @@ class _Affine:
         weight = torch.addcmul(layer.weight_mu, layer.weight_sigma, noise)
         return weight, torch.addcmul(layer.bias_mu, layer.bias_sigma, layer.eps_out), noise
 
-    def numpy_weights(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """(weight transposed, bias) as NumPy views of the parameters' memory; None for a
-        noisy layer in training mode, whose weights change with every noise draw."""
+    def numpy_step(self) -> tuple[str, Any, Any]:
+        """This layer for `HandChain.numpy_forward`, as NumPy views of the parameters' (and
+        noise buffers') memory: ("affine", weight transposed, bias), or for a noisy layer in
+        training mode ("noisy", (mu_w transposed, sigma_w transposed, eps_in, eps_out),
+        (mu_b, sigma_b))."""
         layer = self.layer
+
+        def view(t: torch.Tensor) -> np.ndarray:
+            return t.detach().numpy()
+
         if isinstance(layer, nn.Linear):
-            weight, bias = layer.weight, layer.bias
-        elif layer.training:
-            return None
-        else:
-            weight, bias = layer.weight_mu, layer.bias_mu
-        return weight.detach().numpy().T, bias.detach().numpy()
+            return "affine", view(layer.weight).T, view(layer.bias)
+        if not layer.training:
+            return "affine", view(layer.weight_mu).T, view(layer.bias_mu)
+        weights = (view(layer.weight_mu).T, view(layer.weight_sigma).T)
+        noise = (view(layer.eps_in), view(layer.eps_out))
+        return "noisy", (*weights, *noise), (view(layer.bias_mu), view(layer.bias_sigma))
 
     def forward(self, x: torch.Tensor, tape: Tape | None) -> torch.Tensor:
         weight, bias, noise = self.weights()
@@ -153,8 +160,13 @@ class HandChain:
         self.parameters = [
             p for step in steps if isinstance(step, _Affine) for p in step.layer.parameters()
         ]
+        # What the NumPy views read: the layers' parameters and noise buffers.
+        self._viewed = [
+            *self.parameters,
+            *(b for s in steps if isinstance(s, _Affine) for b in s.layer.buffers()),
+        ]
         self._numpy_key: tuple = ()
-        self._numpy_program: list[tuple[str, Any, Any]] | None = None
+        self._numpy_program: list[tuple[str, Any, Any]] | None = None  # see `_numpy_steps`
 
     @classmethod
     def of(cls, module: nn.Module) -> HandChain | None:
@@ -182,17 +194,22 @@ class HandChain:
                 x = step.forward(x, tape)
         return x
 
-    def numpy_forward(self, x: np.ndarray) -> np.ndarray | None:
+    def numpy_forward(self, x: np.ndarray) -> np.ndarray:
         """The forward pass in NumPy, whose per-call cost is a fraction of torch's: for acting
-        on a few observations. Reads the parameters' memory directly (no copy), so it always
-        sees the current weights. None while a noisy layer is in training mode."""
-        program = self._numpy_steps()
-        if program is None:
-            return None
-        for kind, a, b in program:
+        on a few observations. Reads the parameters' and noise buffers' memory directly (no
+        copy), so it always sees the current weights and noise. A noisy layer computes
+        ``mu_w x + eps_out * (sigma_w (eps_in * x))``, the factorised noise's product without
+        forming the noisy weight."""
+        for kind, a, b in self._numpy_steps():
             if kind == "affine":
                 x = x @ a
                 x += b
+            elif kind == "noisy":
+                mu_t, sigma_t, eps_in, eps_out = a
+                noisy = ((x * eps_in) @ sigma_t) * eps_out
+                x = x @ mu_t
+                x += noisy
+                x += b[0] + b[1] * eps_out
             elif kind == "relu":  # a: in place
                 x = np.maximum(x, 0.0, out=x if a else None)
             elif kind == "tanh":
@@ -203,26 +220,22 @@ class HandChain:
                 x = x * a if a != 1.0 else x
         return x
 
-    def _numpy_steps(self) -> list[tuple[str, Any, Any]] | None:
-        # The views stay valid while every parameter keeps its memory and mode.
-        key = tuple(p.data_ptr() for p in self.parameters) + tuple(
+    def _numpy_steps(self) -> list[tuple[str, Any, Any]]:
+        # The views stay valid while every tensor keeps its memory and each layer its mode.
+        key = tuple(t.data_ptr() for t in self._viewed) + tuple(
             step.layer.training for step in self._steps if isinstance(step, _Affine)
         )
         if key != self._numpy_key:
-            program: list[tuple[str, Any, Any]] | None = []
+            program: list[tuple[str, Any, Any]] = []
             for step in self._steps:
                 if isinstance(step, _Affine):
-                    weights = step.numpy_weights()
-                    if weights is None:
-                        program = None
-                        break
-                    program.append(("affine", *weights))  # type: ignore[union-attr]
+                    program.append(step.numpy_step())
                 elif isinstance(step, _Activation):
-                    program.append((step.kind, step.in_place, None))  # type: ignore[union-attr]
+                    program.append((step.kind, step.in_place, None))
                 else:
-                    module = step.module
-                    program.append(("float", module.scale, module.flatten))  # type: ignore[union-attr]
+                    program.append(("float", step.module.scale, step.module.flatten))
             self._numpy_key, self._numpy_program = key, program
+        assert self._numpy_program is not None
         return self._numpy_program
 
     def backward(self, grad: torch.Tensor, tape: Tape, rows: int | None = None) -> None:
