@@ -129,15 +129,11 @@ def test_flat_adam_clipped_step_matches_clip_then_adam(max_norm):
         theirs.step()
         torch.testing.assert_close(flat.param, reference.param)
     state = ours.state_dict()
-    again = FlatAdam(FlatParameters(copy.deepcopy(plain_like(net))), lr=1e-2)
+    again = FlatAdam(twins()[2], lr=1e-2)
     again.load_state_dict(state)
     torch.testing.assert_close(
         again.state_dict()["state"][0]["exp_avg"], state["state"][0]["exp_avg"]
     )
-
-
-def plain_like(net: nn.Module) -> nn.Module:
-    return nn.Sequential(MLP(3, [16, 16]), nn.Linear(16, 2))
 
 
 def test_flat_adam_needs_gradients():

@@ -357,18 +357,13 @@ class DQNAgent:
         if cfg.noisy:
             self.online.reset_noise()
             self.target.reset_noise()
-        start = cfg.teacher_start
         margin = self.teacher_choices is not None and self.teacher_choices.size > 0
         if self._hand is not None and not margin:
             loss, td_errors = self._hand_gradient(batch, next_target)
         else:
             loss, td_errors = self.loss(batch, next_target)
-            if margin and start is not None:
-                obs, actions, masks = self.teacher_choices.sample(cfg.batch_size, self.rng)  # type: ignore[union-attr]
-                q = self.online.q_values(obs)
-                loss = loss + start.margin_weight * large_margin_loss(
-                    q, actions, masks, start.margin
-                )
+            if margin:
+                loss = loss + self._margin_loss()
             self.online_flat.zero_grad()
             loss.backward()
         self.optimizer.clipped_step(cfg.max_grad_norm)
@@ -380,6 +375,14 @@ class DQNAgent:
                 self.target_flat.param.lerp_(self.online_flat.param, cfg.tau)
         self._loss_sum += float(loss.detach())
         self._loss_count += 1
+
+    def _margin_loss(self) -> torch.Tensor:
+        """The weighted large-margin loss on a batch of the teacher's choices (autograd)."""
+        start, choices = self.config.teacher_start, self.teacher_choices
+        assert start is not None and choices is not None
+        obs, actions, masks = choices.sample(self.config.batch_size, self.rng)
+        q = self.online.q_values(obs)
+        return start.margin_weight * large_margin_loss(q, actions, masks, start.margin)
 
     def loss(
         self, batch: ReplayBatch, next_target: torch.Tensor | None = None
@@ -418,7 +421,7 @@ class DQNAgent:
             batch, outputs[:rows], next_online, next_target, out_grad=True
         )
         assert out_grad is not None
-        self.online_flat.zero_grad()
+        self.online_flat.restore_grad_views()  # the backward pass overwrites every gradient
         online.backward(out_grad, tape, rows)
         return loss, td_errors
 

@@ -62,11 +62,16 @@ class FlatParameters:
 
     def zero_grad(self) -> None:
         """Zero every parameter's gradient (one operation on the flat gradient)."""
+        self.restore_grad_views()
+        if self.param.grad is not None:
+            self.param.grad.zero_()
+
+    def restore_grad_views(self) -> None:
+        """Make every parameter's ``.grad`` its view of the flat gradient again, without
+        zeroing: for code that overwrites every gradient rather than accumulating."""
         for p, view in zip(self.params, self._grad_views, strict=False):
             if p.grad is not view:
                 p.grad = view
-        if self.param.grad is not None:
-            self.param.grad.zero_()
 
     def clip_grad_norm(self, max_norm: float) -> torch.Tensor:
         """Scale the gradient to a norm of at most `max_norm` (as ``clip_grad_norm_`` does,
