@@ -38,8 +38,7 @@ import numpy as np
 import torch
 
 from rlcourse.benchmarking import bench_main, print_table
-from rlcourse.buffers import PrioritizedReplayBuffer, ReplayBuffer
-from rlcourse.replay.sum_tree import SumTree
+from rlcourse.replay import PrioritizedReplayBuffer, ReplayBuffer, SumTree
 
 FRAME_SHAPE = (84, 84)
 EPISODE_LENGTH = 1000

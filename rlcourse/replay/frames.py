@@ -1,10 +1,10 @@
-"""Observations stored once, in slots that are handed out and given back explicitly.
+"""Observation frames in slots that are handed out and given back explicitly.
 
 `write` puts frames (and their action masks) into free slots and returns the slot numbers;
 `free` gives slots back for reuse. Whoever holds a slot number decides when it is freed (see
-`rlcourse.buffers` for the rule that makes this safe). When no free slot is left, the arrays
-grow by a quarter; this happens only when episodes end so often that their final observations
-add noticeably to the frame count.
+`rlcourse.replay.uniform` for the rule that makes this safe when frames are shared). When no
+free slot is left, the arrays grow by a quarter; this happens only when episodes end so often
+that their final observations add noticeably to the frame count.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Replay buffers: n-step returns by hand, compact storage against a naive reference, priorities,
-importance weights, memory, determinism, resume and argument errors."""
+"""Uniform replay: n-step returns by hand, compact storage against a naive reference (frames
+shared or not), memory, sampling and argument errors."""
 
 import collections
 import pickle
@@ -8,9 +8,8 @@ from typing import Any, NamedTuple
 import gymnasium as gym
 import numpy as np
 import pytest
-from scipy.stats import chisquare
 
-from rlcourse.buffers import PrioritizedReplayBuffer, ReplayBatch, ReplayBuffer
+from rlcourse.replay import ReplayBatch, ReplayBuffer
 
 SCALAR_BOX = gym.spaces.Box(-np.inf, np.inf, shape=(1,), dtype=np.float32)
 
@@ -157,16 +156,6 @@ def test_sample_batches_stacks_batches_drawn_like_sample():
         buffer.sample_batches(7, 0)
 
 
-def test_prioritized_sample_batches_are_stacked_samples():
-    buffer, twin = filled_prioritized(16, seed=3), filled_prioritized(16, seed=3)
-    buffer.update_priorities(np.arange(16), np.arange(16.0))
-    twin.update_priorities(np.arange(16), np.arange(16.0))
-    stacked = buffer.sample_batches(4, 3)
-    expected = [twin.sample(4) for _ in range(3)]
-    np.testing.assert_array_equal(stacked.indices, np.concatenate([b.indices for b in expected]))
-    np.testing.assert_array_equal(stacked.weights, np.concatenate([b.weights for b in expected]))
-
-
 # -- compact storage against a naive reference --------------------------------------------
 
 
@@ -262,12 +251,13 @@ def assert_same_contents(buffer, reference):
         (40, 2, 0.6),  # mostly one-step episodes: final observations add many frames
     ],
 )
+@pytest.mark.parametrize("optimize_memory_usage", [True, False])
 def test_compact_storage_equals_a_naive_reference_through_many_wrap_arounds(
-    capacity, n_step, end_rate
+    capacity, n_step, end_rate, optimize_memory_usage
 ):
     buffer = ReplayBuffer(
         capacity, gym.spaces.Box(0, 255, (4, 4), np.uint8), num_envs=3, n_step=n_step,
-        gamma=0.9, action_mask_size=4,
+        gamma=0.9, action_mask_size=4, optimize_memory_usage=optimize_memory_usage,
     )  # fmt: skip
     reference = NaiveReplay(capacity, 3, n_step, gamma=0.9)
     for step in vector_env_stream(1500, end_rate=end_rate):
@@ -301,255 +291,19 @@ def test_uint8_images_take_about_one_frame_per_transition():
     # a buffer storing obs and next_obs separately needs 2 * capacity * frame_bytes
 
 
-# -- prioritized replay ----------------------------------------------------------------------
-
-
-def filled_prioritized(count, **kwargs):
-    buffer = PrioritizedReplayBuffer(count, SCALAR_BOX, gamma=0.5, **kwargs)
-    for i in range(count):
-        add_one(buffer, i, i, 0.0, i + 1)
-    return buffer
-
-
-def test_new_transitions_get_the_largest_priority_seen_so_far():
-    buffer = filled_prioritized(3, alpha=1.0, epsilon=1e-6)
-    np.testing.assert_array_equal(buffer.priorities([0, 1, 2]), [1.0, 1.0, 1.0])
-    buffer.update_priorities([0, 1], [-3.0, 0.5])  # p = |delta| + eps
-    np.testing.assert_allclose(buffer.priorities([0, 1, 2]), [3 + 1e-6, 0.5 + 1e-6, 1.0])
-    buffer.update_priorities([0], [0.0])
-    add_one(buffer, 3, 3, 0.0, 4)  # overwrites storage index 0 with priority max(3, 1)
-    np.testing.assert_allclose(buffer.priorities([0]), [3 + 1e-6])
-
-
-def test_priority_is_the_td_error_plus_epsilon_to_the_alpha():
-    buffer = filled_prioritized(2, alpha=0.5, epsilon=0.25)
-    buffer.update_priorities([0, 1], [2.0, -6.0])
-    np.testing.assert_allclose(buffer.priorities([0, 1]), [1.5, 2.5])  # sqrt(2.25), sqrt(6.25)
-
-
-@pytest.mark.parametrize(
-    ("beta", "expected"),
-    [
-        # p = 1, 2, 3, 4, so P = .1 .2 .3 .4 and N P = .4 .8 1.2 1.6; w = (N P)**-beta divided
-        # by its largest value (N P = .4): w_i = (p_1 / p_i)**beta
-        (0.5, [1.0, 0.70710678, 0.57735027, 0.5]),
-        (1.0, [1.0, 0.5, 1 / 3, 0.25]),
-        (0.0, [1.0, 1.0, 1.0, 1.0]),
-    ],
-)
-def test_importance_weights_against_a_hand_computation(beta, expected):
-    buffer = filled_prioritized(4, alpha=0.5, beta=beta, epsilon=1e-6, seed=0)
-    buffer.update_priorities([0, 1, 2, 3], np.array([1.0, 4.0, 9.0, 16.0]) - 1e-6)
-    for _ in range(20):
-        batch = buffer.sample(4)
-        np.testing.assert_allclose(batch.weights, np.array(expected)[batch.indices], rtol=1e-5)
-        assert batch.weights.dtype == np.float32
-
-
-def test_beta_can_be_annealed():
-    buffer = filled_prioritized(4, alpha=1.0, beta=0.0, epsilon=1e-6, seed=0)
-    buffer.update_priorities([0, 1, 2, 3], [1.0, 1.0, 1.0, 4.0])
-    assert np.all(buffer.sample(4).weights == 1.0)
-    buffer.beta = 1.0
-    batch = buffer.sample(4)
-    np.testing.assert_allclose(batch.weights, np.where(batch.indices == 3, 0.25, 1.0), rtol=1e-5)
-
-
-def sampled_counts(buffer, draws=20_000, batch_size=8):
-    batches = draws // batch_size
-    indices = np.concatenate([buffer.sample(batch_size).indices for _ in range(batches)])
-    return np.bincount(indices, minlength=len(buffer)), len(indices)
-
-
-def test_updated_priorities_change_the_sampling_distribution():
-    buffer = filled_prioritized(10, alpha=1.0, epsilon=1e-6, seed=1)
-    counts, draws = sampled_counts(buffer)  # all at the initial priority: uniform
-    assert chisquare(counts).pvalue > 1e-3
-    priorities = np.arange(1.0, 11.0)
-    buffer.update_priorities(np.arange(10), priorities - 1e-6)
-    counts, draws = sampled_counts(buffer)
-    assert chisquare(counts, draws * priorities / priorities.sum()).pvalue > 1e-3
-    buffer.update_priorities([9], [100.0])  # one large TD error takes most of the draws
-    counts, draws = sampled_counts(buffer)
-    priorities[9] = 100.0
-    assert chisquare(counts, draws * priorities / priorities.sum()).pvalue > 1e-3
-
-
-def test_alpha_zero_samples_uniformly_whatever_the_td_errors():
-    buffer = filled_prioritized(10, alpha=0.0, seed=2)
-    buffer.update_priorities(np.arange(10), np.arange(10) ** 3)
-    counts, _ = sampled_counts(buffer)
-    assert chisquare(counts).pvalue > 1e-3
-    assert np.all(buffer.sample(8).weights == 1.0)
-
-
-# -- determinism and resume ------------------------------------------------------------------
-
-
-def make_buffer(kind, seed=0, capacity=50, n_step=3):
-    space = gym.spaces.Box(0, 255, (4, 4), np.uint8)
-    return kind(capacity, space, num_envs=3, n_step=n_step, gamma=0.9, seed=seed)
-
-
-def drive(buffer, steps, batch_size=16):
-    """Add `steps`, sampling (and updating priorities) after each; the batches sampled."""
-    batches = []
-    for step in steps:
+def test_without_shared_frames_each_transition_holds_two_frames():
+    buffer = ReplayBuffer(
+        10, gym.spaces.Box(0, 255, (4, 4), np.uint8), num_envs=3, n_step=3,
+        optimize_memory_usage=False,
+    )  # fmt: skip
+    for step in vector_env_stream(100, end_rate=0.2):
         buffer.add(*step[:-1])
-        if len(buffer) >= batch_size:
-            batch = buffer.sample(batch_size)
-            batches.append(batch)
-            if isinstance(buffer, PrioritizedReplayBuffer):
-                buffer.update_priorities(batch.indices, batch.rewards - batch.discounts)
-    return batches
-
-
-def assert_same_batches(first, second):
-    assert len(first) == len(second)
-    for a, b in zip(first, second, strict=True):
-        for field_a, field_b in zip(a, b, strict=True):
-            np.testing.assert_array_equal(field_a, field_b)
-
-
-@pytest.mark.parametrize("kind", [ReplayBuffer, PrioritizedReplayBuffer])
-def test_same_seed_same_samples(kind):
-    steps = list(vector_env_stream(200))
-    first = drive(make_buffer(kind, seed=5), steps)
-    assert_same_batches(first, drive(make_buffer(kind, seed=5), steps))
-    other = drive(make_buffer(kind, seed=6), steps)
-    assert not np.array_equal(first[-1].indices, other[-1].indices)
-
-
-@pytest.mark.parametrize("kind", [ReplayBuffer, PrioritizedReplayBuffer])
-def test_state_dict_round_trip_continues_identically(kind):
-    steps = list(vector_env_stream(300, end_rate=0.1))
-    original = make_buffer(kind, seed=3)
-    drive(original, steps[:150])  # wrapped around, with n-step windows open
-    if kind is PrioritizedReplayBuffer:
-        original.beta = 0.7
-    state = pickle.loads(pickle.dumps(original.state_dict()))
-    frozen = pickle.dumps(state)
-
-    resumed = make_buffer(kind, seed=99)
-    resumed.load_state_dict(state)
-    assert_same_batches(drive(original, steps[150:]), drive(resumed, steps[150:]))
-    assert pickle.dumps(state) == frozen  # the state is a copy, untouched by later adds
-
-
-def test_loading_a_state_from_a_different_buffer_is_refused():
-    state = make_buffer(ReplayBuffer).state_dict()
-    with pytest.raises(ValueError, match="capacity=50"):
-        make_buffer(ReplayBuffer, capacity=60).load_state_dict(state)
-    with pytest.raises(ValueError, match="kind='ReplayBuffer'"):
-        make_buffer(PrioritizedReplayBuffer).load_state_dict(state)
-
-
-# -- the one-env path against the general path ----------------------------------------------
-
-
-class GeneralPath:
-    """Takes every step through the general path of `add`: the arguments as nested lists (so
-    each is converted and checked on its own) and every closed window stored as arrays."""
-
-    def add(self, *step):
-        super().add(*(None if field is None else np.asarray(field).tolist() for field in step))
-
-    def _store_one(self, *transition):
-        self._store(*(np.array([field]) for field in transition))
-
-
-class GeneralReplayBuffer(GeneralPath, ReplayBuffer):
-    pass
-
-
-class GeneralPrioritizedReplayBuffer(GeneralPath, PrioritizedReplayBuffer):
-    pass
-
-
-def assert_same_state(first, second):
-    """Equal state dicts, arrays equal in dtype and in every bit."""
-    assert type(first) is type(second) or {type(first), type(second)} <= {int, float}
-    if isinstance(first, dict):
-        assert first.keys() == second.keys()
-        for key in first:
-            assert_same_state(first[key], second[key])
-    elif isinstance(first, list | tuple):
-        assert len(first) == len(second)
-        for a, b in zip(first, second, strict=True):
-            assert_same_state(a, b)
-    elif isinstance(first, np.ndarray):
-        assert first.dtype == second.dtype and first.shape == second.shape
-        assert first.tobytes() == second.tobytes()
-    else:
-        assert first == second
-
-
-@pytest.mark.parametrize(
-    ("kind", "general_kind"),
-    [
-        (ReplayBuffer, GeneralReplayBuffer),
-        (PrioritizedReplayBuffer, GeneralPrioritizedReplayBuffer),
-    ],
-)
-@pytest.mark.parametrize(("num_envs", "n_step"), [(1, 1), (1, 3), (3, 3)])
-def test_the_fast_and_the_general_path_build_identical_buffers(
-    kind, general_kind, num_envs, n_step
-):
-    steps = list(vector_env_stream(240, num_envs=num_envs, end_rate=0.05, seed=num_envs))
-    settings = {
-        "capacity": 30, "observation_space": gym.spaces.Box(0, 255, (4, 4), np.uint8),
-        "num_envs": num_envs, "n_step": n_step, "gamma": 0.9, "action_mask_size": 4, "seed": 7,
-    }  # fmt: skip
-    fast, general = kind(**settings), general_kind(**settings)
-    if num_envs == 1:  # the stream's arrays take the one-env path
-        assert all(fast._needs_no_conversion(*step[:6]) for step in steps)
-    for t, step in enumerate(steps):
-        fast.add(*step)
-        general.add(*step)
-        if len(fast) >= 8:
-            batch = fast.sample(8)
-            assert_same_batches([batch], [general.sample(8)])
-            if kind is PrioritizedReplayBuffer:
-                for buffer in (fast, general):
-                    buffer.update_priorities(batch.indices, batch.rewards - batch.discounts)
-        if t % 40 == 39:
-            fast_state, general_state = fast.state_dict(), general.state_dict()
-            del fast_state["settings"]["kind"], general_state["settings"]["kind"]
-            assert_same_state(fast_state, general_state)  # frames, windows, priorities, RNG
+        # plus the first frames of the open windows: at most n_step - 1 per env
+        assert 2 * len(buffer) <= buffer.frame_store.in_use <= 2 * len(buffer) + 3 * 2
+        assert buffer.frame_store.slots == 2 * 10 + 3 * 2 * 3  # never grew
 
 
 # -- errors ----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "argument"),
-    [
-        ({"capacity": 0}, "capacity"),
-        ({"capacity": -5}, "capacity"),
-        ({"capacity": 10.0}, "capacity"),
-        ({"num_envs": 0}, "num_envs"),
-        ({"n_step": 0}, "n_step"),
-        ({"gamma": 1.5}, "gamma"),
-        ({"gamma": -0.1}, "gamma"),
-        ({"action_mask_size": 0}, "action_mask_size"),
-        ({"alpha": -0.1}, "alpha"),
-        ({"alpha": 1.5}, "alpha"),
-        ({"beta": 1.1}, "beta"),
-        ({"beta": -0.5}, "beta"),
-        ({"epsilon": 0.0}, "epsilon"),
-    ],
-)
-def test_bad_settings_are_refused_by_name(kwargs, argument):
-    settings = {"capacity": 10, "observation_space": SCALAR_BOX, **kwargs}
-    with pytest.raises(ValueError, match=argument):
-        PrioritizedReplayBuffer(**settings)
-
-
-def test_beta_set_out_of_range_is_refused():
-    buffer = PrioritizedReplayBuffer(10, SCALAR_BOX)
-    with pytest.raises(ValueError, match="beta"):
-        buffer.beta = 1.5
-    assert buffer.beta == 0.4
 
 
 def test_unsupported_observation_space_is_refused():
@@ -621,6 +375,19 @@ def test_an_obs_that_is_not_the_previous_next_obs_is_refused():
         buffer.add([[2.0], [7.0]], [0, 0], [0.0, 0.0], [[3.0], [8.0]], [False] * 2, [False] * 2)
 
 
+def test_without_shared_frames_obs_need_not_be_the_previous_next_obs():
+    buffer = ReplayBuffer(10, SCALAR_BOX, num_envs=2, optimize_memory_usage=False)
+    buffer.add([[0.0], [5.0]], [0, 0], [0.0, 0.0], [[1.0], [6.0]], [False] * 2, [False] * 2)
+    buffer.add([[1.5], [7.0]], [0, 0], [0.0, 0.0], [[2.0], [8.0]], [False] * 2, [False] * 2)
+    np.testing.assert_array_equal(contents(buffer).observations[:, 0], [0, 5, 1.5, 7])
+    np.testing.assert_array_equal(contents(buffer).next_observations[:, 0], [1, 6, 2, 8])
+
+
+def test_optimize_memory_usage_must_be_a_bool():
+    with pytest.raises(ValueError, match="optimize_memory_usage"):
+        ReplayBuffer(10, SCALAR_BOX, optimize_memory_usage=1)
+
+
 def test_a_continuing_observation_with_nan_is_recognised():
     buffer = ReplayBuffer(10, SCALAR_BOX)
     add_one(buffer, 0.0, 0, 0.0, np.nan)
@@ -635,16 +402,6 @@ def test_observations_that_do_not_fit_the_stored_dtype_are_refused():
         buffer.add([[1, 300]], [0], [0.0], [[3, 4]], [True], [False])
     with pytest.raises(ValueError, match="obs must hold integers"):
         buffer.add([[1.0, 2.5]], [0], [0.0], [[3, 4]], [True], [False])
-
-
-def test_bad_priority_updates_are_refused():
-    buffer = filled_prioritized(3)
-    with pytest.raises(ValueError, match="indices"):
-        buffer.update_priorities([3], [1.0])
-    with pytest.raises(ValueError, match="td_errors"):
-        buffer.update_priorities([0, 1], [1.0])
-    with pytest.raises(ValueError, match="td_errors must be finite"):
-        buffer.update_priorities([0], [np.inf])
 
 
 ONE_ENV_STEP = {
