@@ -128,3 +128,75 @@ def test_resume_continues_exactly(runs_dir, monkeypatch, switch):
     assert json.loads((first_dir / "eval.json").read_text()) == json.loads(
         (whole.run_dir / "eval.json").read_text()
     )
+
+
+# ----------------------------------------------------------------------------- acting and bursts
+
+OBS = gym.spaces.Box(-1.0, 1.0, (4,), dtype=np.float32)
+HEADS = {
+    "plain": {},
+    "dueling": {"dueling": True},
+    "noisy": {"noisy": True},
+    "c51": {"distributional": True, "atoms": 11, "v_min": -5.0, "v_max": 5.0},
+    "rainbow c51": {"distributional": True, "atoms": 11, "dueling": True, "noisy": True},
+}
+
+
+def agent_for(switches: dict, n_actions: int = 3):
+    from agents.dqn import DQNAgent, DQNConfig
+
+    config = DQNConfig(network={"mlp": {"hidden": [16, 16]}}, batch_size=8, **switches)
+    return DQNAgent(config, OBS, gym.spaces.Discrete(n_actions), seed=3)
+
+
+@pytest.mark.parametrize("head", sorted(HEADS))
+def test_greedy_actions_are_the_legal_argmax_of_the_heads_q_values(head):
+    agent = agent_for(HEADS[head])
+    obs = np.random.default_rng(1).uniform(-1, 1, (6, 4)).astype(np.float32)
+    masks = np.array([[True, False, True]] * 3 + [[False, True, False]] * 3)
+    q = agent.online.q_values(torch.as_tensor(obs)).detach().numpy()
+    np.testing.assert_array_equal(agent._greedy(obs, None), q.argmax(axis=1))
+    np.testing.assert_array_equal(agent._greedy(obs, masks), np.where(masks, q, -np.inf).argmax(1))
+
+
+def filled_agent(switches: dict):
+    agent = agent_for(switches)
+    agent.buffer = agent._make_buffer(num_envs=1, with_masks=False, seed=5)
+    rng = np.random.default_rng(0)
+    obs = rng.uniform(-1, 1, (1, 4)).astype(np.float32)
+    for _ in range(50):
+        next_obs = rng.uniform(-1, 1, (1, 4)).astype(np.float32)
+        ended = rng.random(1) < 0.1
+        agent.buffer.add(
+            obs, rng.integers(3, size=1), rng.normal(size=1), next_obs, ended, np.zeros(1, bool)
+        )
+        obs = rng.uniform(-1, 1, (1, 4)).astype(np.float32) if ended[0] else next_obs
+    return agent
+
+
+@pytest.mark.parametrize("switches", [{}, {"double": True}, HEADS["c51"]], ids=str)
+def test_a_burst_with_one_target_pass_equals_the_steps_one_by_one(switches, monkeypatch):
+    monkeypatch.setattr("agents.dqn.agent.TARGET_PASS_ROWS", 24)  # 3 batches of 8 per pass
+    burst, one_by_one = filled_agent(switches), filled_agent(switches)
+    burst._train(7)
+    for count in (3, 3, 1):  # the same draws as the burst's passes
+        stacked = one_by_one.buffer.sample_batches(8, count)
+        for i in range(count):
+            one_by_one._update(stacked.rows(slice(i * 8, (i + 1) * 8)))
+    assert burst.updates == one_by_one.updates == 7
+    torch.testing.assert_close(burst.online_flat.param, one_by_one.online_flat.param)
+
+
+def test_bursts_sample_per_step_when_the_target_or_the_sampling_changes():
+    for switches in ({"noisy": True}, {"prioritized": True}, {"target_update": "polyak"}):
+        agent = filled_agent(switches)
+        calls: list[int] = []
+        original = agent.buffer.sample
+
+        def sample(n, calls=calls, original=original):
+            calls.append(n)
+            return original(n)
+
+        agent.buffer.sample = sample
+        agent._train(3)
+        assert calls == [8, 8, 8], switches

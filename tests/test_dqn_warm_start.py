@@ -106,27 +106,39 @@ def test_during_the_anneal_the_teacher_and_the_learner_share_the_steps(runs_dir)
     assert 0.65 < teacher_agreement(result.agent) < 0.85
 
 
-def test_large_margin_loss_by_hand():
-    from agents.dqn.agent import large_margin_loss
-
-    q = torch.tensor([[1.0, 2.0, 0.5], [3.0, 2.0, 0.0]])
-    teacher = torch.tensor([0, 0])
-    # row 0: max(1, 2 + 0.8, 0.5 + 0.8) - 1 = 1.8; row 1: max(3, 2.8, 0.8) - 3 = 0
-    assert float(large_margin_loss(q, teacher, None, 0.8)) == pytest.approx(0.9)
-    legal = torch.tensor([[True, False, True], [True, True, True]])
-    # row 0 without action 1: max(1, 1.3) - 1 = 0.3
-    assert float(large_margin_loss(q, teacher, legal, 0.8)) == pytest.approx(0.15)
-
-
 def test_margin_loss_keeps_the_teachers_choices_and_resumes_with_them(runs_dir):
     start = {"teacher": TEACHER, "steps": 150, "anneal": 100, "margin_weight": 1.0}
     cfg = config(runs_dir, 300, start, learning_starts=100, epsilon=0.0)
     agent = train(cfg, None, False).agent
-    choices = agent.teacher_choices
+    choices = agent.warm_start.choices
     assert 150 + 25 < choices.size < 150 + 75  # all of the first 150, about half of the anneal
     kept = choices.observations[: choices.size]
     assert np.array_equal(choices.actions[: choices.size], kept[:, 2] > 0)
     other = type(agent)(cfg.agent, agent.observation_space, gym.spaces.Discrete(2))
     other.load_state_dict(agent.state_dict())
-    assert other.teacher_choices.size == choices.size
-    assert np.array_equal(other.teacher_choices.observations[: choices.size], kept)
+    assert other.warm_start.choices.size == choices.size
+    assert np.array_equal(other.warm_start.choices.observations[: choices.size], kept)
+
+
+def test_the_warm_start_lets_the_teacher_act_and_adds_its_weighted_margin_loss():
+    from agents.dqn.config import TeacherStart
+    from agents.dqn.warm_start import WarmStart
+
+    class FixedQ(torch.nn.Module):
+        def forward(self, obs):
+            return torch.tensor([1.0, 2.0]).expand(len(obs), 2)
+
+        def expected(self, out):
+            return out
+
+    spec = TeacherStart(teacher=TEACHER, steps=4, margin=0.8, margin_weight=0.5)
+    env = gym.make("CartPole-v1")
+    start = WarmStart(spec, env.observation_space, 2, np.random.default_rng(0))
+    start.begin(lambda: env, env_steps=0, with_masks=False)
+    assert start.margin_loss(FixedQ(), 8) is None  # nothing kept yet
+    leaning_left = np.array([[0.0, 0.0, -0.1, 0.0]] * 3, dtype=np.float32)
+    learner = pytest.fail  # the teacher's share is 1: the learner is not asked
+    assert start.actions(leaning_left, None, 0, learner).tolist() == [0, 0, 0]
+    assert start.choices.size == 3
+    # every kept choice is action 0: max(1, 2 + 0.8) - 1 = 1.8, weighted by 0.5
+    assert float(start.margin_loss(FixedQ(), 8)) == pytest.approx(0.9)

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from rlcourse.nn import MLP, FlatAdam, FlatParameters
+from rlcourse.nn import MLP, FlatParameters
 
 
 def twins() -> tuple[nn.Module, nn.Module, FlatParameters]:
@@ -109,33 +109,3 @@ def test_a_gradient_free_copy_and_bad_modules():
     mixed = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2).double())
     with pytest.raises(ValueError, match="one dtype"):
         FlatParameters(mixed)
-
-
-@pytest.mark.parametrize("max_norm", [None, 0.5, 1e6])
-def test_flat_adam_clipped_step_matches_clip_then_adam(max_norm):
-    _, net, flat = twins()
-    reference_net = copy.deepcopy(net)
-    reference = FlatParameters(reference_net)
-    ours = FlatAdam(flat, lr=1e-2)
-    theirs = torch.optim.Adam([reference.param], lr=1e-2, fused=True)
-    for step in range(4):
-        x = torch.randn(7, 3, generator=torch.Generator().manual_seed(step))
-        for f, n in ((flat, net), (reference, reference_net)):
-            f.zero_grad()
-            loss_of(n, x).backward()
-        ours.clipped_step(max_norm)
-        if max_norm is not None:
-            reference.clip_grad_norm(max_norm)
-        theirs.step()
-        torch.testing.assert_close(flat.param, reference.param)
-    state = ours.state_dict()
-    again = FlatAdam(twins()[2], lr=1e-2)
-    again.load_state_dict(state)
-    torch.testing.assert_close(
-        again.state_dict()["state"][0]["exp_avg"], state["state"][0]["exp_avg"]
-    )
-
-
-def test_flat_adam_needs_gradients():
-    with pytest.raises(ValueError, match="gradients=True"):
-        FlatAdam(FlatParameters(nn.Linear(2, 2), gradients=False), lr=1e-3)

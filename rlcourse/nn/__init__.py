@@ -6,14 +6,13 @@ Torsos map observations to features [B, F] (`MLP`, `NatureCNN`, `GridCNN`, `ResN
 `ValueHead`). `build_encoder(spec, observation_space)` builds a torso from a config section;
 `init_module` re-initialises weights; `summary` lists shapes and parameter counts;
 `FlatParameters` puts a module's parameters in one tensor for cheap optimiser steps;
-`HandChain` runs chains of linear layers forward and backward without autograd.
+`run_layers(layers_of(module), x)` calls a sequential module leaf by leaf.
 """
 
 from rlcourse.nn.attention import EntityAttentionEncoder, EntityEncoding
 from rlcourse.nn.chain import layers_of, run_layers, sequential_leaves, sequential_modules
 from rlcourse.nn.cnn import GridCNN, NatureCNN
-from rlcourse.nn.flat import FlatAdam, FlatParameters
-from rlcourse.nn.handgrad import HandChain
+from rlcourse.nn.flat import FlatParameters
 from rlcourse.nn.heads import (
     CategoricalPolicyHead,
     DiagGaussian,
@@ -54,11 +53,9 @@ __all__ = [
     "DuelingHead",
     "EntityAttentionEncoder",
     "EntityEncoding",
-    "FlatAdam",
     "FlatParameters",
     "GaussianPolicyHead",
     "GridCNN",
-    "HandChain",
     "Hidden",
     "MLPSpec",
     "ModelSummary",

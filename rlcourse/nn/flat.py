@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.optim.adam import adam
 
 
 class FlatParameters:
@@ -62,16 +61,11 @@ class FlatParameters:
 
     def zero_grad(self) -> None:
         """Zero every parameter's gradient (one operation on the flat gradient)."""
-        self.restore_grad_views()
+        for p, view in zip(self.params, self._grad_views, strict=False):
+            if p.grad is not view:  # set to None or replaced elsewhere: put the view back
+                p.grad = view
         if self.param.grad is not None:
             self.param.grad.zero_()
-
-    def restore_grad_views(self) -> None:
-        """Make every parameter's ``.grad`` its view of the flat gradient again, without
-        zeroing: for code that overwrites every gradient rather than accumulating."""
-        for p, view in zip(self.params, self._grad_views, strict=False):
-            if p.grad is not view:
-                p.grad = view
 
     def clip_grad_norm(self, max_norm: float) -> torch.Tensor:
         """Scale the gradient to a norm of at most `max_norm` (as ``clip_grad_norm_`` does,
@@ -82,42 +76,3 @@ class FlatParameters:
         norm = torch.linalg.vector_norm(grad)
         grad.mul_((max_norm / (norm + 1e-6)).clamp_(max=1.0))
         return norm
-
-
-class FlatAdam(torch.optim.Adam):
-    """Fused Adam over the one tensor of a `FlatParameters`, with a cheaper `clipped_step`.
-
-    ``clipped_step(max_norm)`` does what ``flat.clip_grad_norm(max_norm); step()`` does, but
-    calls torch's functional Adam directly (skipping `Optimizer.step`'s per-call bookkeeping,
-    about a third of a step for a small network) and folds the clipping into Adam's gradient
-    scale instead of rescaling the gradient in a pass of its own. State, ``state_dict`` and
-    ``load_state_dict`` are those of `torch.optim.Adam`; `step` works as usual.
-    """
-
-    def __init__(self, flat: FlatParameters, lr: float, eps: float = 1e-8):
-        if not flat.param.requires_grad:
-            raise ValueError("FlatAdam needs FlatParameters(..., gradients=True)")
-        super().__init__([flat.param], lr=lr, eps=eps, fused=True)
-        self.flat = flat
-
-    def clipped_step(self, max_norm: float | None = None) -> None:
-        param = self.flat.param
-        state = self.state[param]
-        if not state:  # the first step creates the state
-            if max_norm is not None:
-                self.flat.clip_grad_norm(max_norm)
-            self.step()
-            return
-        grad = param.grad
-        assert grad is not None  # FlatParameters keeps one
-        scale = None
-        if max_norm is not None:  # Adam divides the gradient by `scale`: clip_grad_norm's factor
-            scale = torch.linalg.vector_norm(grad).add_(1e-6).div_(max_norm).clamp_(min=1.0)
-        group = self.param_groups[0]
-        beta1, beta2 = group["betas"]
-        adam(
-            [param], [grad], [state["exp_avg"]], [state["exp_avg_sq"]], [], [state["step"]],
-            fused=True, grad_scale=scale, amsgrad=group["amsgrad"], beta1=beta1, beta2=beta2,
-            lr=group["lr"], weight_decay=group["weight_decay"], eps=group["eps"],
-            maximize=group["maximize"],
-        )  # fmt: skip
