@@ -7,8 +7,8 @@ gradient steps every `train_freq` env steps once `learning_starts` steps are sto
 steps; their transitions are stored and learned from like any other, and with
 `teacher_start.margin_weight` > 0 the teacher's choices are also kept apart for the
 large-margin loss (`large_margin_loss`). A resumed run continues exactly: checkpoints hold both
-networks, the optimizer, every random generator, the pickled envs with their current
-observations, the teacher's choices, and (with `save_replay`) the replay buffer.
+networks, the optimizer, every random generator, the envs' state as data with their current
+observations, the teacher's choices, and the replay buffer (unless `save_replay: false`).
 
 Q networks built from linear layers (MLP encoders, every head) train without autograd: they
 run forward and backward by hand (`HandQNetwork`) from the loss gradient `_td_loss` writes
@@ -38,8 +38,9 @@ from agents.dqn.targets import (
     value_loss_grad,
 )
 from rlcourse.buffers import PrioritizedReplayBuffer, ReplayBatch, ReplayBuffer
+from rlcourse.files import load_data, save_data
 from rlcourse.nn import FlatAdam, FlatParameters
-from rlcourse.runs import Run
+from rlcourse.runs import Run, warn
 from rlcourse.schedules import schedule_value
 from rlcourse.vector import (
     action_masks,
@@ -219,8 +220,11 @@ class DQNAgent:
         cfg = self.config
         envs = make_vector_env(env_factory, cfg.num_envs)
         envs = run.begin(self, envs, env_snapshot="full")
-        if not run.resumed or not self._collector:
-            obs, infos = envs.reset(seed=run.seed)
+        if run.resumed and self.buffer is None:
+            warn("the checkpoint holds no replay buffer (agent.save_replay: false): the replay "
+                 "starts empty, so the run will differ from an uninterrupted one")  # fmt: skip
+        if not run.env_restored or not self._collector:
+            obs, infos = envs.reset(seed=run.reset_seed)
             self._collector = {
                 "obs": obs,
                 "masks": action_masks(infos, cfg.num_envs, self.n_actions),
@@ -478,10 +482,12 @@ class DQNAgent:
     # ------------------------------------------------------------------ persistence
 
     def save(self, path: str | Path) -> None:
-        torch.save({"online": self.online.state_dict()}, path)
+        """The online network's weights, written atomically as data."""
+        save_data(path, {"online": self.online.state_dict()})
 
     def load(self, path: str | Path) -> None:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        """Read an agent file as data (`rlcourse.files.FileError` naming it when it is not)."""
+        state = load_data(path)
         self.online.load_state_dict(state["online"])
         self.target.load_state_dict(state["online"])
 
