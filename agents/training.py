@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-import yaml
 
 from agents import REGISTRY, agent_schemas
 from agents.backends import backend_module, check_backend
@@ -25,6 +24,7 @@ from rlcourse.config import (
     apply_overrides,
     load_config,
     parse_config,
+    read_config_file,
 )
 from rlcourse.evaluation import EvalResult, Policy, evaluate
 from rlcourse.runs import Run, latest_checkpoint, load_latest_checkpoint, load_state
@@ -134,7 +134,7 @@ def resume_config(run_dir: str | Path, overrides: Sequence[str] = ()) -> Experim
     path = Path(run_dir) / "config.yaml"
     if not path.is_file():
         raise FileNotFoundError(f"{run_dir} is not a run directory (no config.yaml)")
-    data = yaml.safe_load(path.read_text())
+    data = read_config_file(path)
     config = parse_config(apply_overrides(data, overrides), agent_schemas(), str(path))
     check_env_builds(config, str(path)).close()
     check_backend(config, str(path))
