@@ -40,7 +40,6 @@ from rlcourse.files import (
     CorruptFileError,
     FileError,
     UnsafeFileError,
-    atomic_write_bytes,  # noqa: F401  (re-exported: backends write their files with it)
     atomic_write_text,
     load_data,
     save_data,
