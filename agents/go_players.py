@@ -127,13 +127,16 @@ def load_alphazero(path: str, seed: int = 0) -> Any:
     """An AlphaZero agent from an agent file (weights with their config), a checkpoint or a
     run directory."""
     from agents.alphazero.agent import AlphaZeroAgent
+    from rlcourse.config import ConfigError
 
     target = Path(path)
     if not target.exists():
         raise ValueError(f"--checkpoint {path}: no such file or directory")
-    if target.is_file():
+    if target.is_file():  # read as data: a file holding code raises rlcourse.files.FileError
         try:
             return AlphaZeroAgent.from_file(target, seed)
+        except ConfigError:
+            raise  # an agent file whose stored config is invalid
         except ValueError:
             pass  # a file of a run directory: its config.yaml says how to build the agent
     from agents.training import load_agent

@@ -59,6 +59,7 @@ from torch.nn import functional as F
 from agents.base import EnvFactory
 from agents.pg.config import RecurrentSpec
 from rlcourse.config import AgentConfig
+from rlcourse.files import load_data, save_data
 from rlcourse.nn import (
     CategoricalPolicyHead,
     Hidden,
@@ -606,10 +607,12 @@ class BehaviourCloningAgent:
     # ----------------------------------------------------------------- persistence
 
     def save(self, path: str | Path) -> None:
-        torch.save({"network": self.network.state_dict()}, path)
+        """The network's weights, written atomically as data."""
+        save_data(path, {"network": self.network.state_dict()})
 
     def load(self, path: str | Path) -> None:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        """Read an agent file as data (`rlcourse.files.FileError` naming it when it is not)."""
+        state = load_data(path)
         self._load_network(state["network"], str(path))
 
     def _load_network(self, weights: Mapping[str, Any], source: str) -> None:

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-import yaml
 
 from agents import REGISTRY, agent_schemas
 from agents.backends import backend_module, check_backend
@@ -25,9 +24,10 @@ from rlcourse.config import (
     apply_overrides,
     load_config,
     parse_config,
+    read_config_file,
 )
 from rlcourse.evaluation import EvalResult, Policy, evaluate
-from rlcourse.runs import Run, latest_checkpoint, load_state
+from rlcourse.runs import Run, latest_checkpoint, load_latest_checkpoint, load_state
 
 AGENT_FILE = "agent.ckpt"
 EVAL_FILE = "eval.json"
@@ -134,7 +134,7 @@ def resume_config(run_dir: str | Path, overrides: Sequence[str] = ()) -> Experim
     path = Path(run_dir) / "config.yaml"
     if not path.is_file():
         raise FileNotFoundError(f"{run_dir} is not a run directory (no config.yaml)")
-    data = yaml.safe_load(path.read_text())
+    data = read_config_file(path)
     config = parse_config(apply_overrides(data, overrides), agent_schemas(), str(path))
     check_env_builds(config, str(path)).close()
     check_backend(config, str(path))
@@ -142,26 +142,32 @@ def resume_config(run_dir: str | Path, overrides: Sequence[str] = ()) -> Experim
 
 
 def load_agent(path: str | Path) -> tuple[Agent, ExperimentConfig]:
-    """An agent ready to act, from a run directory, its agent file or one of its checkpoints."""
+    """An agent ready to act, from a run directory, its agent file or one of its checkpoints.
+
+    A run directory without an agent file gives its newest good checkpoint: broken ones, and
+    ones holding Python objects, are named in a warning and skipped. A checkpoint or agent file
+    named explicitly must be good: `rlcourse.files.FileError` names it otherwise.
+    """
     path = Path(path)
     run_dir = _run_dir_of(path)
     config = resume_config(run_dir)
     if config.backend.name == "rllib":  # RLlib checkpoints are directories of its own format
         policy: Agent = backend_module("rllib").load_policy(path, config)
         return policy, config
+    state = None
     if path.is_dir():
         weights = path / AGENT_FILE
         if not weights.is_file():
-            weights = latest_checkpoint(path)  # type: ignore[assignment]
-            if weights is None:
+            if latest_checkpoint(path) is None:
                 raise FileNotFoundError(f"{path} holds neither {AGENT_FILE} nor a checkpoint")
+            weights, state = load_latest_checkpoint(path)
     else:
         weights = path
     env = env_factory(config)()
     agent = build_agent(config, env)
     env.close()
     if weights.suffix == ".pt":
-        agent.load_state_dict(load_state(weights)["learner"])
+        agent.load_state_dict((state or load_state(weights))["learner"])
     else:
         agent.load(weights)
     return agent, config

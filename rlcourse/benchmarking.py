@@ -16,6 +16,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from rlcourse.files import atomic_write_text
+
 Results = dict[str, dict[str, Any]]
 REQUIRED_KEYS = ("ours", "ratio", "unit")
 
@@ -116,7 +118,7 @@ def write_json(results: Mapping[str, Any], path: str | Path) -> Path:
     """Write checked results (see :func:`check_results`) to ``path`` as indented JSON."""
     check_results(results)
     path = Path(path)
-    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    atomic_write_text(path, json.dumps(results, indent=2) + "\n")
     return path
 
 

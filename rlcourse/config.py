@@ -18,6 +18,10 @@ still validated, so one file can switch backends with a ``backend=...`` override
 Every problem (unknown key, wrong type, value out of range, unknown env or agent) is collected
 and raised together as one `ConfigError` before anything runs, each line naming the file, the
 dotted key and what was expected, with the closest valid key suggested for typos.
+
+Files and override values are YAML (with exponents such as ``1e-3`` read as numbers, as in
+YAML 1.2). Scalars are held to their types: ``true`` is no integer, ``1`` no boolean, ``2.5``
+no integer and a quoted ``"5"`` no number; an integer fills a float, and a list a tuple.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from __future__ import annotations
 import difflib
 import functools
 import inspect
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -59,6 +64,7 @@ __all__ = [
     "apply_overrides",
     "load_config",
     "parse_config",
+    "read_yaml",
 ]
 
 
@@ -188,32 +194,74 @@ class ExperimentConfig(FrozenModel):
 
 
 def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
-    """A deep copy of `data` with each `dotted.key=value` set (value parsed as YAML)."""
+    """A deep copy of `data` with each `dotted.key=value` set (value parsed as YAML).
+
+    Raises one ConfigError listing every malformed override."""
     result = _deep_copy(data)
+    problems = []
     for item in overrides:
-        key, sep, raw = item.partition("=")
-        if not sep or not key or not re.fullmatch(r"[A-Za-z_][\w.]*", key):
-            raise ConfigError(
-                "(command line)", [f"{item!r}: an override must look like section.key=value"]
-            )
-        parts = key.split(".")
-        node: dict[str, Any] = result
-        for depth, part in enumerate(parts[:-1]):
-            child = node.setdefault(part, {})
-            if depth == 0 and part == "backend" and isinstance(child, str):
-                child = node[part] = {"name": child}  # `backend: sb3` is `backend: {name: sb3}`
-            if not isinstance(child, dict):
-                where = ".".join(parts[: depth + 1])
-                raise ConfigError(
-                    "(command line)", [f"{item!r}: {where} is a value, not a section"]
-                )
-            node = child
-        node[parts[-1]] = yaml.safe_load(raw) if raw != "" else ""
+        problem = _apply_override(result, item)
+        if problem:
+            problems.append(f"{item!r}: {problem}")
+    if problems:
+        raise ConfigError("(command line)", problems)
     return result
+
+
+def _apply_override(data: dict[str, Any], item: str) -> str | None:
+    """Set one `dotted.key=value` in `data`; what is wrong with it, or None."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key or not re.fullmatch(r"[A-Za-z_][\w.]*", key):
+        return "an override must look like section.key=value"
+    try:
+        value = read_yaml(raw) if raw != "" else ""
+    except yaml.YAMLError as exc:
+        return f"the value is not valid YAML ({_yaml_problem(exc)})"
+    parts = key.split(".")
+    node = data
+    for depth, part in enumerate(parts[:-1]):
+        child = node.setdefault(part, {})
+        if depth == 0 and part == "backend" and isinstance(child, str):
+            child = node[part] = {"name": child}  # `backend: sb3` is `backend: {name: sb3}`
+        if not isinstance(child, dict):
+            return f"{'.'.join(parts[: depth + 1])} is a value, not a section"
+        node = child
+    node[parts[-1]] = value
+    return None
 
 
 def _deep_copy(data: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _deep_copy(v) if isinstance(v, Mapping) else v for k, v in data.items()}
+
+
+# ----------------------------------------------------------------------------- YAML
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, but numbers with an exponent and no dot (``1e-3``, ``5E4``) are
+    floats as in YAML 1.2, not strings."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def read_yaml(text: str) -> Any:
+    """Plain data from YAML text as configs read it (safe loading; ``1e-3`` is a float).
+    Raises yaml.YAMLError."""
+    return yaml.load(text, Loader=_Loader)  # a SafeLoader: plain data, never objects
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """A YAML error on one line: where (1-based) and what."""
+    mark = getattr(exc, "problem_mark", None)
+    what = getattr(exc, "problem", None) or getattr(exc, "context", None)
+    if mark is None or what is None:
+        return " ".join(str(exc).split())
+    return f"line {mark.line + 1}, column {mark.column + 1}: {what}"
 
 
 # ----------------------------------------------------------------------------- validation
@@ -251,14 +299,33 @@ def parse_config(
     if problems:
         raise ConfigError(source, problems)
     model = _experiment_model(agent_schemas)
-    try:
-        config = model.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(source, _describe(exc, model, data, set(overridden))) from None
+    config, errors = _validate(model, data)
+    if config is None:
+        raise ConfigError(source, _describe(errors, model, data, set(overridden)))
     env_problems = _check_env(config.env)
     if env_problems:
         raise ConfigError(source, env_problems)
     return config
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The sections of a YAML config file, unvalidated; `ConfigError` naming the file if it is
+    missing, unreadable, not UTF-8, not YAML or not a mapping."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(str(path), ["no such file"])
+    try:
+        text = path.read_bytes().decode("utf-8")
+        data = read_yaml(text) or {}
+    except OSError as exc:
+        raise ConfigError(str(path), [f"cannot be read: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), [f"not UTF-8 text (byte {exc.start})"]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(str(path), [f"not valid YAML: {_yaml_problem(exc)}"]) from None
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), ["the top level must be a mapping of sections"])
+    return data
 
 
 def load_config(
@@ -268,17 +335,35 @@ def load_config(
 ) -> ExperimentConfig:
     """Read a YAML config, apply `key=value` overrides, validate, return the frozen config."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(str(path), ["no such file"])
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(str(path), [f"not valid YAML: {exc}"]) from None
-    if not isinstance(data, dict):
-        raise ConfigError(str(path), ["the top level must be a mapping of sections"])
-    data = apply_overrides(data, overrides)
+    data = apply_overrides(read_config_file(path), overrides)
     overridden = [o.partition("=")[0] for o in overrides]
     return parse_config(data, agent_schemas or {}, str(path), path.stem, overridden)
+
+
+# Strict validation's verdicts on scalars: a boolean, float or string where an integer belongs
+# (int_type), a number where a boolean does (bool_type), a boolean or string for a float.
+_STRICT_SCALARS = frozenset({"int_type", "bool_type", "float_type"})
+
+
+def _validate(model: type[ExperimentConfig], data: Mapping[str, Any]) -> tuple[Any, list[Any]]:
+    """(the config or None, pydantic's error details) for plain config data.
+
+    Scalars are held to their types as in JSON: YAML ``true`` is no integer (lax validation
+    makes it 1), ``1`` no boolean, ``2.5`` no integer, ``"5"`` no number. A second, strict pass
+    over the data as JSON finds those, and its verdict on such a key replaces the lax pass's;
+    its other verdicts (a list for a tuple...) are left to the lax pass, which gives the config.
+    """
+    try:
+        config, errors = model.model_validate(data), []
+    except ValidationError as exc:
+        config, errors = None, exc.errors()
+    try:
+        model.model_validate_json(json.dumps(data, default=str), strict=True)
+    except ValidationError as exc:
+        scalars = [error for error in exc.errors() if error["type"] in _STRICT_SCALARS]
+        wrong = {error["loc"] for error in scalars}
+        errors = [error for error in errors if error["loc"] not in wrong] + scalars
+    return (config if not errors else None), errors
 
 
 def _precheck_agent(data: Mapping[str, Any], schemas: Mapping[str, type[AgentConfig]]) -> list[str]:
@@ -420,10 +505,10 @@ def _pick_branch(annotation: Any, value: Any) -> Any:
 
 
 def _describe(
-    exc: ValidationError, model: Any, data: Mapping[str, Any], overridden: set[str]
+    errors: Sequence[Any], model: Any, data: Mapping[str, Any], overridden: set[str]
 ) -> list[str]:
     problems: list[str] = []
-    for err in exc.errors():
+    for err in errors:
         keys = _locate(model, err["loc"], data)
         if keys is None:
             continue
@@ -441,7 +526,8 @@ def _describe(
             msg = (
                 f"{text[:1].lower()}{text[1:]}, got {err.get('input')!r}"  # choices keep their case
             )
-        origin = " (set on the command line)" if key in overridden else ""
+        by_hand = any(key == o or key.startswith(f"{o}.") for o in overridden)
+        origin = " (set on the command line)" if by_hand else ""
         line = f"{key}: {msg}{origin}"
         if line not in problems:
             problems.append(line)

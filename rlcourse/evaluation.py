@@ -19,6 +19,8 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
+from rlcourse.files import atomic_write_text
+
 
 class Policy(Protocol):
     def act(
@@ -50,7 +52,8 @@ class EvalResult:
         return asdict(self)
 
     def write_json(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        """Write `to_dict` as JSON, atomically (`rlcourse.files.FileError` naming `path`)."""
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
 
 
 def confidence_interval(

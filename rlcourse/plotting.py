@@ -8,12 +8,15 @@ whose episodes end at different steps can be averaged.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+
+from rlcourse.files import atomic_write_bytes
 
 Band = Literal["std", "ci95", "minmax", "none"]
 XAxis = Literal["steps", "episodes"]
@@ -150,6 +153,8 @@ def save_figure(fig: Any, out: str | Path) -> Path:
     fig.tight_layout()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=out.suffix.lstrip(".") or "png")
     plt.close(fig)
+    atomic_write_bytes(out, buffer.getvalue())
     return out

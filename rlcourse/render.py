@@ -8,6 +8,7 @@ display exists. Renderers share :class:`PygameWindow` (their ``human`` mode wind
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from rlcourse.files import atomic_write_bytes
 
 
 def record_episode(
@@ -37,11 +40,14 @@ def record_episode(
 
 
 def save_png(frame: np.ndarray, path: str | Path) -> Path:
+    """Write one frame as a PNG (atomically, folders made as needed)."""
     from PIL import Image
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(_as_uint8(frame)).save(path)
+    buffer = io.BytesIO()
+    Image.fromarray(_as_uint8(frame)).save(buffer, format="PNG")
+    atomic_write_bytes(path, buffer.getvalue())
     return path
 
 
@@ -58,9 +64,12 @@ def save_gif(
     images = [Image.fromarray(_as_uint8(f)) for f in frames]
     frame_ms = round(1000 / fps)
     durations = [frame_ms] * (len(images) - 1) + [max(frame_ms, int(hold_last * 1000))]
+    buffer = io.BytesIO()
     images[0].save(
-        path, save_all=True, append_images=images[1:], duration=durations, loop=0, optimize=False
-    )
+        buffer, format="GIF", save_all=True, append_images=images[1:], duration=durations,
+        loop=0, optimize=False,
+    )  # fmt: skip
+    atomic_write_bytes(path, buffer.getvalue())
     return path
 
 

@@ -4,34 +4,61 @@ A run lives in ``<runs_dir>/<config name>/<timestamp>/``::
 
     config.yaml          the fully resolved config
     events.out.tfevents  TensorBoard scalars (episode/return, episode/length, train/*, eval/*)
-    checkpoints/         step_<N>.pt, written to a temp file and renamed; `latest` names the newest
+    checkpoints/         step_<N>.pt; `latest` names the newest (a plain step_<N>.pt name)
     eval.json            the final evaluation (written by the trainer)
 
 Learners drive a `Run` with `begin()` (restores a checkpoint when resuming), `end_episode()`
 after every episode (logging, progress, evaluation and checkpoints when due) and `close()`.
-A checkpoint holds the learner's state, the env's random-generator state and the counters, so a
-resumed run continues exactly as if it had never stopped.
+A checkpoint holds the learner's state, the env's state (its random generator, or all of it as
+data for learners stopped mid-episode: `rlcourse.env_state`) and the counters, so a resumed run
+continues exactly as if it had never stopped. Where the env cannot be saved as data (a Box2D
+world, subprocess envs), a resumed run says so in one warning and starts new episodes.
+
+Every file is written atomically (`rlcourse.files`) and checkpoints are data, read without
+running code. Resuming tries `latest`, then the step files newest first; a broken file, or one
+that holds Python objects, is named in a warning and skipped (`load_latest_checkpoint`).
+Warnings go to the ``rlcourse`` logger: one line on stderr unless logging is set up otherwise.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as _dt
-import os
+import logging
+import re
 import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-import cloudpickle
 import numpy as np
 
+from rlcourse import env_state
 from rlcourse.config import ExperimentConfig
+from rlcourse.files import (
+    CorruptFileError,
+    FileError,
+    UnsafeFileError,
+    atomic_write_text,
+    load_data,
+    save_data,
+)
 
 CHECKPOINT_DIR = "checkpoints"
 LATEST = "latest"
 KEEP_CHECKPOINTS = 3
+STEP_FILE = re.compile(r"step_(\d+)\.pt")
+CHECKPOINT_KEYS = ("learner", "step", "episode")
+NOT_EXACT = "its unfinished episodes restart, so the run will differ from an uninterrupted one"
+
+log = logging.getLogger("rlcourse")
+
+
+def warn(message: str) -> None:
+    """One warning line on stderr (through the ``rlcourse`` logger)."""
+    log.warning("warning: %s", message)
+
 
 EnvSnapshot = Literal["rng", "full", "none"]
 
@@ -58,31 +85,18 @@ def make_run_dir(config: ExperimentConfig, root: str | Path | None = None) -> Pa
     raise RuntimeError(f"could not create a run directory under {base}")
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that a crash leaves either the old file or the new one."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def save_state(path: Path, state: Mapping[str, Any]) -> None:
-    """Atomically pickle a checkpoint dict (torch format, so tensors and arrays both fit)."""
-    import io
-
-    import torch
-
-    buffer = io.BytesIO()
-    torch.save(dict(state), buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+    """Atomically write a checkpoint dict of tensors, arrays and plain values."""
+    save_data(path, dict(state))
 
 
 def load_state(path: str | Path) -> dict[str, Any]:
-    import torch
-
-    return torch.load(path, map_location="cpu", weights_only=False)
+    """The checkpoint at `path`, read as data (`FileError` naming the file if it is missing,
+    broken, not a checkpoint, or holds Python objects)."""
+    state = load_data(path)
+    if not isinstance(state, dict) or any(key not in state for key in CHECKPOINT_KEYS):
+        raise CorruptFileError(f"{path}: not a run checkpoint (no {'/'.join(CHECKPOINT_KEYS)})")
+    return state
 
 
 def env_rng_state(env: Any) -> dict[str, Any]:
@@ -129,10 +143,11 @@ class Run:
         self._learner: Stateful | None = None
         self._env: Any = None
         self._env_snapshot: EnvSnapshot = "rng"
+        self.env_restored = False  # set by begin(): the env was restored mid-episode
         self.evaluate_fn: Callable[[], Mapping[str, float]] | None = None
         self.history: list[tuple[int, float, int]] = []  # (step, return, length) per episode
         if not resume:
-            (self.dir / "config.yaml").write_text(config.to_yaml())
+            atomic_write_text(self.dir / "config.yaml", config.to_yaml())
 
     # ------------------------------------------------------------------ construction
 
@@ -165,34 +180,35 @@ class Run:
     def begin(self, learner: Stateful, env: Any, env_snapshot: EnvSnapshot = "rng") -> Any:
         """Attach the learner and its env; restore both from the latest checkpoint if resuming.
 
-        Returns the env to use from now on. Two ways to checkpoint the env:
+        Returns the env to use from now on (the one given). Three ways to checkpoint the env:
 
         - "rng" (episode-based learners, which checkpoint between episodes): only the env's
           random generator is saved. The env is reset here with the run's seed (before its
           generator is restored when resuming): call `env.reset()` without a seed to start
           each episode.
         - "full" (step-based learners, which checkpoint mid-episode): the whole env (a vector
-          env included) is pickled into the checkpoint and a resumed run gets the unpickled
-          env back. Nothing is reset here: on a fresh run (`not run.resumed`) reset it with
-          `seed=run.seed` yourself.
-        - "none" (envs that cannot be pickled, such as an `AsyncVectorEnv`'s subprocesses):
-          nothing of the env is saved or restored, and nothing is reset here; the learner
-          resets it itself, also when resuming (its unfinished episodes are then dropped).
+          env included) is saved as data (`rlcourse.env_state`) and written back into the
+          freshly built `env` when resuming. Nothing is reset here: unless `run.env_restored`,
+          reset it yourself with `seed=run.reset_seed`. An env that cannot be saved as data
+          (a Box2D world, subprocess envs) is not restored: a warning names it and why.
+        - "none": nothing of the env is saved or restored, and nothing is reset here; the
+          learner resets it itself with `seed=run.reset_seed` (a resume warns that the
+          unfinished episodes restart).
         """
         self._env_snapshot = env_snapshot
+        self.env_restored = False
         if env_snapshot == "rng":
             env.reset(seed=self.seed)
         purge_step = None
         if self._resume:
-            path = latest_checkpoint(self.dir)
-            assert path is not None
-            state = load_state(path)
+            path, state = load_latest_checkpoint(self.dir)
             learner.load_state_dict(state["learner"])
             if env_snapshot == "full":
-                env.close()
-                env = cloudpickle.loads(state["env"])
+                self._restore_env(env, state.get("env"))
             elif env_snapshot == "rng":
                 set_env_rng_state(env, state["env_rng"])
+            else:
+                self._env_not_restored("this learner does not keep its env in checkpoints")
             self.step, self.episode = state["step"], state["episode"]
             self.history = list(state.get("history", []))
             self._last_checkpoint_step = self._last_eval_step = self.step
@@ -205,6 +221,27 @@ class Run:
         self._clock, self._clock_step = time.perf_counter(), self.step
         self._counted = (self.step, self._clock)
         return env
+
+    @property
+    def reset_seed(self) -> int:
+        """The seed for envs the learner resets itself: the run's seed, or when a resume did
+        not restore the env, one offset by the step (new episodes, not the first ones again)."""
+        return self.seed + self.step if self._resume else self.seed
+
+    def _restore_env(self, env: Any, snapshot: Any) -> None:
+        if not isinstance(snapshot, dict):
+            self._env_not_restored("the checkpoint holds no env state as data")
+            return
+        try:
+            env_state.restore(env, snapshot)
+        except env_state.EnvStateError as exc:
+            self._env_not_restored(str(exc))
+        else:
+            self.env_restored = True
+
+    def _env_not_restored(self, why: str) -> None:
+        warn(f"resuming {self.dir}: the env {self.config.env.id} is not restored ({why}): "
+             f"{NOT_EXACT}")  # fmt: skip
 
     def end_episode(self, episode_return: float, length: int, **scalars: float) -> None:
         """For episode-based learners: count a finished episode's steps, log it, and evaluate
@@ -252,7 +289,8 @@ class Run:
             self.checkpoint()
 
     def checkpoint(self) -> Path:
-        """Write the learner, env generator and counters atomically; keep the newest few."""
+        """Write the learner, the env (its generator, or its state as data) and the counters
+        atomically, then point `latest` at them; keep the newest few."""
         assert self._learner is not None and self._env is not None, "call begin() first"
         state = {
             "learner": self._learner.state_dict(),
@@ -261,15 +299,15 @@ class Run:
             "history": list(self.history),
         }
         if self._env_snapshot == "full":
-            state["env"] = cloudpickle.dumps(self._env)
+            state["env"] = env_state.capture(self._env)
         elif self._env_snapshot == "rng":
             state["env_rng"] = env_rng_state(self._env)
         path = self.checkpoint_dir / f"step_{self.step:010d}.pt"
         save_state(path, state)
-        atomic_write_bytes(self.checkpoint_dir / LATEST, path.name.encode())
+        atomic_write_text(self.checkpoint_dir / LATEST, path.name)
         self._last_checkpoint_step = self.step
-        for old in sorted(self.checkpoint_dir.glob("step_*.pt"))[:-KEEP_CHECKPOINTS]:
-            old.unlink()
+        for old in step_files(self.checkpoint_dir)[KEEP_CHECKPOINTS:]:
+            old.unlink(missing_ok=True)
         return path
 
     def close(self) -> None:
@@ -328,13 +366,56 @@ class Run:
             self._bar.set_postfix(ep=self.episode, ret100=f"{np.mean(recent):.2f}", refresh=False)
 
 
-def latest_checkpoint(run_dir: str | Path) -> Path | None:
-    """The newest complete checkpoint of a run directory, or None."""
+def step_files(directory: Path) -> list[Path]:
+    """The ``step_<N>.pt`` files of a checkpoints folder, newest first."""
+    found = [(int(m.group(1)), p) for p in directory.glob("step_*.pt")
+             if (m := STEP_FILE.fullmatch(p.name)) and p.is_file()]  # fmt: skip
+    return [path for _, path in sorted(found, reverse=True)]
+
+
+def checkpoint_candidates(run_dir: str | Path, quiet: bool = False) -> list[Path]:
+    """The checkpoints of a run directory to try, best first: the one `latest` names, then
+    the step files newest first. A `latest` that is not a plain ``step_<N>.pt`` name (a path
+    leading out of the folder) is ignored with a warning naming it (unless `quiet`); so are
+    symbolic links."""
     directory = Path(run_dir) / CHECKPOINT_DIR
+    found = step_files(directory)
     pointer = directory / LATEST
     if pointer.is_file():
-        path = directory / pointer.read_text().strip()
-        if path.is_file():
-            return path
-    found = sorted(directory.glob("step_*.pt"))
-    return found[-1] if found else None
+        name = pointer.read_text(errors="replace").strip()
+        if STEP_FILE.fullmatch(name):
+            found = [directory / name] + [p for p in found if p.name != name]
+        elif not quiet:
+            warn(f"{pointer}: ignored: it names {name[:80]!r}, not a step_<N>.pt of its folder")
+    links = [p for p in found if p.is_symlink()]
+    for link in [] if quiet else links:
+        warn(f"{link}: ignored: a symbolic link, not a checkpoint file of this run")
+    return [p for p in found if p not in links]
+
+
+def latest_checkpoint(run_dir: str | Path) -> Path | None:
+    """The newest checkpoint of a run directory (not yet read), or None."""
+    found = checkpoint_candidates(run_dir, quiet=True)
+    return found[0] if found else None
+
+
+def load_latest_checkpoint(run_dir: str | Path) -> tuple[Path, dict[str, Any]]:
+    """(path, state) of the newest checkpoint of `run_dir` that reads as data.
+
+    Tries `latest`'s file, then the step files newest first. Each broken file (truncated,
+    not a checkpoint), and each that holds Python objects (refused: loading it could run
+    code), is named in a warning line and skipped. `FileError` when none is good.
+    """
+    tried = checkpoint_candidates(run_dir)
+    for path in tried:
+        try:
+            return path, load_state(path)
+        except UnsafeFileError:
+            warn(f"{path}: refused (holds Python objects; loading it could run code); "
+                 f"trying an older checkpoint")  # fmt: skip
+        except FileError as exc:
+            warn(f"{exc}; trying an older checkpoint")
+    where = Path(run_dir) / CHECKPOINT_DIR
+    if not tried:
+        raise FileError(f"{where}: no checkpoint to resume from")
+    raise FileError(f"{where}: no usable checkpoint (tried {', '.join(p.name for p in tried)})")

@@ -31,6 +31,7 @@ from envs.dialogue import (
 )
 from envs.dialogue.nlg import text_observation
 from envs.dialogue.nlu import KeywordNLU
+from rlcourse.files import FileError
 
 Act = Callable[[Any, Mapping[str, Any]], int]
 PRETRAINED = Path(__file__).resolve().parent.parent / "agents" / "pretrained" / "dialogue"
@@ -105,7 +106,7 @@ def chat(session: ChatSession, lines: TextIO, echo: bool) -> None:
             print(out)
 
 
-def main(argv: list[str] | None = None) -> int:
+def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -133,6 +134,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"(talking to the {name}; an empty line or 'quit' ends)")
     chat(ChatSession(env, act, opts.seed), sys.stdin, echo=not sys.stdin.isatty())
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`run`, with a file that cannot be read as data or written ended in one line naming it."""
+    try:
+        return run(argv)
+    except FileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from agents.training import env_factory, load_agent
 from envs.driving import idm_ego_policy
 from rlcourse.config import ConfigError, ExperimentConfig
 from rlcourse.evaluation import Policy, confidence_interval, evaluate
+from rlcourse.files import FileError, atomic_write_text
 
 Z95 = 1.959963984540054  # standard normal quantile of 0.975
 
@@ -150,7 +151,7 @@ def table(rows: list[DriverRow]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -171,10 +172,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{config.env.id} {config.env.kwargs}, episodes seeded {opts.seed}..{last}")
     print(table(rows))
     if opts.json:
-        with open(opts.json, "w") as f:
-            json.dump({r.driver: r._asdict() for r in rows}, f, indent=2)
+        rows_json = json.dumps({r.driver: r._asdict() for r in rows}, indent=2)
+        atomic_write_text(opts.json, rows_json + "\n")
         print(f"wrote {opts.json}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`run`, with a file that cannot be read as data or written ended in one line naming it."""
+    try:
+        return run(argv)
+    except FileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

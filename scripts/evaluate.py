@@ -25,9 +25,10 @@ from agents.training import env_factory, load_agent
 from rlcourse.config import ConfigError, ExperimentConfig
 from rlcourse.distributed import evaluate_distributed
 from rlcourse.evaluation import EvalResult, evaluate
+from rlcourse.files import FileError
 
 
-def main(argv: list[str] | None = None) -> int:
+def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -111,6 +112,15 @@ def evaluate_on_ray(
         )
     finally:
         ray.shutdown()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`run`, with a file that cannot be read as data or written ended in one line naming it."""
+    try:
+        return run(argv)
+    except FileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

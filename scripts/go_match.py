@@ -38,6 +38,7 @@ from agents.alphazero.arena import (
 from agents.alphazero.config import ArenaConfig, GameConfig
 from agents.alphazero.games import make_game
 from agents.go_players import PRETRAINED, load_alphazero
+from rlcourse.files import FileError
 
 KINDS = ("network", "mcts", "random", "gnugo")
 
@@ -101,7 +102,7 @@ def summary(name: str, result: MatchResult) -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -157,6 +158,15 @@ def main(argv: list[str] | None = None) -> int:
         if sum(by_colour[black]):
             print(summary(f"  {label}", MatchResult(*by_colour[black])))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`run`, with a file that cannot be read as data or written ended in one line naming it."""
+    try:
+        return run(argv)
+    except FileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

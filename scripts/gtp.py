@@ -15,9 +15,10 @@ import sys
 
 from agents.go_players import add_player_arguments, make_player
 from envs.go.gtp import GtpEngine
+from rlcourse.files import FileError
 
 
-def main(argv: list[str] | None = None) -> int:
+def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -36,6 +37,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     engine.serve(sys.stdin, sys.stdout)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`run`, with a file that cannot be read as data or written ended in one line naming it."""
+    try:
+        return run(argv)
+    except FileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

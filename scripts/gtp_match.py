@@ -31,6 +31,7 @@ from envs.go import coords
 from envs.go.gtp import GtpClient, GtpError
 from envs.go.rules import BLACK, WHITE, GoState
 from envs.go.sgf import game_record, result_string, save_sgf, score_string, score_value
+from rlcourse.files import FileError, atomic_write_text
 
 ROOT = Path(__file__).resolve().parent.parent
 OURS = shlex.join(
@@ -216,7 +217,7 @@ def results_table(results: Sequence[GameResult]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -256,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     print(results_table(results))
     if opts.json is not None:
         opts.json.parent.mkdir(parents=True, exist_ok=True)
-        opts.json.write_text(
+        atomic_write_text(
+            opts.json,
             json.dumps(
                 [
                     {
@@ -273,9 +275,18 @@ def main(argv: list[str] | None = None) -> int:
                 ],
                 indent=2,
             )
-            + "\n"
+            + "\n",
         )
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`run`, with a file that cannot be read as data or written ended in one line naming it."""
+    try:
+        return run(argv)
+    except FileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

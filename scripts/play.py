@@ -36,6 +36,7 @@ from envs.driving import Action as DrivingAction
 from envs.go.rendering import GoRenderer, result_text
 from envs.go.rules import BLACK, WHITE, GoState
 from envs.go.sgf import SgfError, game_record, read_sgf, save_sgf
+from rlcourse.files import FileError
 from rlcourse.render import display_available
 
 BUTTON_BAR = 56  # height of the strip of buttons under the board [px]
@@ -390,7 +391,7 @@ def add_driving_parser(modes: Any) -> None:
     driving.set_defaults(run=play_driving)
 
 
-def main(argv: list[str] | None = None) -> int:
+def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -399,6 +400,15 @@ def main(argv: list[str] | None = None) -> int:
     add_driving_parser(modes)
     opts = parser.parse_args(argv)
     return opts.run(opts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`run`, with a file that cannot be read as data or written ended in one line naming it."""
+    try:
+        return run(argv)
+    except FileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -20,10 +20,11 @@ import gymnasium as gym
 import envs  # noqa: F401  (registers the rlcourse/* env ids)
 from agents.training import env_factory, load_agent
 from rlcourse.config import ConfigError
+from rlcourse.files import FileError
 from rlcourse.render import record_episode, save_gif, save_png, show_frames
 
 
-def main(argv: list[str] | None = None) -> int:
+def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -98,6 +99,15 @@ def save_values(agent, env, out: Path) -> int:
     env.close()
     print(f"wrote {out}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`run`, with a file that cannot be read as data or written ended in one line naming it."""
+    try:
+        return run(argv)
+    except FileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

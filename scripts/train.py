@@ -10,7 +10,9 @@ The config's `backend` picks who trains (rlcourse, sb3 or rllib); `--address` jo
 Ray cluster for the rllib backend (the same as ``backend.address=...``). The run directory
 (config.yaml, TensorBoard events, checkpoints/, eval.json, and agent.ckpt for rlcourse and
 sb3) is printed at the end. A bad config, or a backend library outside its supported
-versions, is refused before anything runs (exit status 2).
+versions, is refused before anything runs (exit status 2). A file that cannot be written (a full
+disk) or read (no usable checkpoint to resume from) ends the run with one line naming it (exit
+status 1); the checkpoints written before it stay usable.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import envs  # noqa: F401  (registers the rlcourse/* env ids)
 from agents.backends import BackendVersionError
 from agents.training import load_experiment, resume_config, train
 from rlcourse.config import ConfigError
+from rlcourse.files import FileError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, FileNotFoundError, BackendVersionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except FileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print(f"run directory: {result.run_dir}")
     print(f"evaluation:    {result.evaluation.summary()}")
     return 0

@@ -42,6 +42,7 @@ from agents.backends import BackendVersionError, require
 from agents.training import load_experiment
 from rlcourse.benchmarking import print_rows
 from rlcourse.config import ConfigError
+from rlcourse.files import atomic_write_text
 
 METRIC = "return_mean"  # our evaluator's mean return, maximised
 DOMAINS = ("uniform", "loguniform", "randint", "choice")
@@ -275,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     chosen = [as_override(k, best[k]) for k in space]
     config = load_experiment(config_path, [*overrides, *chosen])
-    (out / "best.yaml").write_text(config.to_yaml())
+    atomic_write_text(out / "best.yaml", config.to_yaml())
     print(f"results:     {out / 'results.csv'}")
     print(f"best config: {out / 'best.yaml'} ({', '.join(chosen)})")
     return 0

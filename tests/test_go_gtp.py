@@ -391,3 +391,24 @@ def test_a_policy_that_cannot_play_gets_an_error_response_and_the_engine_goes_on
     )
     assert engine.handle("boardsize 5").startswith("=")
     assert engine.handle("genmove b") == "= A5\n\n"
+
+
+# ----------------------------------------------------------------------------- hostile input
+
+
+def test_numbers_too_long_for_int_get_error_replies(engine):
+    # int() refuses 4,300 digits and more: these raised ValueError out of handle()
+    assert engine.handle("1" * 5000 + " name") == "? unknown command\n\n"
+    assert engine.handle("boardsize " + "9" * 5000) == "? syntax error\n\n"
+    assert engine.handle("boardsize \u0667") == "? syntax error\n\n"  # an Arabic-Indic 7
+    assert engine.handle("123456789012345678 name") == "=123456789012345678 tester\n\n"
+
+
+def test_serve_answers_bytes_that_are_not_utf8():
+    engine = GtpEngine(first_legal, board_size=5)
+    stdin = io.TextIOWrapper(
+        io.BytesIO(b"1 name\n2 play b \xff\xfe\r\n3 known_command n\xe4me\n4 quit\n")
+    )
+    stdout = io.StringIO()
+    engine.serve(stdin, stdout)  # strict UTF-8 text: a UnicodeDecodeError stopped the engine
+    assert stdout.getvalue() == "=1 rlcourse\n\n?2 syntax error\n\n=3 false\n\n=4 \n\n"

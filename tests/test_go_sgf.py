@@ -1,14 +1,19 @@
 """SGF: the tree syntax, reading Go records (variations, escapes, old files, setup stones),
-writing them back, and training examples."""
+writing them back, training examples, and the limits on hostile input."""
 
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from envs.go.gtp import RandomPolicy
+from envs.go import coords, sgf
+from envs.go.gtp import GtpClient, RandomPolicy
 from envs.go.rules import BLACK, WHITE, GoState
 from envs.go.sgf import (
+    MAX_DEPTH,
+    MAX_FILE_BYTES,
+    MAX_VALUE_CHARS,
     GameInfo,
     SgfError,
     SgfGame,
@@ -228,6 +233,21 @@ def test_scores_and_results():
     assert result_string(GoState.new(5, komi=0.5).play(12).resign()) == "B+R"
 
 
+GNUGO_BIN = Path("/usr/games/gnugo")
+
+
+@pytest.mark.skipif(not GNUGO_BIN.exists(), reason="needs GNU Go (.ci/run installs gnugo)")
+def test_gnugo_loads_what_we_write(tmp_path):
+    initial, final = random_game(9, seed=5, komi=0.5, handicap=2)
+    record = game_record(initial, final, black="x ] \\ y", comments={0: "[c]", 3: "\\ ]"})
+    path = save_sgf(record, tmp_path / "game.sgf")
+    with GtpClient([str(GNUGO_BIN), "--mode", "gtp"]) as gnugo:
+        assert gnugo.send(f"loadsgf {path}") == ("black" if final.to_play == BLACK else "white")
+        for colour, name in ((BLACK, "black"), (WHITE, "white")):
+            stones = {coords.from_gtp(v, 9) for v in gnugo.send(f"list_stones {name}").split()}
+            assert stones == set(np.flatnonzero(final.board().ravel() == colour).tolist())
+
+
 # ----------------------------------------------------------------------------- examples
 
 
@@ -269,3 +289,98 @@ def test_game_info_defaults_are_sgf_defaults():
     assert isinstance(game, SgfGame)
     assert game.info == GameInfo(board_size=19, komi=0.0)
     assert game.initial.board_size == 19 and game.moves == []
+
+
+# ----------------------------------------------------------------------------- hostile input
+
+
+def test_deep_nesting_is_refused_without_recursion():
+    deep = "(;B[aa]" * (MAX_DEPTH + 1) + ")" * (MAX_DEPTH + 1)
+    with pytest.raises(SgfError, match=f"nested more than {MAX_DEPTH} levels deep"):
+        parse_collection(deep)
+    for levels in (5_000, 100_000):  # a RecursionError before
+        with pytest.raises(SgfError, match="<string>:1:"):
+            read_sgf("(;" * levels + ")" * levels)
+    with pytest.raises(SgfError, match="<string>:1:"):
+        read_sgf("(;" * 100_000)
+    # as deep as allowed: each node a variation of the one before
+    deepest = "(;C[0]" + "".join(f"(;C[{k}]" for k in range(1, MAX_DEPTH)) + ")" * MAX_DEPTH
+    assert read_sgf(deepest).info.comments == {0: "\n".join(map(str, range(MAX_DEPTH)))}
+
+
+def test_a_value_beyond_the_limit_is_refused_while_scanning():
+    longest = "x" * (MAX_VALUE_CHARS - 2) + "\\]"  # an escape counts its backslash
+    assert read_sgf(f"(;C[{longest}])").info.comments == {0: "x" * (MAX_VALUE_CHARS - 2) + "]"}
+    with pytest.raises(SgfError, match=f"1:4: property C: value longer than {MAX_VALUE_CHARS}"):
+        read_sgf(f"(;C[{longest}x])")
+    with pytest.raises(SgfError, match="value longer than"):  # never closed, however long
+        read_sgf("(;C[" + "\\]" * MAX_VALUE_CHARS)
+
+
+def test_a_file_beyond_the_limit_is_refused_before_reading(tmp_path):
+    path = tmp_path / "huge.sgf"
+    with path.open("wb") as file:
+        file.write(b"(;SZ[9]")
+        file.truncate(MAX_FILE_BYTES + 1)  # sparse: no disk space used
+    tracemalloc.start()
+    try:
+        with pytest.raises(SgfError, match=rf"huge\.sgf is larger than {MAX_FILE_BYTES} bytes"):
+            read_sgf(path)
+        assert tracemalloc.get_traced_memory()[1] < 2**20  # nothing of it was read
+    finally:
+        tracemalloc.stop()
+    with pytest.raises(SgfError, match="cannot read SGF file"):
+        read_sgf("nul\x00in the name")
+    with pytest.raises(SgfError, match=f"<string>:1:1: the text is larger than {MAX_FILE_BYTES}"):
+        parse_collection(" " * (MAX_FILE_BYTES + 1))
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero")
+def test_a_file_without_a_size_is_read_up_to_the_limit_only():
+    with pytest.raises(SgfError, match="/dev/zero is larger than"):
+        read_sgf("/dev/zero")  # stat says 0 bytes, and it never ends
+
+
+def test_a_game_tree_beyond_the_node_limit_is_refused(monkeypatch):
+    monkeypatch.setattr(sgf, "MAX_NODES", 100)
+    assert len(read_sgf("(;SZ[9]" + ";" * 99 + ")").moves) == 0
+    with pytest.raises(SgfError, match=r"<string>:1:110: more than 100 nodes in one game tree"):
+        read_sgf("(;SZ[9](;;)(" + ";" * 99 + "))")
+    games = read_sgf_collection(("(;SZ[5]" + ";" * 99 + ")") * 3)  # the limit is per game tree
+    assert len(games) == 3
+
+
+def test_setup_rectangles_are_not_expanded_into_lists():
+    text = "(;SZ[19]AB" + "[aa:ss]" * 10_000 + ")"  # 3.6 million points if listed one by one
+    with pytest.raises(SgfError, match="setup stones AB/AW"):  # a full board has no liberty
+        read_sgf(text)
+    text = "(;SZ[19]AB" + "[aa:sr]" * 10_000 + ")"
+    tracemalloc.start()
+    try:
+        assert np.count_nonzero(read_sgf(text).initial.board()) == 19 * 18
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * len(text)
+
+
+def test_memory_stays_a_small_multiple_of_the_file(tmp_path):
+    # Annotated games: comments with brackets and backslashes cost the old value regex ~100 bytes
+    # of memory per character; the readers now hold the text, one game tree and their results.
+    initial, final = random_game(9, seed=1)
+    comment = ("A long comment [with] brackets \\ and lines.\n" * 16_000)[:700_000]
+    comments = {0: comment, 7: comment, 20: comment}
+    one_game = format_sgf(game_record(initial, final, comments={3: "third [move]"}))
+    path = tmp_path / "collection.sgf"
+    path.write_text(format_sgf(game_record(initial, final, comments=comments)) + one_game * 200)
+    size = path.stat().st_size
+    assert 2_000_000 < size < 3_000_000
+    for read in (read_sgf, read_sgf_collection):
+        tracemalloc.start()
+        try:
+            games = read(path)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 10 * size, (read.__name__, peak / size)
+    assert len(games) == 201 and games[0].info.comments == comments

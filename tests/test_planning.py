@@ -22,9 +22,10 @@ def mdp_of(env_id, **kwargs):
     return TabularMDP.from_env(gym.make(env_id, **kwargs))
 
 
-def test_sutton_barto_figure_4_1_random_policy_values():
+@pytest.mark.parametrize("method", ["exact", "iterative"])
+def test_sutton_barto_figure_4_1_random_policy_values(method):
     mdp = mdp_of("rlcourse/SuttonBarto4x4-v0")
-    v = policy_evaluation(mdp, uniform_policy(mdp), gamma=1.0, theta=1e-10)
+    v = policy_evaluation(mdp, uniform_policy(mdp), gamma=1.0, theta=1e-10, method=method)
     expected = [
         [0, -14, -20, -22],
         [-14, -18, -20, -20],
@@ -90,5 +91,11 @@ def test_bad_inputs_are_named():
         policy_evaluation(mdp, np.ones((3, 4)))
     stay_put = np.zeros((16, 4))
     stay_put[:, UP] = 1.0  # never reaches a terminal from the bottom row
+    with pytest.raises(ValueError, match="never reaches a terminal state"):
+        policy_evaluation(mdp, stay_put, gamma=1.0)
     with pytest.raises(RuntimeError, match="did not converge"):
-        policy_evaluation(mdp, stay_put, gamma=1.0, max_iterations=200)
+        policy_evaluation(mdp, stay_put, gamma=1.0, max_iterations=200, method="iterative")
+    with pytest.raises(ValueError, match="method must be"):
+        policy_evaluation(mdp, uniform_policy(mdp), method="sweeps")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"policy\[1\] = .* is not a probability distribution"):
+        policy_evaluation(mdp, np.zeros((16, 4)))

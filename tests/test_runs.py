@@ -8,6 +8,7 @@ import pytest
 
 from agents import agent_schemas
 from rlcourse.config import parse_config
+from rlcourse.files import FileError
 from rlcourse.plotting import read_scalars
 from rlcourse.runs import Run, latest_checkpoint, load_state
 
@@ -82,12 +83,24 @@ def test_a_crash_while_writing_leaves_the_previous_checkpoint_intact(runs_dir, m
 
     monkeypatch.setattr(os, "replace", crash)
     learner.tally = 99.0
-    with pytest.raises(OSError):
+    with pytest.raises(FileError, match=r"step_0000000000\.pt: disk full"):
         run.checkpoint()
     monkeypatch.setattr(os, "replace", real_replace)
     assert latest_checkpoint(run.dir) == good
     assert load_state(good)["learner"]["tally"] == 0.0
+    assert sorted(p.name for p in good.parent.iterdir()) == ["latest", good.name]  # no temp file
     run.close()
+
+
+def test_config_yaml_is_written_atomically(runs_dir, monkeypatch):
+    def crash(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(FileError, match=r"config\.yaml: No space left on device"):
+        Run.create(make_config(runs_dir), progress=False)
+    (run_dir,) = (runs_dir / "unit").iterdir()
+    assert list(run_dir.rglob("*.tmp-*")) == [] and not (run_dir / "config.yaml").exists()
 
 
 def test_resume_continues_exactly(runs_dir):

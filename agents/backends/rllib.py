@@ -5,8 +5,10 @@ joins `backend.address`), runs RLlib's training iterations until the `train` bud
 and writes our run directory: config.yaml, TensorBoard events (``episode/return`` is RLlib's
 mean over the episodes finished in an iteration; ``rllib/*`` its other numbers; ``eval/*`` our
 evaluator's), ``checkpoints/rllib_step_<N>/`` (RLlib's checkpoint format, written under a
-temporary name and renamed; ``checkpoints/latest`` names the newest) and eval.json from our
-evaluator, run on the final checkpoint's RLModule. `load_policy` reads such a run back.
+temporary name and renamed; ``checkpoints/latest`` names the newest; each holds ``module.ckpt``,
+the RLModule's weights as data) and eval.json from our evaluator, run on the final checkpoint's
+RLModule. `load_policy` reads such a run back from ``module.ckpt`` only: RLlib's own files are
+pickles, and loading a shared run must not run code.
 
 Observations other than a flat Box (a Discrete state index, a 2-D grid of vehicle features,
 image planes...) reach RLlib's default fully connected model flattened to float32 (one-hot for
@@ -32,6 +34,7 @@ from ray.rllib.algorithms.algorithm import Algorithm
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 from ray.rllib.algorithms.dqn import DQNConfig
 from ray.rllib.algorithms.ppo import PPOConfig
+from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
 from ray.rllib.core.rl_module.rl_module import RLModule
@@ -41,12 +44,15 @@ from ray.tune.registry import register_env
 from agents.backends import accepted_keywords, unknown_keys
 from agents.training import EVAL_FILE, EvalHook, TrainResult, env_factory, evaluate_agent
 from rlcourse.config import ExperimentConfig, RLlibBackend
-from rlcourse.runs import CHECKPOINT_DIR, KEEP_CHECKPOINTS, LATEST, Run, atomic_write_bytes
+from rlcourse.files import CorruptFileError, FileError, atomic_write_bytes, load_data, save_data
+from rlcourse.runs import CHECKPOINT_DIR, KEEP_CHECKPOINTS, LATEST, Run
 
 ALGORITHMS: dict[str, type[AlgorithmConfig]] = {"PPO": PPOConfig, "DQN": DQNConfig}
 CHECKPOINT_PREFIX = "rllib_step_"
-# Where an algorithm checkpoint keeps the trained RLModule.
+# Where an algorithm checkpoint keeps the trained RLModule (RLlib's pickles: never loaded here).
 MODULE_IN_CHECKPOINT = Path("learner_group", "learner", "rl_module", "default_policy")
+# The trained RLModule's weights as data (arrays), beside RLlib's files: what `load_policy` reads.
+MODULE_FILE = "module.ckpt"
 
 
 def backend_problems(config: ExperimentConfig) -> list[str]:
@@ -240,6 +246,8 @@ def save_checkpoint(algo: Algorithm, run: Run) -> Path:
     tmp = directory / f".{final.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     algo.save_to_path(str(tmp.resolve()))
+    weights = algo.learner_group.get_weights([DEFAULT_MODULE_ID])[DEFAULT_MODULE_ID]
+    save_data(tmp / MODULE_FILE, weights)
     if final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)
@@ -296,15 +304,40 @@ class RLlibPolicy:
 
 def load_policy(path: str | Path, config: ExperimentConfig) -> RLlibPolicy:
     """The trained policy of an rllib run directory (its newest checkpoint) or of one of its
-    ``checkpoints/rllib_step_<N>`` directories."""
+    ``checkpoints/rllib_step_<N>`` directories.
+
+    RLlib restores its own checkpoints by unpickling (``RLModule.from_checkpoint`` reads
+    ``class_and_ctor_args.pkl`` and ``module_state.pkl``), which could run code. So the module is
+    built afresh from the run's config and given the weights of the checkpoint's ``module.ckpt``,
+    read as data; a checkpoint without one (written before it existed, or not by this backend)
+    is refused with a `rlcourse.files.FileError` naming it."""
     path = Path(path)
     checkpoint = path if (path / "rllib_checkpoint.json").is_file() else None
     if checkpoint is None:
         checkpoint = latest_rllib_checkpoint(path)
     if checkpoint is None:
         raise FileNotFoundError(f"{path} holds no RLlib checkpoint ({CHECKPOINT_PREFIX}<N>/)")
-    module = RLModule.from_checkpoint(str((checkpoint / MODULE_IN_CHECKPOINT).resolve()))
+    weights_file = checkpoint / MODULE_FILE
+    if not weights_file.is_file():
+        raise FileError(
+            f"{weights_file}: no such file: this RLlib checkpoint has no module weights saved as "
+            "data, and RLlib's own checkpoint files are pickles, which could run code, so they "
+            "are not loaded (train the run again with this version)"
+        )
+    weights = load_data(weights_file)
     env = gym.make(config.env.id, **config.env.kwargs)
-    policy = RLlibPolicy(module, env.observation_space)
+    module = algorithm_config(config).get_rl_module_spec(env=flat_observations(env)).build()
+    observation_space = env.observation_space
     env.close()
-    return policy
+    stored = weights if isinstance(weights, Mapping) else {}
+    missing = sorted(set(module.state_dict()) - set(stored))
+    try:
+        if missing:  # set_state itself would leave them at their fresh values
+            raise ValueError(f"no tensor {missing[0]!r}")
+        module.set_state(weights)
+    except (RuntimeError, ValueError, TypeError, AttributeError) as exc:
+        raise CorruptFileError(
+            f"{weights_file}: the weights do not fit the run's RLModule: {exc}"
+        ) from None
+    module.eval()
+    return RLlibPolicy(module, observation_space)

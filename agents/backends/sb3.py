@@ -14,6 +14,9 @@ replay buffer) and starts fresh episodes: it carries on, but not bit for bit.
 from __future__ import annotations
 
 import io
+import json
+import pickle
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -30,7 +33,8 @@ from agents.backends import accepted_keywords, unknown_keys
 from agents.backends.versions import require
 from agents.base import EnvFactory
 from rlcourse.config import ExperimentConfig, SB3Backend
-from rlcourse.runs import Run, atomic_write_bytes
+from rlcourse.files import CorruptFileError, FileError, UnsafeFileError, atomic_write_bytes
+from rlcourse.runs import Run
 
 # policy_kwargs.activation_fn as a config names it -> the torch.nn module
 ACTIVATIONS = {"tanh": "Tanh", "relu": "ReLU", "elu": "ELU", "leaky_relu": "LeakyReLU",
@@ -163,7 +167,8 @@ class SB3Agent:
 
     def learn(self, env_factory: EnvFactory, run: Run) -> None:
         """Train within `run`'s budget; `run` logs, evaluates and checkpoints as for our agents."""
-        vec_env = run.begin(self, self._vec_env(env_factory), env_snapshot="full")
+        # SB3 resets its envs when resuming (its last observations are not in our checkpoints).
+        vec_env = run.begin(self, self._vec_env(env_factory), env_snapshot="none")
         if self.model is None:  # a fresh run; a resumed one got its model from the checkpoint
             self.model = self._new_model(vec_env)
         else:
@@ -192,12 +197,15 @@ class SB3Agent:
 
         return DummyVecEnv([make] * self.config.n_envs)
 
-    def _new_model(self, vec_env: DummyVecEnv) -> Any:
+    def _new_model(self, vec_env: DummyVecEnv | None, setup: bool = True) -> Any:
+        """The model the config describes; without `setup`, only its constructor's attributes
+        (no networks, buffers or schedules yet), as ``ALGO.load`` starts one."""
         policy_kwargs = dict(self.config.policy_kwargs)
         if "activation_fn" in policy_kwargs:
             policy_kwargs["activation_fn"] = getattr(
                 torch.nn, ACTIVATIONS[policy_kwargs["activation_fn"]]
             )
+        extra = {} if setup else {"_init_setup_model": False}
         return self.algorithm(
             self.config.policy,
             vec_env,
@@ -206,6 +214,7 @@ class SB3Agent:
             device=self.config.device,
             verbose=0,
             **self.config.hyperparameters,
+            **extra,
         )
 
     # ------------------------------------------------------------------ saving
@@ -215,15 +224,55 @@ class SB3Agent:
         self.model.save(buffer)
         return buffer.getvalue()
 
-    def _unzip(self, data: bytes) -> None:
-        self.model = self.algorithm.load(io.BytesIO(data), device=self.config.device)
+    def _unzip(self, data: bytes, source: str = "the SB3 zip") -> None:
+        """Load an SB3 zip without unpickling anything: SB3 reads its .pth files with
+        ``weights_only=True``, and each entry of its ``data`` JSON that SB3 would unpickle
+        (``:serialized:``: spaces, policy class, schedules, policy_kwargs...) is replaced by
+        this agent's own value from its config and spaces (`custom_objects`)."""
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                stored = json.loads(archive.read("data")) if "data" in archive.namelist() else {}
+            self.model = self.algorithm.load(
+                io.BytesIO(data), device=self.config.device,
+                custom_objects=self._replacements(stored),
+            )  # fmt: skip
+        except pickle.UnpicklingError:
+            raise UnsafeFileError(
+                f"{source}: refused to load: a .pth entry of the zip holds Python objects, not "
+                "tensors, and loading it could run code"
+            ) from None
+        except (zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError, ValueError,
+                KeyError, RuntimeError, EOFError, AssertionError) as exc:  # fmt: skip
+            raise CorruptFileError(
+                f"{source}: not an SB3 {self.config.algo} zip for this config "
+                f"({type(exc).__name__}: {exc})"
+            ) from None
+
+    def _replacements(self, stored: Mapping[str, Any]) -> dict[str, Any]:
+        """For every pickled (``:serialized:``) entry of an SB3 zip's data, the value a fresh
+        model of this config holds before its setup (None where it holds none: ``load`` then
+        rebuilds schedules and buffer classes from the plain entries, as a fresh model does)."""
+        template = self._new_model(None, setup=False)
+        template.observation_space, template.action_space = (
+            self.observation_space, self.action_space,
+        )  # fmt: skip
+        return {
+            key: getattr(template, key, None)
+            for key, value in stored.items()
+            if isinstance(value, dict) and ":serialized:" in value
+        }
 
     def save(self, path: str | Path) -> None:
         """Write the SB3 zip (readable by ``ALGO.load``) atomically."""
-        atomic_write_bytes(Path(path), self._zip())
+        atomic_write_bytes(path, self._zip())
 
     def load(self, path: str | Path) -> None:
-        self._unzip(Path(path).read_bytes())
+        """Read an SB3 zip without unpickling it (see `_unzip`); `rlcourse.files.FileError`
+        naming the file when it cannot be read or is not this config's zip."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileError(f"{path}: no such file")
+        self._unzip(path.read_bytes(), str(path))
 
     def state_dict(self) -> dict[str, Any]:
         """The SB3 zip: weights, optimiser and counters (not a DQN's replay buffer)."""

@@ -5,8 +5,8 @@ gradient steps every `train_freq` env steps once `learning_starts` steps are sto
 gradient step (`_update`) is `losses.td_loss` through autograd, a clipped Adam step, new
 priorities and the target update. With `teacher_start` a `WarmStart` picks who acts and
 adds its large-margin loss. A resumed run continues exactly: checkpoints hold both networks,
-the optimizer, every random generator, the pickled envs with their current observations, the
-teacher's choices, and (with `save_replay`) the replay buffer.
+the optimizer, every random generator, the envs' state as data with their current
+observations, the teacher's choices, and the replay buffer (unless `save_replay: false`).
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ from agents.dqn.config import DQNConfig
 from agents.dqn.losses import masked, td_loss
 from agents.dqn.network import QNetwork
 from agents.dqn.warm_start import WarmStart
+from rlcourse.files import load_data, save_data
 from rlcourse.nn import FlatParameters
 from rlcourse.replay import PrioritizedReplayBuffer, ReplayBatch, ReplayBuffer
-from rlcourse.runs import Run
+from rlcourse.runs import Run, warn
 from rlcourse.schedules import schedule_value
 from rlcourse.vector import (
     action_masks,
@@ -167,8 +168,11 @@ class DQNAgent:
         cfg = self.config
         envs = make_vector_env(env_factory, cfg.num_envs)
         envs = run.begin(self, envs, env_snapshot="full")
-        if not run.resumed or self.collector is None:
-            obs, infos = envs.reset(seed=run.seed)
+        if run.resumed and self.buffer is None:
+            warn("the checkpoint holds no replay buffer (agent.save_replay: false): the replay "
+                 "starts empty, so the run will differ from an uninterrupted one")  # fmt: skip
+        if not run.env_restored or self.collector is None:
+            obs, infos = envs.reset(seed=run.reset_seed)
             masks = action_masks(infos, cfg.num_envs, self.n_actions)
             zeros = np.zeros(cfg.num_envs)
             self.collector = Collector(obs, masks, zeros, zeros.astype(np.int64))
@@ -286,10 +290,12 @@ class DQNAgent:
     # ------------------------------------------------------------------ persistence
 
     def save(self, path: str | Path) -> None:
-        torch.save({"online": self.online.state_dict()}, path)
+        """The online network's weights, written atomically as data."""
+        save_data(path, {"online": self.online.state_dict()})
 
     def load(self, path: str | Path) -> None:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        """Read an agent file as data (`rlcourse.files.FileError` naming it when it is not)."""
+        state = load_data(path)
         self.online.load_state_dict(state["online"])
         self.target.load_state_dict(state["online"])
 

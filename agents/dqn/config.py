@@ -92,7 +92,11 @@ class DQNConfig(AgentConfig):
     atoms: Annotated[int, Field(ge=2)] = 51
     v_min: float = -10.0
     v_max: float = 10.0
-    save_replay: bool = Field(False, description="put the replay buffer in checkpoints")
+    save_replay: bool = Field(
+        True,
+        description="put the replay buffer in checkpoints (zlib-compressed), so that a resumed "
+        "run continues exactly; false keeps checkpoints small, and a resume then warns",
+    )
     teacher_start: TeacherStart | None = Field(
         None, description="warm start: a teacher plays the first steps (epsilon counts them too)"
     )

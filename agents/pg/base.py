@@ -24,6 +24,7 @@ import torch
 
 from agents.pg.config import PolicyGradientConfig
 from agents.pg.policy import ActorCritic, observation_dtype
+from rlcourse.files import load_data, save_data
 from rlcourse.nn import FlatParameters, Hidden
 from rlcourse.normalization import ObservationNormalizer
 from rlcourse.vector import observation_part, split_observation
@@ -181,18 +182,20 @@ class PolicyAgent:
     # ------------------------------------------------------------------ persistence
 
     def save(self, path: str | Path) -> None:
-        torch.save(
+        """The policy's weights and observation statistics, written atomically as data."""
+        save_data(
+            path,
             {
                 "policy": self.policy.state_dict(),
                 "obs_normalizer": None
                 if self.obs_normalizer is None
                 else self.obs_normalizer.state_dict(),
             },
-            path,
         )
 
     def load(self, path: str | Path) -> None:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        """Read an agent file as data (`rlcourse.files.FileError` naming it when it is not)."""
+        state = load_data(path)
         self._pending_init = None
         self.policy.load_state_dict(state["policy"])
         if self.obs_normalizer is not None:

@@ -113,7 +113,7 @@ class REINFORCEAgent(PolicyAgent):
         return metrics
 
     def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "pending": list(self._pending)}
+        return {**super().state_dict(), "pending": [tuple(e) for e in self._pending]}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         super().load_state_dict(state)

@@ -5,8 +5,9 @@ stepped in this process, or in subprocesses with ``vector_env: async``),
 computes GAE (a truncated episode bootstraps from the value of its real final observation),
 sets the learning rate, and calls the subclass's `update`. Checkpoints fall between
 iterations and hold the network, optimiser, generator, normalisers, the collector's current
-observations and recurrent state, and the pickled vector env, so a resumed run continues
-exactly (an async run, whose envs cannot be pickled, starts new episodes when resumed).
+observations and recurrent state, and the vector env's state as data, so a resumed run
+continues exactly (an async run, whose envs live in subprocesses, starts new episodes when
+resumed, and says so).
 """
 
 from __future__ import annotations
@@ -166,13 +167,11 @@ class RolloutAgent(PolicyAgent):
     def learn(self, env_factory: EnvFactory, run: Run) -> None:
         asynchronous = self.config.vector_env == "async"
         envs = make_vector_env(env_factory, self.config.num_envs, asynchronous)
-        # Subprocess envs cannot be pickled into a checkpoint: a resumed async run starts new
-        # episodes (seeded by the step it resumes at) instead of finishing the old ones.
-        envs = run.begin(self, envs, env_snapshot="none" if asynchronous else "full")
-        if not run.resumed or not self._collector:
-            self._start(envs, run.seed)
-        elif asynchronous:
-            self._start(envs, run.seed + run.step)
+        # Subprocess envs cannot be saved as data: a resumed async run starts new episodes
+        # (seeded by the step it resumes at) instead of finishing the old ones.
+        envs = run.begin(self, envs, env_snapshot="full")
+        if not run.env_restored or not self._collector:
+            self._start(envs, run.reset_seed)
         buffer = self._make_buffer()
         while not run.finished:
             self.collect(envs, buffer, run)

@@ -7,7 +7,6 @@ alpha) are evaluated at the number of env steps the agent has learned from so fa
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, NamedTuple
@@ -18,6 +17,7 @@ from pydantic import Field
 
 from agents.base import EnvFactory
 from rlcourse.config import AgentConfig
+from rlcourse.files import load_data, save_data
 from rlcourse.runs import Run
 from rlcourse.schedules import Probability, StepSize, schedule_of, schedule_value
 
@@ -144,19 +144,13 @@ class TabularAgent:
         return {"q": self.q}
 
     def save(self, path: str | Path) -> None:
-        buffer = io.BytesIO()
-        np.savez(buffer, **self.tables())  # type: ignore[arg-type]
-        Path(path).write_bytes(buffer.getvalue())
+        """The tables, written atomically as data."""
+        save_data(path, self.tables())
 
     def load(self, path: str | Path) -> None:
-        with np.load(Path(path)) as data:
-            for name, array in self.tables().items():
-                if data[name].shape != array.shape:
-                    raise ValueError(
-                        f"{path}: table {name!r} has shape {data[name].shape}, this agent "
-                        f"expects {array.shape}"
-                    )
-                array[...] = data[name]
+        """Read the tables of an agent file as data; ValueError naming the file and the table
+        when one is missing or has another shape."""
+        fill_tables(self.tables(), load_data(path), path)
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -176,3 +170,17 @@ def _mask(info: Mapping[str, Any] | None) -> np.ndarray | None:
     if info is None or "action_mask" not in info:
         return None
     return np.asarray(info["action_mask"], dtype=bool)
+
+
+def fill_tables(tables: Mapping[str, np.ndarray], saved: Any, path: str | Path) -> None:
+    """Copy the arrays of an agent file (`saved`, read from `path`) into `tables` in place;
+    ValueError naming the file and the table when one is missing or has another shape."""
+    for name, array in tables.items():
+        found = saved.get(name) if isinstance(saved, Mapping) else None
+        if not isinstance(found, np.ndarray):
+            raise ValueError(f"{path}: no table {name!r} (is it this agent's file?)")
+        if found.shape != array.shape:
+            raise ValueError(
+                f"{path}: table {name!r} has shape {found.shape}, this agent expects {array.shape}"
+            )
+        array[...] = found

@@ -16,9 +16,10 @@ import numpy as np
 from pydantic import Field
 
 from agents.base import EnvFactory
-from agents.tabular.base import Discount, discrete_size
+from agents.tabular.base import Discount, discrete_size, fill_tables
 from agents.tabular.planning import Solution, policy_iteration, value_iteration
 from rlcourse.config import AgentConfig
+from rlcourse.files import load_data, save_data
 from rlcourse.runs import Run
 
 Tolerance = Annotated[float, Field(gt=0.0, le=1.0)]
@@ -26,7 +27,11 @@ Tolerance = Annotated[float, Field(gt=0.0, le=1.0)]
 
 class PlannerConfig(AgentConfig):
     gamma: Discount = 1.0
-    theta: Tolerance = Field(1e-8, description="stop when no value changes by more than this")
+    theta: Tolerance = Field(
+        1e-8,
+        description="value iteration: stop when no value changes by more than this; policy "
+        "iteration (exact evaluation): actions within 10 x this of the best count as greedy",
+    )
 
 
 class ValueIterationConfig(PlannerConfig):
@@ -91,12 +96,13 @@ class PlanningAgent:
         return self.values.copy(), self.policy.copy()
 
     def save(self, path: str | Path) -> None:
-        with open(path, "wb") as fh:
-            np.savez(fh, values=self.values, policy=self.policy)
+        """The state values and the policy, written atomically as data."""
+        save_data(path, {"values": self.values, "policy": self.policy})
 
     def load(self, path: str | Path) -> None:
-        with np.load(Path(path)) as data:
-            self.values[:], self.policy[:] = data["values"], data["policy"]
+        """Read an agent file as data; ValueError naming it when a table is missing or has
+        another shape."""
+        fill_tables({"values": self.values, "policy": self.policy}, load_data(path), path)
 
     def state_dict(self) -> dict[str, Any]:
         return {

@@ -45,6 +45,7 @@ class GtpCommand(NamedTuple):
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_ID = re.compile(r"[0-9]{1,18}")  # a 64-bit integer; a longer number is read as a command name
 
 
 def parse_command(line: str) -> GtpCommand | None:
@@ -55,7 +56,7 @@ def parse_command(line: str) -> GtpCommand | None:
     if not words:
         return None
     command_id = None
-    if re.fullmatch(r"[0-9]+", words[0]):
+    if _ID.fullmatch(words[0]):
         command_id = int(words[0])
         words = words[1:]
         if not words:
@@ -192,9 +193,14 @@ class GtpEngine:
         except _Failure as failure:
             return format_response(command.id, str(failure), ok=False)
 
-    def serve(self, stdin: IO[str], stdout: IO[str]) -> None:
-        """Answer commands from ``stdin`` until ``quit`` or the end of input."""
-        for line in stdin:
+    def serve(self, stdin: IO[str] | IO[bytes], stdout: IO[str]) -> None:
+        """Answer commands from ``stdin`` until ``quit`` or the end of input.
+
+        A stream with a byte buffer (``sys.stdin``) is read through it, each line decoded as
+        UTF-8 with undecodable bytes replaced: GTP is ASCII, and no input may stop the engine.
+        """
+        for raw in getattr(stdin, "buffer", stdin):
+            line = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
             response = self.handle(line)
             if response:
                 stdout.write(response)
@@ -335,7 +341,8 @@ def _expect(args: list[str], count: int) -> None:
 
 
 def _integer(word: str) -> int:
-    if not re.fullmatch(r"[+]?\d+", word):
+    # ASCII digits only, and few enough that int() takes them (Python refuses 4,300 and more)
+    if not re.fullmatch(r"\+?[0-9]{1,18}", word):
         raise _Failure("syntax error")
     return int(word)
 

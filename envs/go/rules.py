@@ -232,12 +232,26 @@ class GoState(_core.State):
         return self.copy()
 
     def __reduce__(self) -> tuple[Any, ...]:
+        data = self.state_data()
+        return (_replay, (type(self), *data.values()))
+
+    def state_data(self) -> dict[str, Any]:
+        """This state as plain data (how checkpoints keep an env's position, see
+        `rlcourse.env_state`); `from_state_data` rebuilds it."""
         start = self.initial()
-        return (
-            _replay,
-            (type(self), start.board(), start.to_play, self.komi, self.move_cap, self.moves,
-             self.resigned is not None),
-        )  # fmt: skip
+        return {
+            "board": start.board(),
+            "to_play": start.to_play,
+            "komi": self.komi,
+            "move_cap": self.move_cap,
+            "moves": tuple(self.moves),
+            "resigned": self.resigned is not None,
+        }
+
+    @classmethod
+    def from_state_data(cls, data: dict[str, Any]) -> GoState:
+        keys = ("board", "to_play", "komi", "move_cap", "moves", "resigned")
+        return _replay(cls, *(data[key] for key in keys))
 
 
 def _replay(

@@ -11,11 +11,14 @@ Two layers:
   into ``(state, move played, result for the mover)`` triples for supervised learning.
 
 Errors are :class:`SgfError` naming the source (file name or ``<string>``), and the line and
-column, property or move number where the record went wrong.
+column, property or move number where the record went wrong. Records are untrusted input: the
+parser has no recursion, and files, values, nesting and game trees beyond the limits below are
+refused before they are read whole; the readers hold one game tree at a time.
 """
 
 from __future__ import annotations
 
+import collections
 import datetime
 import math
 import os
@@ -29,11 +32,18 @@ import numpy as np
 
 from envs.go import coords
 from envs.go.rules import BLACK, EMPTY, MAX_SIZE, MIN_SIZE, WHITE, GoState, IllegalMoveError
+from rlcourse.files import atomic_write_text
 
 if TYPE_CHECKING:
     from envs.go.game import GoGame
 
 APPLICATION = "rlcourse"
+
+# Limits on untrusted records, each far beyond what a real game record needs.
+MAX_FILE_BYTES = 64 * 2**20  # [bytes] a file (or text [characters]) larger than this is refused
+MAX_VALUE_CHARS = 2**20  # [characters] one property value
+MAX_DEPTH = 500  # nested variations (a variation at every move of a long game: a few hundred)
+MAX_NODES = 2**18  # nodes in one game tree (a game has hundreds; each node costs ~300 bytes)
 
 
 class SgfError(ValueError):
@@ -43,7 +53,7 @@ class SgfError(ValueError):
 # --------------------------------------------------------------------------- tree syntax
 
 
-@dataclass
+@dataclass(slots=True)
 class SgfNode:
     """One node: property idents (uppercase) to their unescaped values, in file order."""
 
@@ -56,7 +66,7 @@ class SgfNode:
         return values[0] if values else None
 
 
-@dataclass
+@dataclass(slots=True)
 class SgfTree:
     """A game tree: a sequence of nodes, then the variations that branch after it."""
 
@@ -71,33 +81,39 @@ class SgfTree:
             tree = tree.variations[0] if tree.variations else None
 
 
-_WHITESPACE = re.compile(r"\s*")
+_WHITESPACE = re.compile(r"\s*", re.ASCII)
 _IDENT = re.compile(r"[A-Za-z]+")
-_VALUE = re.compile(r"\[((?:[^\\\]]|\\.)*)\]", re.DOTALL)
-_ESCAPE = re.compile(r"\\(\r\n|\n\r|.)", re.DOTALL)
+# "[...]" with "\x" escapes, possessive (*+): the regex engine keeps no state per character
+_VALUE = re.compile(r"\[((?:[^\\\]]|\\.)*+)\]", re.DOTALL)
+_ESCAPE = re.compile(r"\\(?:\r\n|\n\r|[\r\n]|(.))", re.DOTALL)
 
 
 def _unescape(raw: str) -> str:
     # A backslash before a line break is a soft break and vanishes; before anything else it
     # keeps that character literally.
-    return _ESCAPE.sub(
-        lambda m: "" if m.group(1) in ("\n", "\r", "\r\n", "\n\r") else m.group(1), raw
-    )
+    return _ESCAPE.sub(lambda m: m.group(1) or "", raw) if "\\" in raw else raw
+
+
+_LOWERCASE = re.compile("[a-z]+")
 
 
 def _ident(raw: str) -> str:
     # FF[1-3] allowed lowercase letters inside idents ("AddBlack" is AB); all-lowercase idents
     # ("b", "w" in some old files) are read as their uppercase form.
-    upper = "".join(ch for ch in raw if ch.isupper())
-    return upper or raw.upper()
+    return _LOWERCASE.sub("", raw) or raw.upper()
 
 
 class _Parser:
+    """Reads game trees from ``text`` with an explicit stack of open trees (no recursion)."""
+
     def __init__(self, text: str, source: str) -> None:
         self.text = text
         self.source = source
         self.pos = 0
         self._counted = (0, 1)  # (position, its line): line numbers are counted forward once
+        self.nodes = 0  # in the game tree being read
+        if len(text) > MAX_FILE_BYTES:
+            raise self.fail(f"the text is larger than {MAX_FILE_BYTES} characters")
 
     def line(self) -> int:
         """The line [1-based] of the current position."""
@@ -121,45 +137,64 @@ class _Parser:
     def peek(self) -> str:
         return self.text[self.pos] if self.pos < len(self.text) else ""
 
-    def collection(self) -> list[SgfTree]:
+    def trees(self) -> Iterator[SgfTree]:
+        """The game trees of the collection, each yielded once it is complete; SgfError once the
+        text goes wrong, also after the last tree."""
         self.skip_space()
         if self.text.startswith("\ufeff", self.pos):  # a byte-order mark
             self.pos += 1
             self.skip_space()
-        trees = []
-        while self.peek() == "(":
-            trees.append(self.game_tree())
-            self.skip_space()
-        if not trees:
+        if self.peek() != "(":
             raise self.fail("no game tree: an SGF collection starts with '(;'")
+        while self.peek() == "(":
+            yield self.game_tree()
+            self.skip_space()
         if self.peek() == ")":
             raise self.fail("unbalanced parentheses: ')' closes no game tree")
         if self.pos < len(self.text):
             raise self.fail(f"unexpected {self.peek()!r} after the last game tree")
-        return trees
 
     def game_tree(self) -> SgfTree:
-        opened = self.pos
-        self.pos += 1  # "("
-        self.skip_space()
-        if self.peek() != ";":
-            raise self.fail("a game tree must start with a node ';'")
+        """The game tree whose '(' is at the current position, variations and all."""
+        open_trees: list[tuple[SgfTree, int]] = []  # (tree, where its '(' stands), outermost first
+        self.nodes = 0
+        while True:
+            if self.peek() == "(":
+                if len(open_trees) == MAX_DEPTH:
+                    raise self.fail(f"variations nested more than {MAX_DEPTH} levels deep")
+                opened = self.pos
+                self.pos += 1
+                self.skip_space()
+                if self.peek() != ";":
+                    raise self.fail("a game tree must start with a node ';'")
+                tree = SgfTree(self.sequence())
+                if open_trees:
+                    open_trees[-1][0].variations.append(tree)
+                open_trees.append((tree, opened))
+            elif self.peek() == ")":
+                self.pos += 1
+                tree, _ = open_trees.pop()
+                if not open_trees:
+                    return tree
+            elif self.pos == len(self.text):
+                raise self.fail(
+                    "unbalanced parentheses: this '(' is never closed", open_trees[-1][1]
+                )
+            else:
+                raise self.fail(f"unexpected {self.peek()!r} in a game tree")
+            self.skip_space()
+
+    def sequence(self) -> list[SgfNode]:
         nodes = []
         while self.peek() == ";":
             nodes.append(self.node())
             self.skip_space()
-        variations = []
-        while self.peek() == "(":
-            variations.append(self.game_tree())
-            self.skip_space()
-        if self.peek() != ")":
-            if self.pos >= len(self.text):
-                raise self.fail("unbalanced parentheses: this '(' is never closed", opened)
-            raise self.fail(f"unexpected {self.peek()!r} in a game tree")
-        self.pos += 1
-        return SgfTree(nodes, variations)
+        return nodes
 
     def node(self) -> SgfNode:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise self.fail(f"more than {MAX_NODES} nodes in one game tree")
         node = SgfNode(line=self.line())
         self.pos += 1  # ";"
         self.skip_space()
@@ -169,11 +204,7 @@ class _Parser:
             self.skip_space()
             values = []
             while self.peek() == "[":
-                value = _VALUE.match(self.text, self.pos)
-                if value is None:
-                    raise self.fail(f"property {ident}: value '[' is never closed by ']'")
-                values.append(_unescape(value.group(1)))
-                self.pos = value.end()
+                values.append(self.value(ident))
                 self.skip_space()
             if not values:
                 raise self.fail(f"property {ident} has no value")
@@ -182,10 +213,22 @@ class _Parser:
             node.properties[ident] = values
         return node
 
+    def value(self, ident: str) -> str:
+        """The unescaped value whose '[' is at the current position; the scan for its ']' stops
+        MAX_VALUE_CHARS further on."""
+        end = self.pos + MAX_VALUE_CHARS + 2
+        match = _VALUE.match(self.text, self.pos, end)
+        if match is None:
+            if len(self.text) >= end:
+                raise self.fail(f"property {ident}: value longer than {MAX_VALUE_CHARS} characters")
+            raise self.fail(f"property {ident}: value '[' is never closed by ']'")
+        self.pos = match.end()
+        return _unescape(match.group(1))
+
 
 def parse_collection(text: str, source: str = "<string>") -> list[SgfTree]:
     """The game trees of an SGF collection (``(;...)(;...)``); ``source`` names it in errors."""
-    return _Parser(text, source).collection()
+    return list(_Parser(text, source).trees())
 
 
 def format_value(text: str) -> str:
@@ -248,9 +291,17 @@ def _read_text(source: str | os.PathLike[str]) -> tuple[str, str]:
         return source, "<string>"
     path = Path(source)
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SgfError(f"cannot read SGF file {path}: {exc.strerror or exc}") from exc
+        size = path.stat().st_size
+        data = b""
+        if size <= MAX_FILE_BYTES:  # refused unread when larger; a device reports no size
+            with path.open("rb") as file:
+                data = file.read((size or MAX_FILE_BYTES) + 1)
+    except (OSError, ValueError) as exc:  # ValueError: a NUL character in the name
+        raise SgfError(
+            f"cannot read SGF file {path}: {getattr(exc, 'strerror', 0) or exc}"
+        ) from exc
+    if max(size, len(data)) > MAX_FILE_BYTES:
+        raise SgfError(f"SGF file {path} is larger than {MAX_FILE_BYTES} bytes")
     for encoding in ("utf-8", "latin-1"):  # old records are often latin-1 (no CA property)
         try:
             return data.decode(encoding), str(path)
@@ -259,20 +310,32 @@ def _read_text(source: str | os.PathLike[str]) -> tuple[str, str]:
     raise AssertionError("latin-1 decodes every byte string")  # pragma: no cover
 
 
-def read_sgf(source: str | os.PathLike[str]) -> SgfGame:
-    """The first game of an SGF file (a path) or text (a string starting with '(')."""
+def _read_first(source: str | os.PathLike[str]) -> tuple[SgfGame, str]:
+    """(the first game, the source's name); the games after it are checked one at a time."""
     text, name = _read_text(source)
-    return _game_from_tree(parse_collection(text, name)[0], name)
+    trees = _Parser(text, name).trees()
+    game = _game_from_tree(next(trees), name)
+    collections.deque(trees, maxlen=0)
+    return game, name
+
+
+def read_sgf(source: str | os.PathLike[str]) -> SgfGame:
+    """The first game of an SGF file (a path) or text (a string starting with '('); the rest of
+    the collection must be well-formed too."""
+    return _read_first(source)[0]
 
 
 def read_sgf_collection(source: str | os.PathLike[str]) -> list[SgfGame]:
-    """Every game of an SGF collection, each following its main line."""
+    """Every game of an SGF collection, each following its main line; errors name the game
+    ("game 2") when there are several."""
     text, name = _read_text(source)
-    trees = parse_collection(text, name)
-    return [
-        _game_from_tree(tree, name if len(trees) == 1 else f"{name} game {i + 1}")
-        for i, tree in enumerate(trees)
-    ]
+    trees = _Parser(text, name).trees()  # one tree at a time: a game's nodes go once it is read
+    first, second = next(trees), next(trees, None)
+    if second is None:
+        return [_game_from_tree(first, name)]
+    games = [_game_from_tree(first, f"{name} game 1"), _game_from_tree(second, f"{name} game 2")]
+    games += (_game_from_tree(tree, f"{name} game {i}") for i, tree in enumerate(trees, start=3))
+    return games
 
 
 def _number(node: SgfNode, ident: str, where: str, kind: type) -> float | int | None:
@@ -292,7 +355,7 @@ def _board_size(root: SgfNode, where: str) -> int:
     value = root.get("SZ")
     if value is None:
         return 19  # the SGF default for Go
-    parts = value.split(":")
+    parts = value.split(":", 2)
     try:
         sizes = {int(p) for p in parts}
     except ValueError:
@@ -305,11 +368,13 @@ def _board_size(root: SgfNode, where: str) -> int:
     return size
 
 
-def _points(values: Sequence[str], size: int, where: str, ident: str) -> list[int]:
-    """Moves of a point list, with FF[4] compressed rectangles ``aa:cc`` expanded."""
-    out = []
+def _mark_points(
+    board: np.ndarray, values: Sequence[str], colour: int, where: str, ident: str
+) -> None:
+    """Set the points of a point list to ``colour``, FF[4] compressed rectangles ``aa:cc`` whole."""
+    size = board.shape[0]
     for value in values:
-        corners = value.split(":")
+        corners = value.split(":", 2)
         try:
             if len(corners) > 2:
                 raise ValueError("too many ':'")
@@ -319,12 +384,7 @@ def _points(values: Sequence[str], size: int, where: str, ident: str) -> list[in
         if any(p == size * size for p in ends):
             raise SgfError(f"{where}: property {ident}[{value}] is not a point on the board")
         (r0, c0), (r1, c1) = divmod(ends[0], size), divmod(ends[-1], size)
-        out += [
-            r * size + c
-            for r in range(min(r0, r1), max(r0, r1) + 1)
-            for c in range(min(c0, c1), max(c0, c1) + 1)
-        ]
-    return out
+        board[min(r0, r1) : max(r0, r1) + 1, min(c0, c1) : max(c0, c1) + 1] = colour
 
 
 def _colour_of(value: str | None, where: str) -> int | None:
@@ -367,8 +427,7 @@ def _game_from_tree(tree: SgfTree, name: str) -> SgfGame:
 
     board = np.zeros((size, size), dtype=np.int8)
     for ident, colour in (("AB", BLACK), ("AW", WHITE)):
-        for move in _points(root.properties.get(ident, []), size, where, ident):
-            board.flat[move] = colour
+        _mark_points(board, root.properties.get(ident, []), colour, where, ident)
     to_play = _colour_of(root.get("PL"), where)
     if to_play is None:  # the first mover's colour, else white after handicap stones
         first = next(
@@ -385,9 +444,9 @@ def _game_from_tree(tree: SgfTree, name: str) -> SgfGame:
     except ValueError as exc:
         raise SgfError(f"{where}: setup stones AB/AW: {exc}") from None
 
-    comments = {}
+    comments: dict[int, list[str]] = collections.defaultdict(list)  # joined at the end
     if (text := root.get("C")) is not None:
-        comments[0] = text
+        comments[0].append(text)
     state = initial
     moves: list[int] = []
     inserted: list[int] = []  # indices of passes the record left out
@@ -407,8 +466,7 @@ def _game_from_tree(tree: SgfTree, name: str) -> SgfGame:
                 state = _play(state, moves, state.pass_move, node_where, implicit=True)
             state = _play(state, moves, move, node_where)
         if (text := node.get("C")) is not None:  # nodes without a move add to the last one
-            k = len(moves)
-            comments[k] = f"{comments[k]}\n{text}" if k in comments else text
+            comments[len(moves)].append(text)
     info = GameInfo(
         board_size=size,
         komi=komi,
@@ -420,7 +478,7 @@ def _game_from_tree(tree: SgfTree, name: str) -> SgfGame:
         handicap=handicap,
         event=root.get("EV") or "",
         game_comment=root.get("GC") or "",
-        comments=comments,
+        comments={k: "\n".join(texts) for k, texts in comments.items()},
         inserted_passes=tuple(inserted),
     )
     return SgfGame(initial, moves, info)
@@ -581,7 +639,7 @@ def save_sgf(game: SgfGame, path: str | os.PathLike[str]) -> Path:
     """Write ``game`` to ``path`` (parent folders created); returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(format_sgf(game), encoding="utf-8")
+    atomic_write_text(path, format_sgf(game))
     return path
 
 
@@ -595,11 +653,7 @@ def sgf_to_examples(
     winner of its final position when that position is over (two passes or the move cap), and
     is refused otherwise. With ``game``, the record must match its board size and komi.
     """
-    if isinstance(source, SgfGame):
-        record, name = source, "<record>"
-    else:
-        text, name = _read_text(source)
-        record = _game_from_tree(parse_collection(text, name)[0], name)
+    record, name = (source, "<record>") if isinstance(source, SgfGame) else _read_first(source)
     if game is not None:
         if record.info.board_size != game.board_size:
             raise SgfError(

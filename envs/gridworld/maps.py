@@ -426,7 +426,10 @@ _HEADER_KEYS = {
 
 
 def load_map(map_: str | os.PathLike[str] | GridMap) -> GridMap:
-    """A :class:`GridMap` from a layout name in :data:`LAYOUTS`, a map file path or a GridMap."""
+    """A :class:`GridMap` from a layout name in :data:`LAYOUTS`, a map file path or a GridMap.
+
+    Raises FileNotFoundError for neither a layout nor a file, and :class:`MapError` for a file
+    that is not UTF-8 text or not a valid map."""
     if isinstance(map_, GridMap):
         return map_
     if isinstance(map_, str) and map_ in LAYOUTS:
@@ -436,7 +439,13 @@ def load_map(map_: str | os.PathLike[str] | GridMap) -> GridMap:
     if not path.is_file():
         names = ", ".join(LAYOUTS)
         raise FileNotFoundError(f"{str(map_)!r} is neither a layout name ({names}) nor a file")
-    return parse_map(path.read_text(encoding="utf-8"), source=str(path))
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        before = data[: err.start].decode("utf-8").split("\n")  # valid up to the bad byte
+        raise MapError(str(path), len(before), len(before[-1]) + 1, "not UTF-8 text") from None
+    return parse_map(text, source=str(path))
 
 
 def maze_map(size: int = 100, seed: int = 0, braid: float = 0.1) -> GridMap:
