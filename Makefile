@@ -38,8 +38,10 @@ test: install
 test-slow: install
 	$(VENV)/bin/pytest -q -m slow
 
+# ruff, then the layering contracts of pyproject.toml's [tool.importlinter] (DESIGN.md's layout).
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 typecheck: install
 	$(VENV)/bin/mypy

@@ -1,7 +1,7 @@
 """Tic-tac-toe as the small two-player game protocol that MCTS and AlphaZero search through
-(the same protocol as :class:`envs.go.game.GoGame`), an exact minimax solver, and the
-Gymnasium env ``rlcourse/TicTacToe-v0`` (:class:`TicTacToeEnv`, registered on import) against
-a random, minimax or callable opponent.
+(:class:`rlcourse.games.Game`, registered on import as the game ``tictactoe``), an exact
+minimax solver, and the Gymnasium env ``rlcourse/TicTacToe-v0`` (:class:`TicTacToeEnv`,
+registered on import) against a random, minimax or callable opponent.
 
 Cells are numbered ``row * 3 + col`` with row 0 at the top; an action is the cell to mark.
 Player 0 (X) moves first. There is no pass.
@@ -104,6 +104,9 @@ class TicTacToe:
 
     def is_terminal(self, state: TicTacToeState) -> bool:
         return state.is_terminal
+
+    def ply(self, state: TicTacToeState) -> int:
+        return sum(cell != EMPTY for cell in state.board)
 
     def returns(self, state: TicTacToeState) -> tuple[float, float]:
         """(X, O): +1 for the winner and -1 for the loser; zeros for a draw or an unfinished
@@ -334,6 +337,11 @@ class TicTacToeEnv(gym.Env):
             info["agent_mark"] = "xo"[self.agent]
             info["opponent_move"] = opponent_move
         return info
+
+
+def tictactoe_game(config: Any) -> TicTacToe:
+    """The game installed as ``tictactoe`` (it reads nothing from the config)."""
+    return TicTacToe()
 
 
 if "rlcourse/TicTacToe-v0" not in gym.registry:

@@ -23,9 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from agents.alphazero.arena import GnuGoPlayer, play_game
+from agents.alphazero.arena import play_game
 from envs.go.game import GoGame
 from envs.go.gtp import RandomPolicy
+from envs.go.opponents import GnuGoPlayer
 from envs.go.rules import BLACK, GoState
 from envs.go.sgf import game_record, save_sgf
 

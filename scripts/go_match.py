@@ -27,7 +27,6 @@ import torch
 
 from agents.alphazero.arena import (
     FinishedGame,
-    GnuGoPlayer,
     MatchResult,
     Player,
     mcts_player,
@@ -37,8 +36,9 @@ from agents.alphazero.arena import (
 )
 from agents.alphazero.config import ArenaConfig, GameConfig
 from agents.alphazero.games import make_game
-from agents.go_players import PRETRAINED, load_alphazero
+from envs.go.opponents import GnuGoPlayer  # importing envs registers the games
 from rlcourse.files import FileError
+from scripts.go_players import PRETRAINED, load_alphazero
 
 KINDS = ("network", "mcts", "random", "gnugo")
 

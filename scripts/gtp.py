@@ -4,7 +4,7 @@
     python scripts/gtp.py --agent random --board-size 9 --komi 7.5
     gogui -program "python scripts/gtp.py --agent random"
 
-Agents are the Go players of `agents.go_players` (``--agent random`` plays uniformly random
+Agents are the Go players of `scripts/go_players.py` (``--agent random`` plays uniformly random
 legal moves that do not fill its own single-point eyes).
 """
 
@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from agents.go_players import add_player_arguments, make_player
 from envs.go.gtp import GtpEngine
 from rlcourse.files import FileError
+from scripts.go_players import add_player_arguments, make_player
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -31,13 +31,13 @@ import gymnasium as gym
 import numpy as np
 
 import envs  # noqa: F401  (registers the rlcourse/* ids)
-from agents.go_players import add_player_arguments, make_player
 from envs.driving import Action as DrivingAction
 from envs.go.rendering import GoRenderer, result_text
 from envs.go.rules import BLACK, WHITE, GoState
 from envs.go.sgf import SgfError, game_record, read_sgf, save_sgf
 from rlcourse.files import FileError
 from rlcourse.render import display_available
+from scripts.go_players import add_player_arguments, make_player
 
 BUTTON_BAR = 56  # height of the strip of buttons under the board [px]
 BAR_COLOUR = (232, 226, 214)

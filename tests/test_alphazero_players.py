@@ -12,9 +12,9 @@ import torch
 
 from agents.alphazero.agent import AlphaZeroAgent
 from agents.alphazero.config import AlphaZeroConfig
-from agents.go_players import PRETRAINED, add_player_arguments, load_alphazero, make_player
 from envs.go.gtp import GtpClient
 from envs.go.rules import BLACK, WHITE, GoState
+from scripts.go_players import PRETRAINED, add_player_arguments, load_alphazero, make_player
 from tests.test_selfplay import AGENT, experiment, train
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -2,8 +2,9 @@
 
 A player is ``player(state) -> action`` (or ``RESIGN``). In a match of ``games`` games, player
 A moves first in even-numbered games and second in odd ones; draws count half. Fixed opponents
-are ``random`` (uniform legal moves; on Go, never filling its own eyes), ``mcts`` (plain MCTS
-with random rollouts) and ``gnugo`` (GNU Go at a level, over GTP). A new network plays the
+are ``random`` (uniform legal moves, or the game's own random move: on Go, never filling its own
+eyes), ``mcts`` (plain MCTS with random rollouts) and ``gnugo`` (a game's outside engine at a
+level: GNU Go over GTP for Go). A new network plays the
 best one so far and is promoted when it scores at least ``promotion_score``; the ladder rates
 every network version and opponent by a maximum-likelihood Elo fit to all matches so far, with
 ``random`` anchored at 0.
@@ -21,15 +22,19 @@ import torch
 from agents.alphazero.config import AlphaZeroConfig, ArenaConfig, MCTSConfig
 from agents.alphazero.evaluators import NeuralEvaluator, RolloutEvaluator
 from agents.alphazero.games import make_game
-from agents.alphazero.mcts import MCTS, Game, as_returns
+from agents.alphazero.mcts import MCTS, as_returns
 from agents.alphazero.network import PolicyValueNet, torch_device
-from agents.alphazero.selfplay import RESIGN
-from envs.go.rules import BLACK, WHITE, GoState
-from envs.tictactoe import TicTacToeState
 from rlcourse.evaluation import MatchRecord, fit_elo, score_interval
+from rlcourse.games import (
+    RESIGN,
+    FastPlayouts,
+    Game,
+    GameRecords,
+    OutsideEngine,
+    Player,
+    Resignable,
+)
 
-Player = Callable[[Any], int]
-GNUGO = "/usr/games/gnugo --mode gtp --chinese-rules --positional-superko --capture-all-dead"
 ANCHOR = "random"  # the ladder's fixed point, rated 0
 
 
@@ -56,14 +61,15 @@ class MatchResult(NamedTuple):
 
 class FinishedGame(NamedTuple):
     start: Any
-    final: Any  # the last state (a resigned GoState on resignation)
+    final: Any  # the last state (a resigned one on resignation, where the game records it)
     a_first: bool  # player A moved first
     returns: tuple[float, float]  # (first player, second player)
 
 
 def play_game(game: Game, first: Player, second: Player, start: Any = None) -> FinishedGame:
     """One game from ``start`` (default: the initial state); a player answering ``RESIGN``,
-    or an illegal action (an outside engine under other rules), loses."""
+    or an illegal action (an outside engine under other rules), loses; a
+    :class:`rlcourse.games.Resignable` game ends in its resigned state."""
     state = game.initial_state() if start is None else start
     begin = state
     players = (first, second)
@@ -71,8 +77,8 @@ def play_game(game: Game, first: Player, second: Player, start: Any = None) -> F
         mover = game.current_player(state)
         action = players[mover](state)
         if action == RESIGN:
-            if isinstance(state, GoState):
-                state = state.resign()
+            if isinstance(game, Resignable):
+                state = game.resign(state)
                 break
             return FinishedGame(begin, state, True, as_returns(mover, -1.0))
         if not game.legal_actions(state)[action]:
@@ -108,13 +114,13 @@ def play_match(
 
 
 def random_player(game: Game, seed: int) -> Player:
-    """Uniformly random legal actions (Go: the eye-respecting random policy)."""
+    """Uniformly random legal actions, or the game's own random move
+    (:class:`rlcourse.games.FastPlayouts`; Go: the eye-respecting random policy)."""
     rng = np.random.default_rng(seed)
 
     def play(state: Any) -> int:
-        if isinstance(state, GoState):
-            moves = np.flatnonzero(state.legal_mask()[:-1] & ~state.eye_mask(state.to_play))
-            return int(rng.choice(moves)) if moves.size else state.pass_move
+        if isinstance(game, FastPlayouts):
+            return game.random_action(state, rng)
         return int(rng.choice(np.flatnonzero(game.legal_actions(state))))
 
     return play
@@ -131,18 +137,9 @@ def search_player(
     def play(state: Any) -> int:
         search = MCTS(game, evaluator, config, rng, state)
         search.search()
-        return search.select_action(1.0 if ply(state) < temperature_moves else 0.0)
+        return search.select_action(1.0 if game.ply(state) < temperature_moves else 0.0)
 
     return play
-
-
-def ply(state: Any) -> int:
-    """Moves played to reach ``state`` (Go-lite or tic-tac-toe)."""
-    if isinstance(state, GoState):
-        return len(state.moves)
-    if isinstance(state, TicTacToeState):
-        return sum(cell != 0 for cell in state.board)
-    raise TypeError(f"cannot count the moves of a {type(state).__name__}")
 
 
 def mcts_player(game: Game, config: ArenaConfig, seed: int) -> Player:
@@ -157,51 +154,15 @@ def network_player(
     return search_player(game, NeuralEvaluator(game, net), search, seed, temperature_moves)
 
 
-class GnuGoPlayer:
-    """GNU Go over GTP as a player of Go-lite positions that start from an empty board: the
-    moves it has not seen yet are sent before each ``genmove`` (a new game clears its board)."""
-
-    def __init__(self, board_size: int, komi: float, level: int = 10, command: str = GNUGO):
-        from envs.go.gtp import GtpClient
-
-        self.client = GtpClient(f"{command} --level {level}")
-        self.size, self.komi = board_size, komi
-        self.sent: list[int] = []
-        self._new_game()
-
-    def _new_game(self) -> None:
-        self.client.boardsize(self.size)
-        self.client.komi(self.komi)
-        self.client.clear_board()
-        self.sent = []
-
-    def __call__(self, state: GoState) -> int:
-        moves = list(state.moves)
-        if moves[: len(self.sent)] != self.sent:
-            self._new_game()
-        for k in range(len(self.sent), len(moves)):
-            self.client.play(BLACK if k % 2 == 0 else WHITE, moves[k], self.size)
-        self.sent = moves
-        answer = self.client.genmove(state.to_play, self.size)
-        if answer == "resign":
-            return RESIGN
-        self.sent = [*moves, int(answer)]
-        return int(answer)
-
-    def close(self) -> None:
-        self.client.close()
-
-
 def fixed_opponent(name: str, game: Game, config: ArenaConfig, seed: int) -> Player:
     if name == "random":
         return random_player(game, seed)
     if name == "mcts":
         return mcts_player(game, config, seed)
     if name == "gnugo":
-        if not isinstance(game.initial_state(), GoState):
+        if not isinstance(game, OutsideEngine):
             raise ValueError("the gnugo opponent plays Go only")
-        start = game.initial_state()
-        return GnuGoPlayer(start.board_size, start.komi, config.gnugo_level)
+        return game.engine_player(config.gnugo_level)
     raise ValueError(f"unknown opponent {name!r}; expected random, mcts or gnugo")
 
 
@@ -300,15 +261,14 @@ class Arena:
     def _write_sgf(
         self, out: dict[str, str], name: str, opponent: str, i: int, finished: FinishedGame
     ) -> None:
-        """The first ``sgf_games`` Go games of a match, as SGF text in ``out``."""
-        if i >= self.config.arena.sgf_games or not isinstance(finished.final, GoState):
+        """The first ``sgf_games`` games of a match of a game with records (Go), as SGF text in
+        ``out``."""
+        if i >= self.config.arena.sgf_games or not isinstance(self.game, GameRecords):
             return
-        from envs.go.sgf import format_sgf, game_record
-
         black, white = (name, opponent) if finished.a_first else (opponent, name)
-        record = game_record(finished.start, finished.final, black=black, white=white,
-                             event="arena", date="")  # fmt: skip
-        out[f"{name}_vs_{opponent}_{i}.sgf"] = format_sgf(record)
+        out[f"{name}_vs_{opponent}_{i}.sgf"] = self.game.to_sgf(
+            finished.start, finished.final, black=black, white=white, event="arena"
+        )
 
     def state_dict(self) -> dict[str, Any]:
         return {"best": self.best.state_dict(), "best_version": self.best_version,
@@ -325,6 +285,7 @@ class Arena:
 
     def close(self) -> None:
         for player in self._opponents.values():
-            if isinstance(player, GnuGoPlayer):
-                player.close()
+            close = getattr(player, "close", None)  # an outside engine's process
+            if close is not None:
+                close()
         self._opponents.clear()

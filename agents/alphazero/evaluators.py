@@ -12,18 +12,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.alphazero.mcts import Game
-from envs.go.rules import BLACK, EMPTY, GoState
+from rlcourse.games import FastPlayouts, Game
 
 Playout = Callable[[Any, int], tuple[float, float]]  # (state, seed) -> (player 0, player 1) returns
-
-
-def go_playout(state: GoState, seed: int) -> tuple[float, float]:
-    """Returns of a random Go playout played in C (:meth:`GoState.rollout`)."""
-    winner = state.rollout(seed).winner
-    if winner == EMPTY:
-        return (0.0, 0.0)
-    return (1.0, -1.0) if winner == BLACK else (-1.0, 1.0)
 
 
 def protocol_playout(game: Game) -> Playout:
@@ -42,8 +33,9 @@ def protocol_playout(game: Game) -> Playout:
 class RolloutEvaluator:
     """Uniform priors and the mean return of ``rollouts`` random playouts.
 
-    Go states play out in C (random moves that never fill the mover's own eyes); other games
-    through the protocol. Playout ``k`` of the evaluator uses seed ``seed * 2**32 + k``, so the
+    A game with its own playouts (:class:`rlcourse.games.FastPlayouts`; Go: in C, random moves
+    that never fill the mover's own eyes) plays out through them; other games through the
+    protocol. Playout ``k`` of the evaluator uses seed ``seed * 2**32 + k``, so the
     same seed gives the same search.
     """
 
@@ -51,9 +43,9 @@ class RolloutEvaluator:
         if rollouts < 1:
             raise ValueError(f"rollouts must be at least 1, got {rollouts}")
         self.game, self.rollouts = game, rollouts
-        self.playout: Playout = protocol_playout(game)
-        if isinstance(game.initial_state(), GoState):
-            self.playout = go_playout
+        self.playout: Playout = (
+            game.playout if isinstance(game, FastPlayouts) else protocol_playout(game)
+        )
         self._next_seed = seed * 2**32
         self._uniform = np.full(game.num_actions, 1.0 / game.num_actions)
 

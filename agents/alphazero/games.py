@@ -1,16 +1,13 @@
-"""The game a config names, built as the small game protocol search code plays."""
+"""The game a config names, built through the game registry (``rlcourse.games``)."""
 
 from __future__ import annotations
 
 from agents.alphazero.config import GameConfig
-from agents.alphazero.mcts import Game
-from envs.go.game import GoGame
-from envs.tictactoe import TicTacToe
+from rlcourse import games
+from rlcourse.games import Game
 
 
 def make_game(config: GameConfig) -> Game:
-    """Go-lite with the config's board size, komi, history planes and move cap, or
-    tic-tac-toe."""
-    if config.name == "tictactoe":
-        return TicTacToe()
-    return GoGame(config.board_size, config.komi, config.history, config.move_cap)
+    """The registered game ``config.name`` (Go-lite with the config's board size, komi,
+    history planes and move cap, or tic-tac-toe); ``import envs`` registers both."""
+    return games.make_game(config.name, config)

@@ -24,8 +24,7 @@ from torch import nn
 
 from agents.alphazero.config import PretrainConfig
 from agents.alphazero.learner import policy_value_loss, symmetry_permutations
-from envs.go.game import GoGame
-from envs.go.sgf import sgf_to_examples
+from rlcourse.games import Game, GameRecords
 from rlcourse.supervised import FitConfig, FitResult, fit
 
 TAG = "pretrain"
@@ -46,7 +45,7 @@ class Positions(NamedTuple):
     def take(self, index: np.ndarray) -> Positions:
         return Positions(*(array[index] for array in self))
 
-    def augmented(self, game: GoGame) -> Positions:
+    def augmented(self, game: Game) -> Positions:
         """Every position in each of the game's 8 symmetries (identity first)."""
         plane_maps, policy_maps = symmetry_permutations(game, self.planes.shape[1:])
         flat = self.planes.reshape(len(self), -1)
@@ -98,13 +97,16 @@ def sgf_files(patterns: Sequence[str]) -> list[Path]:
     return sorted(found)
 
 
-def load_positions(paths: Sequence[str | Path], game: GoGame) -> Positions:
-    """Every move of the main line of each file's (first) game as an example; a record whose
-    board size or komi differs from ``game`` (or that is malformed) raises
-    :class:`envs.go.sgf.SgfError` naming its file."""
+def load_positions(paths: Sequence[str | Path], game: Game) -> Positions:
+    """Every move of the main line of each file's (first) game as an example
+    (:meth:`rlcourse.games.GameRecords.examples_from_sgf`); on Go, a record whose board size or
+    komi differs from ``game`` (or that is malformed) raises :class:`envs.go.sgf.SgfError`
+    naming its file."""
+    if not isinstance(game, GameRecords):
+        raise ValueError(f"{type(game).__name__} has no game records to pre-train from")
     planes, moves, values, games = [], [], [], []
     for index, path in enumerate(paths):
-        for example in sgf_to_examples(path, game):
+        for example in game.examples_from_sgf(path):
             planes.append(game.planes(example.state))
             moves.append(example.move)
             values.append(example.outcome)
@@ -176,7 +178,7 @@ def _pairs(positions: Positions) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarr
 
 def pretrain(
     net: nn.Module,
-    game: GoGame,
+    game: Game,
     config: PretrainConfig,
     seed: int = 0,
     run: Any = None,

@@ -20,6 +20,7 @@ from agents.tabular.base import Discount, discrete_size, fill_tables
 from agents.tabular.planning import Solution, policy_iteration, value_iteration
 from rlcourse.config import AgentConfig
 from rlcourse.files import load_data, save_data
+from rlcourse.mdp import TabularMDP
 from rlcourse.runs import Run
 
 Tolerance = Annotated[float, Field(gt=0.0, le=1.0)]
@@ -65,8 +66,6 @@ class PlanningAgent:
         raise NotImplementedError
 
     def learn(self, env_factory: EnvFactory, run: Run) -> None:
-        from envs.gridworld import TabularMDP  # the model type lives with the envs
-
         env = env_factory()
         run.begin(self, env)
         started = time.perf_counter()

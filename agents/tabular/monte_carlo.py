@@ -30,6 +30,7 @@ from agents.tabular.targets import (
     mc_update,
     weighted_importance_sampling_update,
 )
+from rlcourse.mdp import TabularMDP
 from rlcourse.schedules import Probability, StepSize, schedule_of, schedule_value
 
 
@@ -198,8 +199,6 @@ class MCExploringStartsAgent(ReturnAveragingAgent):
         if self._starts is None or self._starts_env is not env:
             starts = np.arange(self.n_states)
             if hasattr(env.unwrapped, "P"):
-                from envs.gridworld import TabularMDP  # the model type lives with the envs
-
                 starts = np.flatnonzero(~TabularMDP.from_env(env).terminal)
             if starts.size == 0:
                 raise ValueError(f"{_env_name(env)} has no non-terminal state to start from")

@@ -26,7 +26,7 @@ from scipy.sparse import csgraph
 from scipy.sparse.linalg import spsolve
 
 if TYPE_CHECKING:
-    from envs.gridworld import TabularMDP
+    from rlcourse.mdp import TabularMDP
 
 Evaluation = Literal["exact", "iterative"]
 

@@ -1,6 +1,7 @@
 """Go-lite: fast pure rules (C core), the game protocol for search, and a Gymnasium env.
 
-Importing this registers ``rlcourse/Go-v0`` (:class:`envs.go.env.GoEnv`).
+Importing this registers ``rlcourse/Go-v0`` (:class:`envs.go.env.GoEnv`) and the game ``go``
+(:func:`rlcourse.games.make_game`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""`GoGame`: the small two-player game protocol that MCTS and AlphaZero search through.
+"""`GoGame`: the small two-player game protocol (:class:`rlcourse.games.Game`) that MCTS and
+AlphaZero search through, with Go's capabilities: C playouts, resignation, SGF records and GNU Go
+as an outside engine. ``import envs.go`` registers it as the game ``go``.
 
 States are :class:`GoState` values; actions are move indices (``N * N`` is pass). Player 0 is
 black and player 1 white.
@@ -6,9 +8,13 @@ black and player 1 white.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 
-from envs.go.rules import BLACK, WHITE, GoState
+from envs.go.rules import BLACK, EMPTY, WHITE, GoState
+from rlcourse.games import Example, Player
 
 NUM_SYMMETRIES = 8
 
@@ -48,7 +54,8 @@ def transform_move(move: int, k: int, size: int) -> int:
 
 class GoGame:
     """Go as the search protocol: initial state, legal actions, apply, terminal, returns,
-    planes from the mover's point of view, and the 8 board symmetries.
+    planes from the mover's point of view, the 8 board symmetries and the ply; and as
+    :class:`rlcourse.games.FastPlayouts`, ``Resignable``, ``GameRecords`` and ``OutsideEngine``.
 
     ``history``: past positions in the planes (``5 + 2 * history`` planes, see
     :meth:`GoState.planes`).
@@ -117,3 +124,50 @@ class GoGame:
             (transform_board(planes, k), transform_policy(policy, k, n))
             for k in range(NUM_SYMMETRIES)
         ]
+
+    def ply(self, state: GoState) -> int:
+        return len(state.moves)
+
+    # ------------------------------------------------------------------ capabilities
+
+    def random_action(self, state: GoState, rng: np.random.Generator) -> int:
+        """A uniformly random legal move that does not fill the mover's own eye (pass when
+        there is none)."""
+        moves = np.flatnonzero(state.legal_mask()[:-1] & ~state.eye_mask(state.to_play))
+        return int(rng.choice(moves)) if moves.size else state.pass_move
+
+    def playout(self, state: GoState, seed: int) -> tuple[float, float]:
+        """(black, white) returns of a random playout played in C (:meth:`GoState.rollout`)."""
+        winner = state.rollout(seed).winner
+        if winner == EMPTY:
+            return (0.0, 0.0)
+        return (1.0, -1.0) if winner == BLACK else (-1.0, 1.0)
+
+    def resign(self, state: GoState) -> GoState:
+        return state.resign()
+
+    def to_sgf(self, start: GoState, final: GoState, *, black: str, white: str, event: str) -> str:
+        """The game from ``start`` to ``final`` as SGF text (no date)."""
+        from envs.go.sgf import format_sgf, game_record
+
+        record = game_record(start, final, black=black, white=white, event=event, date="")
+        return format_sgf(record)
+
+    def examples_from_sgf(self, path: str | Path) -> list[Example]:
+        """Every move of the main line of the file's first game; a record whose board size or
+        komi differs from this game's raises :class:`envs.go.sgf.SgfError` naming the file."""
+        from envs.go.sgf import sgf_to_examples
+
+        return [Example(e.state, e.move, e.outcome) for e in sgf_to_examples(path, self)]
+
+    def engine_player(self, level: int) -> Player:
+        """GNU Go at ``level`` over GTP (:class:`envs.go.opponents.GnuGoPlayer`)."""
+        from envs.go.opponents import GnuGoPlayer
+
+        return GnuGoPlayer(self.board_size, self.komi, level)
+
+
+def go_game(config: Any) -> GoGame:
+    """The game registered as ``go``: from a config's ``board_size``, ``komi``, ``history`` and
+    ``move_cap``."""
+    return GoGame(config.board_size, config.komi, config.history, config.move_cap)

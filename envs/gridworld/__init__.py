@@ -13,8 +13,8 @@ import gymnasium
 from envs.gridworld.dynamics import Action
 from envs.gridworld.env import GridWorldEnv
 from envs.gridworld.maps import LAYOUTS, Cell, GridMap, MapError, load_map, maze_map, parse_map
-from envs.gridworld.mdp import TabularMDP
 from envs.gridworld.rendering import render_ansi, render_frame, render_values
+from rlcourse.mdp import TabularMDP
 
 ENTRY_POINT = "envs.gridworld.env:GridWorldEnv"
 

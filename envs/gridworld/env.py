@@ -15,8 +15,8 @@ from gymnasium import spaces
 from envs.checks import check_choice
 from envs.gridworld.dynamics import Outcomes, build_outcomes, reward_terms
 from envs.gridworld.maps import Cell, GridMap, load_map
-from envs.gridworld.mdp import TabularMDP
 from envs.gridworld.rendering import GridRenderer, render_ansi
+from rlcourse.mdp import TabularMDP
 
 OBS_TYPES = ("index", "onehot", "coords", "image")
 IMAGE_CHANNELS = ("wall", "agent", "goal", "hazard", "ice")

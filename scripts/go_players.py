@@ -1,4 +1,6 @@
-"""Go players built from command-line options, shared by `scripts/gtp.py` and `scripts/play.py`.
+"""Go players built from command-line options, shared by `scripts/gtp.py`, `scripts/play.py`
+and `scripts/go_match.py` (imported as ``scripts.go_players``: the repository root is on the
+path of an editable install).
 
 A player is a policy ``policy(state) -> move | "resign"``. `PLAYERS` maps an ``--agent`` name
 to its factory: ``random`` plays uniformly random legal moves that do not fill its own
@@ -114,7 +116,7 @@ def network_policy(agent: Any, opts: argparse.Namespace) -> Policy:
     return policy
 
 
-PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "agents" / "pretrained"
 #: The shipped networks by board size (5x5 trained at komi 7.5, 7x7 at komi 9), played when no
 #: --checkpoint is given.
 PRETRAINED = {

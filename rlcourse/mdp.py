@@ -1,4 +1,5 @@
-"""`TabularMDP`: an explicit, sparse transition model for planners.
+"""`TabularMDP`: an explicit, sparse transition model for planners, built from any env with a
+toy-text `P` dict (`TabularMDP.from_env`).
 
 Terminated transitions are kept in `P_matrix` (so its rows are proper distributions) and zeroed
 in `P_continue`, the matrix planners bootstrap through::
@@ -161,9 +162,9 @@ class TabularMDP:
     def from_env(cls, env: Any) -> TabularMDP:
         """Build from any env (wrapped or not) whose unwrapped env has a toy-text ``P`` dict.
 
-        Ours return their own model. The initial distribution comes from the env's
-        ``initial_state_distrib`` (or ``isd``) attribute; failing that, a point mass on the state
-        that ``reset(seed=0)`` gives.
+        An env that keeps its own model in ``mdp`` returns it. The initial distribution comes from
+        the env's ``initial_state_distrib`` (or ``isd``) attribute; failing that, a point mass on
+        the state that ``reset(seed=0)`` gives.
         """
         base = env.unwrapped
         own = getattr(base, "mdp", None)
