@@ -9,7 +9,7 @@ from agents import agent_schemas
 from agents.training import train
 from rlcourse.config import ConfigError, parse_config
 
-TEACHER = f"{__name__}:PoleTeacher"
+TEACHER = {"policy": f"{__name__}:PoleTeacher"}
 
 
 class PoleTeacher:
@@ -76,11 +76,12 @@ def test_learning_updates_run_on_the_teachers_transitions(runs_dir):
 @pytest.mark.parametrize(
     ("teacher", "message"),
     [
-        ("value_iteration", "reads the true state"),
-        ("envs.dialogue:NoSuchPolicy", "module 'envs.dialogue' has no attribute 'NoSuchPolicy'"),
-        ("no_such_module:Policy", "cannot import module 'no_such_module'"),
-        ("envs.dialogue:belief_size", "has no class 'belief_size'"),
-        ("rule policy", "module:Class"),
+        ({"planner": "value_iteration"}, "reads the true state"),
+        ({"policy": "envs.dialogue:NoSuchPolicy"}, "module 'envs.dialogue' has no attribute"),
+        ({"policy": "no_such_module:Policy"}, "cannot import module 'no_such_module'"),
+        ({"policy": "envs.dialogue:belief_size"}, "has no class 'belief_size'"),
+        ({"policy": "rule policy"}, "module:Class"),
+        ({"rule": "envs.dialogue:RulePolicy"}, "{policy: 'module:Class'}"),
     ],
 )
 def test_bad_teachers_are_refused_with_the_key(runs_dir, teacher, message):

@@ -1,4 +1,5 @@
-"""Behaviour cloning: demonstrations, teachers, the agent's contract and what it learns."""
+"""Behaviour cloning: demonstrations, the agent's contract and what it learns (the teachers
+themselves: tests/test_teachers.py)."""
 
 from pathlib import Path
 
@@ -7,21 +8,26 @@ import numpy as np
 import pytest
 import torch
 
+import agents.imitation.agent
 import envs  # noqa: F401  (registers the gridworld ids)
 from agents.imitation import (
     BehaviourCloningAgent,
     BehaviourCloningConfig,
-    PlanningTeacher,
+    Demonstration,
     collect_demonstrations,
-    load_teacher,
     non_terminal_states,
+    pad_demonstrations,
     record_episode,
+    sequence_accuracy,
+    sequence_cross_entropy,
     stack_demonstrations,
 )
+from agents.teachers import PlanningTeacher, PolicyTeacherSpec, make_teacher
 from agents.training import EVAL_SEED, load_agent, load_experiment, resume_config, train
-from envs.gridworld import TabularMDP
+from envs.dialogue import RulePolicy
 from rlcourse.config import ConfigError
 from rlcourse.evaluation import evaluate
+from rlcourse.mdp import TabularMDP
 from rlcourse.supervised import evaluate_loss
 
 torch.set_num_threads(1)
@@ -50,6 +56,16 @@ def assert_matches_teacher_everywhere(agent, env, teacher_actions):
     for s in states:
         obs, info = env.reset(options={"state": s})
         assert agent.act(obs, info, deterministic=True) == teacher_actions[s], f"state {s}"
+
+
+class Scripted:
+    """A teacher that acts by `choose(obs)`."""
+
+    def __init__(self, choose):
+        self.choose = choose
+
+    def act(self, obs, info):
+        return self.choose(obs)
 
 
 def teacher_for(env_id="rlcourse/RussellNorvig4x3-v0"):
@@ -119,7 +135,7 @@ class Corridor(gym.Env):
 def test_masks_are_recorded_and_exploration_stays_legal():
     env = Corridor()
     env.reset(seed=0)
-    demos = collect_demonstrations(env, lambda e, o, i: 1, 30, np.random.default_rng(0), 0.9)
+    demos = collect_demonstrations(env, Scripted(lambda o: 1), 30, np.random.default_rng(0), 0.9)
     _, actions, masks = stack_demonstrations(demos)
     assert masks.shape == (len(actions), 3) and np.all(actions == 1)
     assert not masks[:, 0].all() and masks[:, 1:].all()
@@ -134,7 +150,7 @@ def test_cloning_with_masks_never_picks_an_illegal_action():
     env.reset(seed=0)
     # a teacher that moves left wherever it may: in cell 0 only the mask stops it
     agent.demonstrations = collect_demonstrations(
-        env, lambda e, o, i: 0 if e.s > 0 else 1, 3, np.random.default_rng(0), 0.5
+        env, Scripted(lambda o: 0 if o.argmax() > 0 else 1), 3, np.random.default_rng(0), 0.5
     )
     agent.fit_demonstrations()
     obs, info = env.reset()
@@ -153,45 +169,34 @@ def test_student_matches_the_teacher_on_every_reachable_state(config, runs_dir):
     cfg = load_experiment(config, [*FAST, f"train.runs_dir={runs_dir}"])
     result = train(cfg, progress=False)
     env = gym.make(cfg.env.id, **cfg.env.kwargs)
-    _, teacher = teacher_for()
+    teacher = PlanningTeacher(env, "value_iteration", gamma=1.0, theta=1e-10)  # reads this env
     assert_matches_teacher_everywhere(result.agent, env, teacher.actions)
     # the saved agent acts the same
     loaded, _ = load_agent(result.run_dir)
     assert_matches_teacher_everywhere(loaded, env, teacher.actions)
     assert result.agent.fit_result.train_metric[-1] == 1.0
     # evaluated on the same seeds, the student's episodes are the teacher's
-    teacher_eval = evaluate(lambda o, i: teacher(env, o, i), env, 5, seed=EVAL_SEED)
+    teacher_eval = evaluate(teacher.act, env, 5, seed=EVAL_SEED)
     assert result.evaluation.returns == teacher_eval.returns
 
 
 def test_teacher_from_a_trained_run_directory_reads_the_state(runs_dir):
     teacher_run = train(load_experiment(VI_CONFIG, [f"train.runs_dir={runs_dir}"]), progress=False)
-    overrides = [*FAST, f"train.runs_dir={runs_dir}", f"agent.teacher={teacher_run.run_dir}"]
+    overrides = [
+        *FAST,
+        f"train.runs_dir={runs_dir}",
+        f"agent.teacher={{run: {teacher_run.run_dir}}}",
+    ]
     result = train(load_experiment(CONFIG, overrides), progress=False)
     env, teacher = teacher_for()
     assert_matches_teacher_everywhere(result.agent, env, teacher.actions)
 
 
-def test_teacher_trained_on_another_env_is_refused(runs_dir):
-    teacher_run = train(load_experiment(VI_CONFIG, [f"train.runs_dir={runs_dir}"]), progress=False)
-    cliff = gym.make("rlcourse/CliffWalking-v0", obs_type="onehot")
-    with pytest.raises(ValueError, match="was trained on rlcourse/RussellNorvig4x3-v0"):
-        load_teacher(teacher_run.run_dir, cliff)
-    with pytest.raises(FileNotFoundError, match="no such run directory"):
-        load_teacher(runs_dir / "missing", cliff)
-
-
 def test_misspelt_teacher_is_refused_with_the_config(runs_dir):
-    with pytest.raises(ConfigError, match=r"agent.teacher: .*'value_iteration'.*value_iteraton"):
-        load_experiment(CONFIG, ["agent.teacher=value_iteraton"])
+    with pytest.raises(ConfigError, match=r"agent\.teacher\.planner.*'value_iteration' or 'poli"):
+        load_experiment(CONFIG, ["agent.teacher={planner: value_iteraton}"])
     with pytest.raises(ConfigError, match=r"agent\.fit\.lr_schedule"):
         load_experiment(CONFIG, ["agent.fit.lr_schedule={kind: exponential}"])
-
-
-def test_planning_teacher_needs_the_true_state():
-    env = gym.make("CartPole-v1")
-    with pytest.raises(TypeError, match=r"env\.unwrapped\.s"):
-        PlanningTeacher(env, "value_iteration", 1.0, 1e-8)
 
 
 def test_continuous_actions_are_refused():
@@ -241,17 +246,12 @@ def test_resuming_with_a_larger_budget_ends_like_one_longer_run(runs_dir):
 
 # ----------------------------------------------------------------------------- policy classes
 
-RULES = "envs.dialogue:RulePolicy"
+RULES = PolicyTeacherSpec(policy="envs.dialogue:RulePolicy")
 
 
-def test_a_policy_class_teacher_is_built_from_the_env_and_acts_on_observations():
-    from agents.imitation import PolicyTeacher, make_teacher
-    from envs.dialogue import RulePolicy
-
+def test_a_policy_class_teacher_labels_every_step_with_its_action():
     env = gym.make("rlcourse/InCarDialogue-v0", slot_error=0.15)
     teacher = make_teacher(RULES, env)
-    assert isinstance(teacher, PolicyTeacher)
-    assert teacher.policy.ontology is env.unwrapped.ontology  # the env's, not a fresh default
     rules = RulePolicy()
     env.reset(seed=0)
     demos = collect_demonstrations(env, teacher, 20, np.random.default_rng(0), exploration=0.3)
@@ -271,27 +271,10 @@ def test_cloning_the_rule_policy_on_the_dialogue_env(runs_dir):
     assert result.evaluation.metrics["success"] >= 0.9  # the rules: 1.0 without errors
 
 
-@pytest.mark.parametrize(
-    ("teacher", "message"),
-    [
-        ("envs.dialogue:RulePolicyy", "module 'envs.dialogue' has no attribute 'RulePolicyy'"),
-        ("envs.dialog:RulePolicy", "cannot import module 'envs.dialog'"),
-        ("envs.dialogue:DONT_CARE", "has no class 'DONT_CARE'"),
-        ("envs.dialogue:Goal", "Goal has no act(obs, info) method"),
-    ],
-)
-def test_a_bad_policy_class_is_refused_with_the_config(teacher, message):
-    with pytest.raises(ConfigError, match=r"agent\.teacher") as caught:
-        load_experiment(CONFIG, [f"agent.teacher={teacher}"])
-    assert message in str(caught.value)
-
-
 # ----------------------------------------------------------------------------- recurrent students
 
 
 def test_padding_holds_each_episode_from_the_start_and_marks_the_real_steps():
-    from agents.imitation import Demonstration, pad_demonstrations
-
     two = Demonstration(np.array([[1, 2], [3, 4]]), np.array([1, 0]), np.ones((2, 3), bool), 0.0)
     one = Demonstration(np.array([[5, 6]]), np.array([2]), np.array([[False, True, True]]), 0.0)
     observations, actions, masks, valid = pad_demonstrations([two, one])
@@ -302,8 +285,6 @@ def test_padding_holds_each_episode_from_the_start_and_marks_the_real_steps():
 
 
 def test_the_sequence_loss_and_accuracy_skip_the_padding():
-    from agents.imitation import sequence_accuracy, sequence_cross_entropy
-
     logits = torch.log(torch.tensor([[[0.5, 0.5], [0.25, 0.75]], [[0.8, 0.2], [0.9, 0.1]]]))
     actions = torch.tensor([[0, 1], [1, 0]])
     valid = torch.tensor([[True, True], [True, False]])
@@ -325,12 +306,9 @@ def text_student(overrides=()):
 
 
 def test_cloning_the_rules_into_a_recurrent_text_student_lowers_its_loss():
-    from agents.imitation import make_teacher
-    from envs.dialogue import RulePolicy
-
     fit = ["fit.epochs=6", "fit.batch_size=4", "fit.patience=null", "fit.validation_split=0.0"]
     student, env = text_student(fit)
-    teacher = make_teacher(RULES, env, input_key="belief")
+    teacher = make_teacher(RULES.model_copy(update={"input": "belief"}), env)
     env.reset(seed=0)
     demos = collect_demonstrations(env, teacher, 24, np.random.default_rng(0), exploration=0.1)
     student.demonstrations = demos
@@ -373,15 +351,6 @@ def test_a_recurrent_student_acting_step_by_step_is_its_sequence_forward():
     assert torch.allclose(first, whole[0], atol=1e-5)
 
 
-def test_a_missing_teacher_input_is_named():
-    from agents.imitation import make_teacher
-
-    env = gym.make("rlcourse/InCarDialogue-v0")  # the belief env puts no belief in info
-    teacher = make_teacher(RULES, env, input_key="belief")
-    with pytest.raises(ValueError, match=r"teacher_input 'belief': the env's info has no such key"):
-        record_episode(env, teacher, np.random.default_rng(0))
-
-
 # ----------------------------------------------------------------------------- DAgger
 
 
@@ -394,7 +363,7 @@ class StayCounter:
     def reset_state(self):
         self.episodes, self.calls = self.episodes + 1, 0
 
-    def __call__(self, env, obs, info):
+    def act(self, obs, info):
         self.calls += 1
         return 2 if self.calls <= 2 else 1
 
@@ -404,7 +373,7 @@ def test_a_driver_executes_while_the_teacher_labels():
     env.reset(seed=0)
     driver = StayCounter()
     demos = collect_demonstrations(
-        env, lambda e, o, i: 1, 3, np.random.default_rng(0), driver=driver
+        env, Scripted(lambda o: 1), 3, np.random.default_rng(0), driver=driver
     )
     assert driver.episodes == 3  # reset before each episode
     for demo in demos:  # stay, stay, then four steps right: cells 0 0 0 1 2 3
@@ -413,16 +382,14 @@ def test_a_driver_executes_while_the_teacher_labels():
 
 
 def test_dagger_rounds_fit_the_student_and_let_it_drive(runs_dir, monkeypatch):
-    import agents.imitation as imitation
-
     drivers = []
-    recorded = imitation.record_episode
+    recorded = agents.imitation.agent.record_episode
 
     def spy(env, teacher, rng, exploration=0.0, start_states=None, driver=None):
         drivers.append(driver)
         return recorded(env, teacher, rng, exploration, start_states, driver)
 
-    monkeypatch.setattr(imitation, "record_episode", spy)
+    monkeypatch.setattr(agents.imitation.agent, "record_episode", spy)
     overrides = ["train.episodes=30", "agent.dagger_rounds=2", f"train.runs_dir={runs_dir}"]
     result = train(load_experiment(CONFIG, [*FAST[1:], *overrides]), progress=False)
     assert result.agent.rounds_fitted == 2

@@ -25,7 +25,7 @@ import torch
 
 import envs  # noqa: F401  (registers the rlcourse/* env ids)
 from agents.alphazero.agent import AlphaZeroAgent
-from agents.imitation import load_teacher
+from agents.teachers import load_teacher
 from agents.training import AGENT_FILE, build_agent, env_factory, load_agent, load_experiment
 from rlcourse.config import ConfigError
 from rlcourse.evaluation import EvalResult

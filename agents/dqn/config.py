@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, PositiveInt, field_validator, model_validator
 
+from agents.teachers import PlannerTeacherSpec, TeacherSpec
 from rlcourse.config import AgentConfig
 from rlcourse.nn import NetworkSpec
 from rlcourse.schedules import FrozenModel, Probability, schedule_of
@@ -26,9 +27,9 @@ class TeacherStart(FrozenModel):
     a batch of the teacher's (observation, action) pairs, so that Q ranks the teacher's action
     above the others by `margin` unless the returns say otherwise."""
 
-    teacher: str = Field(
-        description="an importable policy class module:Class or a trained run directory "
-        "(see agents.imitation); it acts on the observation"
+    teacher: TeacherSpec = Field(
+        description="{policy: module:Class} or {run: RUN_DIR} (see agents.teachers); it acts "
+        "on the observation"
     )
     steps: PositiveInt = Field(description="env steps (all envs together) the teacher plays")
     anneal: Annotated[int, Field(ge=0)] = Field(
@@ -47,12 +48,12 @@ class TeacherStart(FrozenModel):
 
     @field_validator("teacher")
     @classmethod
-    def _known_teacher(cls, value: str) -> str:
-        from agents.imitation import PLANNERS, check_teacher
-
-        if value in PLANNERS:
-            raise ValueError(f"{value!r} reads the true state, which a vector env does not give")
-        return check_teacher(value)
+    def _acts_on_observations(cls, value: TeacherSpec) -> TeacherSpec:
+        if isinstance(value, PlannerTeacherSpec):
+            raise ValueError(
+                f"{value.planner!r} reads the true state, which a vector env does not give"
+            )
+        return value
 
 
 class DQNConfig(AgentConfig):

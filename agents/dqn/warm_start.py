@@ -11,7 +11,6 @@ batch of them, so that Q ranks the teacher's action first unless the returns say
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import partial
 from typing import Any
 
 import gymnasium as gym
@@ -21,6 +20,7 @@ import torch
 from agents.base import EnvFactory
 from agents.dqn.config import TeacherStart
 from agents.dqn.losses import QFunction, large_margin_loss
+from agents.teachers import Teacher, TeacherSpec, make_teacher, reads_true_state
 
 #: (observations [N, ...], action masks [N, A] or None) -> actions [N]
 Actor = Callable[[np.ndarray, np.ndarray | None], np.ndarray]
@@ -73,7 +73,7 @@ class WarmStart:
         n_actions: int, rng: np.random.Generator,
     ):  # fmt: skip
         self.config, self.space, self.n_actions, self.rng = config, space, n_actions, rng
-        self.teacher: Callable[[Any, dict], int] | None = None  # built by `begin`
+        self.teacher: Teacher | None = None  # built by `begin`
         self.choices: TeacherChoices | None = None  # kept for the large-margin loss
 
     def begin(self, env_factory: EnvFactory, env_steps: int, with_masks: bool) -> None:
@@ -113,7 +113,7 @@ class WarmStart:
     def _teacher_actions(self, obs: np.ndarray, masks: np.ndarray | None) -> np.ndarray:
         assert self.teacher is not None, "begin() builds the teacher"
         infos = [{} if masks is None else {"action_mask": masks[i]} for i in range(len(obs))]
-        return np.array([self.teacher(o, info) for o, info in zip(obs, infos, strict=True)])
+        return np.array([self.teacher.act(o, info) for o, info in zip(obs, infos, strict=True)])
 
     def _new_choices(self, with_masks: bool) -> None:
         capacity = self.config.steps + self.config.anneal
@@ -129,13 +129,12 @@ class WarmStart:
             self.choices.load_state_dict(state)
 
 
-def _make_teacher(spec: str, env_factory: EnvFactory) -> Callable[[Any, dict], int]:
-    """(observation, info) -> the action of the teacher `spec` names."""
-    from agents.imitation import make_teacher, reads_true_state
-
-    env = env_factory()  # what the teacher is built for; it acts on observations only
+def _make_teacher(spec: TeacherSpec, env_factory: EnvFactory) -> Teacher:
+    """The teacher `spec` names, built for one env of the factory's; it must act on
+    observations, since a vector env hides the true state."""
+    env = env_factory()
     teacher = make_teacher(spec, env)
     if reads_true_state(teacher):
         env.close()
         raise ValueError(f"teacher {spec!r} reads the true state, which a vector env hides")
-    return partial(teacher, env)
+    return teacher

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import gymnasium as gym
 import numpy as np
@@ -29,9 +29,14 @@ from rlcourse.nn import FlatParameters, Hidden
 from rlcourse.normalization import ObservationNormalizer
 from rlcourse.vector import observation_part, split_observation
 
-#: Where the layers of a behaviour-cloning student (`agents.imitation.PolicyNetwork`) sit in
-#: an `ActorCritic`.
-CLONED_LAYERS = {"encoder": "actor_encoder", "core": "core", "head": "actor"}
+
+@runtime_checkable
+class ClonedActor(Protocol):
+    """An agent whose weights are an actor's, e.g. a behaviour-cloning student."""
+
+    def actor_weights(self) -> dict[str, torch.Tensor]:
+        """Its weights keyed as the same layers of an `ActorCritic`."""
+        ...
 
 
 def make_optimizer(
@@ -138,7 +143,7 @@ class PolicyAgent:
         """Copy the weights of the agent trained at `path` (run directory, agent file or
         checkpoint) into this one's network; ValueError naming the first tensor that this
         network lacks or holds in another shape."""
-        from agents.imitation import BehaviourCloningAgent
+        # Late on purpose: loading any agent needs the registry, which holds this one.
         from agents.training import load_agent
 
         self._pending_init = None
@@ -146,11 +151,8 @@ class PolicyAgent:
         if isinstance(source, PolicyAgent):
             weights = source.policy.state_dict()
             self._copy_normalizer(source.obs_normalizer, path)
-        elif isinstance(source, BehaviourCloningAgent):
-            weights = {
-                CLONED_LAYERS[key.split(".", 1)[0]] + "." + key.split(".", 1)[1]: value
-                for key, value in source.network.state_dict().items()
-            }
+        elif isinstance(source, ClonedActor):
+            weights = source.actor_weights()
         else:
             raise ValueError(
                 f"init_from {str(path)!r}: a {type(source).__name__} has no weights a policy "
