@@ -95,7 +95,8 @@ def to_data(tree: Any, where: str = "") -> Any:
             NDARRAY_TAG: tree.dtype.str,
             "shape": list(tree.shape),
             "zlib": compressed,
-            "bytes": zlib.compress(raw, 1) if compressed else raw,
+            # None for an empty array: torch pickles b"" as a call that weights_only refuses
+            "bytes": (zlib.compress(raw, 1) if compressed else raw) or None,
         }
     if isinstance(tree, np.generic):
         return tree.item()
@@ -125,7 +126,7 @@ def _array_from(tagged: Mapping[str, Any]) -> np.ndarray:
     dtype = np.dtype(tagged[NDARRAY_TAG])
     if dtype.hasobject:  # the bytes would be read as object pointers
         raise ValueError("an array of Python objects is not data")
-    raw = tagged["bytes"]
+    raw = tagged["bytes"] or b""
     if tagged.get("zlib"):
         raw = zlib.decompress(raw)
     return np.frombuffer(raw, dtype=dtype).reshape(tagged["shape"]).copy()

@@ -8,8 +8,9 @@
 The run directory gets config.yaml, the ``pretrain/*`` TensorBoard scalars and agent.ckpt (the
 network, as ``scripts/selfplay.py`` saves it); ``--arena`` then plays one arena round of the
 pre-trained network (``agent.arena.simulations`` per move) against ``agent.arena.opponents``
-and prints the scores. ``scripts/selfplay.py`` with ``agent.pretrain`` set does the same
-pre-training at the start of a new run and then goes on with self-play.
+and prints the scores. The config and every SGF record are checked before the run directory
+is made, so an error leaves none behind. ``scripts/selfplay.py`` with ``agent.pretrain`` set
+does the same pre-training at the start of a new run and then goes on with self-play.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import sys
 import envs  # noqa: F401  (registers the rlcourse/* env ids)
 from agents.alphazero.agent import AlphaZeroAgent, log_arena
 from agents.alphazero.arena import Arena
-from agents.alphazero.pretrain import pretrain
+from agents.alphazero.games import make_game
+from agents.alphazero.pretrain import load_positions, pretrain, sgf_files
 from agents.alphazero.system import weights_of
 from agents.training import AGENT_FILE, load_experiment
 from rlcourse.config import ConfigError
@@ -50,7 +52,10 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(files[0], ["agent.name: pretrain.py trains alphazero networks"])
         if agent_config.pretrain is None:  # type: ignore[union-attr]
             raise ConfigError(files[0], ["agent.pretrain: give agent.pretrain.sgf=[...]"])
-    except (ConfigError, FileNotFoundError) as exc:
+        # Every record is read before the run directory is made: an error leaves nothing.
+        records = sgf_files(agent_config.pretrain.sgf)  # type: ignore[union-attr]
+        load_positions(records, make_game(agent_config.game))  # type: ignore[union-attr]
+    except (ConfigError, FileNotFoundError, ValueError) as exc:  # SgfError is a ValueError
         print(f"error: {exc}", file=sys.stderr)
         return 2
     seed = config.train.seed

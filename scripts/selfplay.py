@@ -9,9 +9,14 @@
 With ``--workers N`` (N > 0; the same as ``agent.distributed.workers=N``) self-play actors,
 the replay, the learner and the arena run as Ray actors: with no ``--address`` on a local
 cluster of ``agent.distributed.num_cpus`` CPUs (all when null), with ``--address auto`` (or
-host:port) on a running one. A self-play actor that dies is restarted by Ray and the run goes
-on without losing or double-counting a finished game; a stopped run resumes from its last
-checkpoint. ``train.episodes`` counts self-play games and ``train.steps`` positions.
+host:port) on a running one. A self-play actor that dies, alone or with its node, costs only
+its unfinished games: Ray restarts it (``agent.distributed.max_restarts`` times, on any node with
+a free CPU, a node that joins later included), the run counts each death once
+(``selfplay/worker_deaths``) and goes on with the workers it has, and every finished game
+enters the replay exactly once. The replay, learner and arena run on this script's node: a
+lost head node is covered by ``--resume`` from the last checkpoint. ``train.episodes`` counts
+self-play games and ``train.steps`` positions. The config (AlphaZero only) and every SGF record
+of ``agent.pretrain`` are checked before the run directory is made.
 
 The run directory (config.yaml, TensorBoard events, checkpoints/, sgf/ with arena games,
 agent.ckpt, eval.json) and the last arena round's scores are printed at the end.
@@ -22,9 +27,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import envs  # noqa: F401  (registers the rlcourse/* env ids)
+from agents.alphazero.config import AlphaZeroConfig
+from agents.alphazero.games import make_game
+from agents.alphazero.pretrain import load_positions, sgf_files
 from agents.training import load_experiment, resume_config, train
 from rlcourse.config import ConfigError, ExperimentConfig
 
@@ -64,13 +73,15 @@ def main(argv: list[str] | None = None) -> int:
         if opts.resume:
             if files:
                 parser.error("with --resume the config comes from the run directory")
-            config = resume_config(opts.resume, overrides)
+            source = opts.resume
+            config = load_alphazero(lambda o: resume_config(opts.resume, o), overrides, source)
         else:
             if len(files) != 1:
                 parser.error("give exactly one config file (then key=value overrides)")
-            config = load_experiment(files[0], overrides)
-        check_alphazero(config)
-    except (ConfigError, FileNotFoundError) as exc:
+            source = files[0]
+            config = load_alphazero(lambda o: load_experiment(files[0], o), overrides, source)
+            check_records(config.agent)  # type: ignore[arg-type]
+    except (ConfigError, FileNotFoundError, ValueError) as exc:  # SgfError is a ValueError
         print(f"error: {exc}", file=sys.stderr)
         return 2
     workers = config.agent.distributed.workers  # type: ignore[union-attr]
@@ -118,10 +129,33 @@ def last_arena_scores(run_dir: Path) -> list[str]:
     return lines
 
 
-def check_alphazero(config: ExperimentConfig) -> None:
+def load_alphazero(
+    load: Callable[[Sequence[str]], ExperimentConfig], overrides: Sequence[str], source: str
+) -> ExperimentConfig:
+    """The config ``load(overrides)`` gives, refused unless its agent is AlphaZero; another
+    agent's config is refused as such, not for the AlphaZero keys the options add to it."""
+    try:
+        config = load(overrides)
+    except ConfigError:
+        check_alphazero(load([]), source)  # raises first for another agent's config
+        raise
+    check_alphazero(config, source)
+    return config
+
+
+def check_alphazero(config: ExperimentConfig, source: str) -> None:
     if config.agent is None or config.agent.name != "alphazero":
         name = None if config.agent is None else config.agent.name
-        raise ConfigError(config.name, [f"agent.name: selfplay.py trains alphazero, got {name!r}"])
+        raise ConfigError(source, [f"agent.name: selfplay.py trains AlphaZero configs only, and "
+                                   f"this config's agent is {name!r} (train it with "
+                                   "scripts/train.py)"])  # fmt: skip
+
+
+def check_records(config: AlphaZeroConfig) -> None:
+    """Read every SGF record ``agent.pretrain`` names, so that a missing or malformed one is
+    refused before the run directory is made (pre-training reads them again)."""
+    if config.pretrain is not None:
+        load_positions(sgf_files(config.pretrain.sgf), make_game(config.game))
 
 
 if __name__ == "__main__":

@@ -302,10 +302,8 @@ def losses_against_minimax(game: TicTacToe, evaluator, simulations: int) -> tupl
     return lost, played
 
 
-def test_self_play_learns_perfect_tic_tac_toe():
-    """384 self-play games and 1,200 gradient steps (seconds): the greedy 32-simulation search
-    with the trained network never loses to minimax, as X or as O, whichever optimal moves
-    minimax picks."""
+def tic_tac_toe_trainer(seed: int) -> AlphaZeroTrainer:
+    """32 self-play games and 100 gradient steps an iteration, a 24-simulation search."""
     config = AlphaZeroConfig(
         # one leaf per tree per call (16 games still share each network call): virtual loss
         # with several leaves in flight blurs a 24-simulation search and slows learning
@@ -317,10 +315,34 @@ def test_self_play_learns_perfect_tic_tac_toe():
                               batch_size=64, replay_window=4000, min_replay=256,
                               games_per_iteration=32, steps_per_iteration=100),
     )  # fmt: skip
-    trainer = AlphaZeroTrainer(TTT, config, seed=0)
-    untrained = losses_against_minimax(TTT, trainer.evaluator, 32)
-    for _ in range(12):
+    return AlphaZeroTrainer(TTT, config, seed=seed)
+
+
+def test_self_play_learns_tic_tac_toe():
+    """256 self-play games and 800 gradient steps (about 17 s of one core): the greedy
+    32-simulation search with the trained network loses at most a tenth of the lines a minimax
+    player can choose, as X or as O (untrained, it loses a third to two thirds).
+
+    Not 'never loses': float results differ between CPUs (AVX2 and AVX-512 kernels), and
+    after 8 iterations seeds 0-5 lose 0-2 lines of 98-175 (default kernels too); after 12,
+    up to 4 of 130. Perfect play is the slow sweep's."""
+    trainer = tic_tac_toe_trainer(seed=0)
+    untrained_lost, untrained_played = losses_against_minimax(TTT, trainer.evaluator, 32)
+    for _ in range(8):
         trainer.iteration()
     lost, played = losses_against_minimax(TTT, trainer.evaluator, 32)
-    assert untrained[0] > 0  # the check can fail: an untrained network loses some lines
-    assert played > 50 and lost == 0
+    assert untrained_lost > 0.2 * untrained_played  # the check can fail untrained
+    assert played > 50 and lost <= 0.1 * played
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(5))
+def test_self_play_learns_perfect_tic_tac_toe(seed):
+    """640 self-play games and 2,000 gradient steps (about 40 s of one core): the greedy
+    32-simulation search never loses to minimax, as X or as O, whichever optimal moves minimax
+    picks, for every seed."""
+    trainer = tic_tac_toe_trainer(seed)
+    for _ in range(20):
+        trainer.iteration()
+    lost, played = losses_against_minimax(TTT, trainer.evaluator, 32)
+    assert played > 50 and lost == 0, f"seed {seed}: lost {lost} of {played} lines"

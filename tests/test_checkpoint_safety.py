@@ -464,3 +464,21 @@ def test_dqn_without_the_replay_in_checkpoints_warns_at_resume(runs_dir, monkeyp
         interrupted_then_resumed(config, runs_dir, monkeypatch)
     (line,) = warnings_of(caplog)
     assert "save_replay: false" in line and "differ from an uninterrupted" in line
+
+
+def test_empty_and_odd_arrays_round_trip_as_data(tmp_path):
+    from rlcourse.files import load_data, save_data
+
+    tree = {
+        "empty": np.empty(0, np.float32),
+        "empty_2d": np.zeros((0, 3), np.int64),
+        "bools": np.array([True, False]),
+        "scalar": np.float32(2.5),
+        "big": np.arange(300_000, dtype=np.float64),  # compressed (>= 1 MiB)
+    }
+    save_data(tmp_path / "x.pt", tree)
+    back = load_data(tmp_path / "x.pt")
+    for key in ("empty", "empty_2d", "bools", "big"):
+        assert back[key].dtype == tree[key].dtype and back[key].shape == tree[key].shape
+        np.testing.assert_array_equal(back[key], tree[key])
+    assert back["scalar"] == 2.5

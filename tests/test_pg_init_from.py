@@ -91,11 +91,16 @@ def test_a_trained_run_loads_without_its_init_from_source(cloned, tmp_path):
          "train.steps=32", "train.eval_episodes=1"],
         tmp_path / "runs",
     )  # fmt: skip
+    with_source, _ = load_agent(run_dir)
     shutil.rmtree(source)
     agent, config = load_agent(run_dir)
     assert config.agent.init_from == str(source)
+    for key, value in with_source.policy.state_dict().items():
+        assert torch.equal(agent.policy.state_dict()[key], value), key
+    # the run's own weights act, whatever they learned: after 2 epochs of cloning and 32 PPO
+    # steps, some seeds answer every dialogue with the same one action
     env = gym.make(config.env.id, **config.env.kwargs)
-    assert len(actions_in_dialogues(agent, env, seeds=[0])) >= 2
+    assert actions_in_dialogues(agent, env) == actions_in_dialogues(with_source, env)
 
 
 def test_mismatched_shapes_are_refused_naming_the_tensor(cloned):

@@ -34,8 +34,9 @@ def test_train_writes_a_complete_run_directory(trained):
     assert {"config.yaml", "checkpoints", "agent.ckpt", "eval.json"} <= names
     assert any(n.startswith("events.out.tfevents") for n in names)
     stats = json.loads((trained / "eval.json").read_text())
-    # Optimal R&N policy from the start state: expected return U(1,1) = 0.705.
-    assert stats["ci95_low"] < 0.705 < stats["ci95_high"]
+    # Optimal R&N policy from the start state: expected return U(1,1) = 0.705. Not "inside the
+    # 95% interval", which 3 of 30 evaluation seeds miss; their means lie within 0.033 of it.
+    assert stats["mean"] == pytest.approx(0.705, abs=0.05) and stats["episodes"] == 200
 
 
 def test_evaluate_reports_and_writes_json(trained, tmp_path, capsys):

@@ -34,9 +34,9 @@ AGENT = {
 }  # fmt: skip
 
 
-def experiment(tmp_path, games: int, agent=None, **env_kwargs):
+def experiment(tmp_path, games: int, agent=None, checkpoint_every: int = 10**6, **env_kwargs):
     env = {"id": "rlcourse/Go-v0", "kwargs": {"board_size": 5, **env_kwargs}}
-    train = {"episodes": games, "runs_dir": str(tmp_path), "checkpoint_every": 10**6}
+    train = {"episodes": games, "runs_dir": str(tmp_path), "checkpoint_every": checkpoint_every}
     data = {"name": "az", "env": env, "agent": agent or AGENT, "train": train}
     return parse_config(data, agent_schemas(), "test")
 
@@ -67,6 +67,18 @@ def test_replay_keeps_a_game_id_once_and_numbers_on(tmp_path):
     again = store.take()[0]
     kept = store.add(GameId(0, 1), again._replace(planes=np.zeros((len(again.moves), 3, 3, 3))))
     assert not kept and store.counts()["games"] == 3 and store.counts()["duplicates"] == 1
+
+
+def test_a_closed_replay_keeps_no_more_games_and_gives_back_every_untaken_one(tmp_path):
+    system = SelfPlaySystem(experiment(tmp_path, 4).agent, seed=0, workers=0)
+    system.actors[0].play.remote(3)
+    store: ReplayStore = system.replay.target
+    assert len(store.take()) == 3
+    system.actors[0].play.remote(2)  # two games no round has taken
+    store.close()  # what SelfPlaySystem.stop does on Ray, where workers play on meanwhile
+    late = store.untaken[0]._replace(planes=np.zeros((len(store.untaken[0].moves), 3, 3, 3)))
+    assert not store.add(GameId(0, 5), late) and store.counts()["duplicates"] == 0
+    assert len(store.take()) == 2 and store.counts()["games"] == 5
 
 
 def test_learn_counts_games_as_episodes_and_positions_as_steps(tmp_path):
@@ -139,7 +151,7 @@ def test_selfplay_script_trains_and_resumes_in_one_process(tmp_path, capsys):
 def test_selfplay_script_refuses_other_agents_and_an_address_without_workers(capsys):
     main = load_selfplay_script()
     assert main([str(ROOT / "configs" / "cliff" / "q_learning.yaml")]) == 2
-    assert "selfplay.py trains alphazero, got 'q_learning'" in capsys.readouterr().err
+    assert "selfplay.py trains AlphaZero configs only" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main([str(ROOT / "configs" / "go5" / "alphazero.yaml"), "--address", "auto"])
     assert "give --workers N" in capsys.readouterr().err
@@ -163,7 +175,7 @@ def test_the_network_device_is_checked_before_anything_runs(tmp_path):
 def test_an_agent_file_trained_on_a_gpu_loads_on_the_cpu(tmp_path):
     agent = AlphaZeroAgent(experiment(tmp_path, 1).agent, seed=3)
     agent.save(tmp_path / "agent.ckpt")
-    saved = torch.load(tmp_path / "agent.ckpt", weights_only=False)
+    saved = torch.load(tmp_path / "agent.ckpt", weights_only=True)
     saved["config"]["distributed"]["device"] = "cuda"
     torch.save(saved, tmp_path / "gpu.ckpt")
     loaded = AlphaZeroAgent.from_file(tmp_path / "gpu.ckpt")

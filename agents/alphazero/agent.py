@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from pydantic import ValidationError
 
 from agents.alphazero.arena import ArenaReport, version_name
 from agents.alphazero.config import AlphaZeroConfig
@@ -24,7 +25,9 @@ from agents.alphazero.games import make_game
 from agents.alphazero.mcts import MCTS
 from agents.alphazero.pretrain import pretrain
 from agents.alphazero.system import RoundReport, SelfPlaySystem
-from rlcourse.runs import Run, atomic_write_bytes
+from rlcourse.config import ConfigError
+from rlcourse.files import load_data, save_data
+from rlcourse.runs import Run
 from rlcourse.vector import split_observation
 
 SGF_DIR = "sgf"
@@ -104,31 +107,34 @@ class AlphaZeroAgent:
     # ------------------------------------------------------------------ persistence
 
     def save(self, path: str | Path) -> None:
-        """The network's weights and the agent config (enough to act; see :meth:`from_file`)."""
-        import io
-
-        buffer = io.BytesIO()
-        torch.save({"config": self.config.model_dump(mode="json"),
-                    "net": self.net.state_dict()}, buffer)  # fmt: skip
-        atomic_write_bytes(Path(path), buffer.getvalue())
+        """The network's weights and the agent config (enough to act; see :meth:`from_file`),
+        written atomically as data."""
+        save_data(path, {"config": self.config.model_dump(mode="json"),
+                         "net": self.net.state_dict()})  # fmt: skip
 
     def load(self, path: str | Path) -> None:
-        saved = torch.load(path, map_location="cpu", weights_only=False)
-        self.net.load_state_dict(saved["net"])
+        """The weights of an agent file (read as data: a file holding code raises
+        `rlcourse.files.UnsafeFileError`)."""
+        _load_net(self.net, _agent_file(path)["net"], path)
 
     @classmethod
     def from_file(cls, path: str | Path, seed: int = 0) -> AlphaZeroAgent:
-        """An agent built from the config :meth:`save` stored with the weights."""
-        saved = torch.load(path, map_location="cpu", weights_only=False)
-        if not isinstance(saved, dict) or "config" not in saved:
-            raise ValueError(f"{path} is not an AlphaZero agent file (no stored config)")
-        config = AlphaZeroConfig.model_validate(saved["config"])
+        """An agent built from the config :meth:`save` stored with the weights; ValueError
+        naming the file when it holds no config and weights, `ConfigError` when its config does
+        not validate, `rlcourse.files.FileError` when it is not data."""
+        saved = _agent_file(path)
+        try:
+            config = AlphaZeroConfig.model_validate(saved["config"])
+        except ValidationError as exc:  # validated like a YAML config: every bad key named
+            problems = [f"{'.'.join(map(str, error['loc'])) or '(top level)'}: {error['msg']}, "
+                        f"got {error.get('input')!r}" for error in exc.errors()]  # fmt: skip
+            raise ConfigError(f"{path} (the agent config stored in it)", problems) from None
         if config.distributed.device == "cuda" and not torch.cuda.is_available():
             # Trained on a GPU, played here: the network runs on the CPU.
             distributed = config.distributed.model_copy(update={"device": "cpu"})
             config = config.model_copy(update={"distributed": distributed})
         agent = cls(config, seed=seed)
-        agent.net.load_state_dict(saved["net"])
+        _load_net(agent.net, saved["net"], path)
         return agent
 
     def state_dict(self) -> dict[str, Any]:
@@ -139,9 +145,12 @@ class AlphaZeroAgent:
 
 
 def drive(system: SelfPlaySystem, run: Run) -> None:
-    """Run rounds until the run's budget is spent, logging each; a final checkpoint."""
+    """Run rounds until the run's budget is spent, logging each; then stop self-play and
+    count the games that finished meanwhile (none is left in the replay uncounted); a final
+    checkpoint."""
     while not run.finished:
         log_round(run, system.round())
+    log_round(run, system.stop())
     for report in system.finish_arena():
         log_arena(run, report)
     run.checkpoint()
@@ -194,3 +203,18 @@ def _check_spaces(game: Any, observation_space: Any, action_space: Any) -> None:
             f"the env's observations have shape {tuple(shape)} but the agent's game gives "
             f"planes {planes}: make agent.game (board_size, history) match the env"
         )
+
+
+def _agent_file(path: str | Path) -> dict[str, Any]:
+    """The {"config", "net"} tree of an AlphaZero agent file, read as data."""
+    saved = load_data(path)
+    if not isinstance(saved, dict) or "config" not in saved or "net" not in saved:
+        raise ValueError(f"{path} is not an AlphaZero agent file (no stored config and weights)")
+    return saved
+
+
+def _load_net(net: torch.nn.Module, weights: Any, path: str | Path) -> None:
+    try:
+        net.load_state_dict(weights)
+    except (RuntimeError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{path}: the weights do not fit the network: {exc}") from None

@@ -9,12 +9,22 @@ process, so both modes run the same driver code.
 Games are identified by ``GameId(worker, sequence)``. A worker ships each game to the replay
 the moment it ends, numbering it from the replay's ``next_sequence(worker)``; the replay keeps
 a game id once and refuses it again. A worker that dies mid-request (Ray restarts it, up to
-``max_restarts`` times) loses only its unfinished games: the finished ones are already in the
-replay, and the restarted worker numbers on from there.
+``max_restarts`` times, on any node with a free CPU) loses only its unfinished games: the
+finished ones are already in the replay, and the restarted worker numbers on from there.
+
+Deaths are counted by incarnation: each start of a worker process ``join``s the replay, which
+numbers the starts, so the driver counts every death once however many of a dead worker's
+requests fail (the request in flight fails with ``ActorUnavailableError``, and so may one sent
+just after). A failed request is followed by a probe (``where``), which waits while Ray restarts
+the actor and answers with the new incarnation; a probe failing with ``ActorDiedError`` means
+Ray has given up on the actor (``max_restarts`` used or no restart possible): its last death is
+counted and the worker retired. The replay, learner and arena stay on the driver's node: they
+fall only with it, which a resume from the last checkpoint covers.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -36,6 +46,21 @@ Weights = dict[str, np.ndarray]
 class GameId(NamedTuple):
     worker: int
     sequence: int
+
+
+class Played(NamedTuple):
+    """What a self-play request returns."""
+
+    incarnation: int  # the worker's restarts so far (0: its first process)
+    games: int  # games shipped to the replay
+
+
+class Whereabouts(NamedTuple):
+    """Where a self-play worker runs."""
+
+    node: str | None  # the Ray node id (None off Ray)
+    pid: int  # its process id
+    incarnation: int  # its restarts so far
 
 
 def net_for(config: AlphaZeroConfig) -> PolicyValueNet:
@@ -93,9 +118,12 @@ def fetch(ref: Any) -> Any:
 # ----------------------------------------------------------------------------- the parts
 
 
+_DROPPED = ("planes", "policies")  # the parts of a record the window holds; not kept twice
+
+
 class ReplayStore:
-    """The replay window plus game bookkeeping: ids seen, per-worker sequence numbers and the
-    records (planes dropped) not yet taken for logging."""
+    """The replay window plus game bookkeeping: ids seen, per-worker sequence numbers, the
+    records (planes dropped) not yet taken for logging, and how often each worker started."""
 
     def __init__(self, config: AlphaZeroConfig) -> None:
         self.config = config
@@ -103,13 +131,28 @@ class ReplayStore:
         self.seen: set[GameId] = set()
         self.games = self.positions = self.duplicates = 0
         self.untaken: list[GameRecord] = []
+        self.starts: dict[int, int] = {}  # worker -> processes started (not saved: per system)
+        self.closed = False
+
+    def join(self, worker: int) -> int:
+        """Note that a process of ``worker`` started; returns its incarnation (0 the first
+        time, ``k`` after its ``k``-th restart)."""
+        self.starts[worker] = self.starts.get(worker, 0) + 1
+        return self.starts[worker] - 1
+
+    def restarts(self, worker: int) -> int:
+        """How often ``worker`` was restarted (its latest incarnation)."""
+        return max(self.starts.get(worker, 0) - 1, 0)
 
     def next_sequence(self, worker: int) -> int:
         return 1 + max((g.sequence for g in self.seen if g.worker == worker), default=-1)
 
     def add(self, game_id: GameId, record: GameRecord) -> bool:
-        """Keep a finished game unless its id was seen; returns whether it was kept."""
+        """Keep a finished game unless its id was seen or the store is closed; returns whether
+        it was kept."""
         game_id = GameId(*game_id)
+        if self.closed:
+            return False
         if game_id in self.seen:
             self.duplicates += 1
             return False
@@ -118,8 +161,12 @@ class ReplayStore:
         self.games += 1
         self.positions += len(record.moves)
         empty = np.empty(0, np.float32)
-        self.untaken.append(record._replace(planes=empty, policies=empty))
+        self.untaken.append(record._replace(**dict.fromkeys(_DROPPED, empty)))
         return True
+
+    def close(self) -> None:
+        """Keep no game from now on: what :meth:`take` then gives is every game kept."""
+        self.closed = True
 
     def take(self) -> list[GameRecord]:
         """The records added since the last call (without planes and policies)."""
@@ -138,16 +185,24 @@ class ReplayStore:
         return [self.window.sample(cfg.batch_size, rng, cfg.augment) for _ in range(batches)]
 
     def state_dict(self) -> dict[str, Any]:
-        return {"window": self.window.state_dict(), "seen": sorted(self.seen),
-                "games": self.games, "positions": self.positions,
-                "duplicates": self.duplicates, "untaken": list(self.untaken)}  # fmt: skip
+        """Window, game ids (as ``(worker, sequence)`` tuples), counters and the untaken
+        records (as dicts, without their empty planes and policies): plain data, which loads
+        with ``weights_only``."""
+        untaken = [{k: v for k, v in r._asdict().items() if k not in _DROPPED}
+                   for r in self.untaken]  # fmt: skip
+        return {"window": self.window.state_dict(), "seen": [tuple(g) for g in sorted(self.seen)],
+                "games": self.games, "positions": self.positions, "duplicates": self.duplicates,
+                "untaken": untaken}  # fmt: skip
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.window.load_state_dict(state["window"])
         self.seen = {GameId(*g) for g in state["seen"]}
         self.games, self.positions = int(state["games"]), int(state["positions"])
         self.duplicates = int(state["duplicates"])
-        self.untaken = list(state["untaken"])
+        empty = dict.fromkeys(_DROPPED, np.empty(0, np.float32))
+        self.untaken = [GameRecord(**empty, **{**r, "returns": tuple(r["returns"])})
+                        for r in state["untaken"]]  # fmt: skip
+        self.closed = False
 
 
 class LearnerService:
@@ -181,21 +236,30 @@ class LearnerService:
 class SelfPlayWorker:
     """Plays self-play games with the learner's newest weights; ships each finished game to
     the replay as ``GameId(worker, sequence)``. Game ``k`` of a request that starts at
-    sequence ``s`` draws from ``default_rng([seed, worker, s])``, so a request is reproducible."""
+    sequence ``s`` draws from ``default_rng([seed, worker, s])``, so a request is reproducible.
+    Each process of a worker (Ray restarts it after a death) first ``join``s the replay."""
 
     def __init__(
         self, worker: int, config: AlphaZeroConfig, seed: int, replay: Any, learner: Any
     ) -> None:
         self.worker, self.config, self.seed = worker, config, seed
         self.replay, self.learner = replay, learner
+        self.incarnation = fetch(replay.join.remote(worker))
         self.game = make_game(config.game)
         device = torch_device(config)
         self.net = net_for(config).to(device)
         self.evaluator = NeuralEvaluator(self.game, self.net)
         self.version = -1
 
-    def play(self, games: int) -> int:
-        """Play ``games`` games; returns how many were shipped."""
+    def where(self) -> Whereabouts:
+        """Where this worker runs, and its incarnation."""
+        import ray
+
+        node = ray.get_runtime_context().get_node_id() if ray.is_initialized() else None
+        return Whereabouts(node, os.getpid(), self.incarnation)
+
+    def play(self, games: int) -> Played:
+        """Play ``games`` games and ship each as it ends."""
         version, weights = fetch(self.learner.weights.remote(self.version))
         if weights is not None:
             load_weights(self.net, weights)
@@ -211,7 +275,7 @@ class SelfPlayWorker:
         rng = np.random.default_rng([self.seed, self.worker, first])
         cfg = self.config
         play_games(self.game, self.evaluator, games, cfg.mcts, cfg.selfplay, rng, on_record=ship)
-        return sequence - first
+        return Played(self.incarnation, sequence - first)
 
 
 # ----------------------------------------------------------------------------- the system
@@ -226,21 +290,23 @@ class RoundReport(NamedTuple):
 class SelfPlaySystem:
     """Workers, replay, learner and arena behind handles, and the driver's bookkeeping.
 
-    :meth:`round` keeps every worker busy with a request of ``games_per_call`` games, takes
-    the games finished since the last round, trains once ``games_per_iteration`` new games
-    (and ``min_replay`` positions) are in, and starts an arena round every ``arena.every``
-    training iterations. With Ray, requests and arena rounds run concurrently with the driver.
+    :meth:`round` keeps every live worker busy with a request of ``games_per_call`` games,
+    takes the games finished since the last round, trains once ``games_per_iteration`` new
+    games (and ``min_replay`` positions) are in, and starts an arena round every ``arena.every``
+    training iterations. With Ray, requests and arena rounds run concurrently with the driver;
+    a worker whose request failed gets requests again once it is back, and ``worker_deaths``
+    counts each death of a worker process once.
     """
 
     def __init__(self, config: AlphaZeroConfig, seed: int = 0, workers: int | None = None):
         self.config, self.seed = config, seed
         self.workers = config.distributed.workers if workers is None else workers
         self.rng = np.random.default_rng([seed, 1])
-        self.iterations = self.games_at_last_update = self.worker_failures = 0
-        self._pending: dict[Any, int] = {}  # request ref -> worker index
+        self.iterations = self.games_at_last_update = self.worker_deaths = 0
+        self._pending: dict[Any, tuple[int, str]] = {}  # ref -> (worker, "play" or "probe")
         self._arena_pending: list[Any] = []
-        self._failures = [0] * max(self.workers, 1)  # per worker
-        self._retired: set[int] = set()  # workers that died more than max_restarts times
+        self._deaths = [0] * max(self.workers, 1)  # per worker (its incarnation while it lives)
+        self._retired: set[int] = set()  # workers Ray gave up restarting
         self._clock = time.perf_counter()
         if self.workers == 0:
             self.replay: Any = LocalHandle(ReplayStore(config))
@@ -254,13 +320,16 @@ class SelfPlaySystem:
 
     def _start_actors(self) -> None:
         import ray
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         if not ray.is_initialized():
             raise RuntimeError(
                 "no Ray cluster: call ray.init() (or ray.init(address='auto')) first"
             )
         cfg, seed = self.config, self.seed
-        service = ray.remote(num_cpus=0)
+        # On the driver's node: a worker node that leaves must not take the replay with it.
+        here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+        service = ray.remote(num_cpus=0, scheduling_strategy=here)
         self.replay = service(ReplayStore).remote(cfg)
         self.learner = service(LearnerService).remote(cfg, seed)
         self.arena = service(Arena).remote(cfg, seed)
@@ -283,17 +352,29 @@ class SelfPlaySystem:
             metrics["selfplay/games_per_second"] = len(records) / max(now - self._clock, 1e-9)
             self._clock = now
         metrics |= self._maybe_train()
-        metrics["selfplay/worker_failures"] = float(self.worker_failures)
+        metrics["selfplay/worker_deaths"] = float(self.worker_deaths)
+        metrics["selfplay/workers_retired"] = float(len(self._retired))
         return RoundReport(records, metrics, self._arena_results())
 
+    def stop(self) -> RoundReport:
+        """End self-play: the replay keeps no game from now on, and the games it kept that no
+        round has taken yet come back, so that every game in the replay is counted once."""
+        if self.workers:
+            fetch(self.replay.close.remote())
+        return RoundReport(fetch(self.replay.take.remote()), {}, [])
+
     def _request(self) -> None:
-        busy = set(self._pending.values()) | self._retired
+        busy = {index for index, _ in self._pending.values()} | self._retired
         for index, actor in enumerate(self.actors):
             if index not in busy:
                 ref = actor.play.remote(self.config.distributed.games_per_call)
-                self._pending[ref] = index
+                self._pending[ref] = (index, "play")
 
     def _collect(self, timeout: float) -> None:
+        """Take the results of the requests and probes that have ended (waiting up to
+        ``timeout`` seconds for one). A failed request is followed by a probe, which Ray
+        answers once the worker is back: the deaths up to its incarnation are counted then.
+        A probe that fails with ``ActorDiedError``: Ray will not restart it, it is retired."""
         refs = list(self._pending)
         if self.workers == 0:
             done = refs
@@ -301,22 +382,37 @@ class SelfPlaySystem:
             import ray
 
             done, _ = ray.wait(refs, num_returns=1, timeout=timeout)
+            if done:  # and every other one that has ended by now
+                done, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
         for ref in done:
-            index = self._pending.pop(ref)
+            index, kind = self._pending.pop(ref)
             try:
-                fetch(ref)
+                answer = fetch(ref)  # Played or Whereabouts: both carry the incarnation
             except Exception as exc:
                 if not _actor_died(exc):
                     raise
-                self.worker_failures += 1  # its finished games are in the replay already
-                self._failures[index] += 1
-                if self._failures[index] > self.config.distributed.max_restarts:
-                    self._retired.add(index)  # Ray has given up restarting it
+                if kind == "probe" and _actor_gone(exc):
+                    self._retired.add(index)
+                    self._count_deaths(index, fetch(self.replay.restarts.remote(index)) + 1)
+                else:  # the request's finished games are in the replay already
+                    self._pending[self.actors[index].where.remote()] = (index, "probe")
+            else:
+                self._count_deaths(index, answer.incarnation)
         if len(self._retired) == len(self.actors):
             raise RuntimeError(
                 f"every self-play actor died more than {self.config.distributed.max_restarts} "
                 "times (distributed.max_restarts)"
             )
+
+    def _count_deaths(self, index: int, deaths: int) -> None:
+        """Worker ``index`` has died ``deaths`` times: count those not counted yet."""
+        if deaths > self._deaths[index]:
+            self.worker_deaths += deaths - self._deaths[index]
+            self._deaths[index] = deaths
+
+    def deaths(self) -> list[int]:
+        """Deaths counted per worker (of this system's actors, since they started)."""
+        return list(self._deaths)
 
     def _maybe_train(self) -> dict[str, float]:
         cfg = self.config.learner
@@ -364,7 +460,7 @@ class SelfPlaySystem:
         return {"learner": learner, "replay": replay, "arena": arena,
                 "rng": self.rng.bit_generator.state, "iterations": self.iterations,
                 "games_at_last_update": self.games_at_last_update,
-                "worker_failures": self.worker_failures}  # fmt: skip
+                "worker_deaths": self.worker_deaths}  # fmt: skip
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         fetch(self.learner.load_state_dict.remote(state["learner"]))
@@ -373,7 +469,7 @@ class SelfPlaySystem:
         self.rng.bit_generator.state = state["rng"]
         self.iterations = int(state["iterations"])
         self.games_at_last_update = int(state["games_at_last_update"])
-        self.worker_failures = int(state["worker_failures"])
+        self.worker_deaths = int(state["worker_deaths"])
 
     def shutdown(self) -> None:
         """Stop the actors (the local parts just release GNU Go)."""
@@ -389,6 +485,15 @@ class SelfPlaySystem:
 
 
 def _actor_died(exc: Exception) -> bool:
+    """A Ray actor's process died (or is unreachable) before it answered."""
     from ray.exceptions import RayActorError
 
     return isinstance(exc, RayActorError)
+
+
+def _actor_gone(exc: Exception) -> bool:
+    """Ray will not restart the actor (``ActorUnavailableError``: it will, or it is only
+    unreachable for a moment)."""
+    from ray.exceptions import ActorDiedError
+
+    return isinstance(exc, ActorDiedError)
