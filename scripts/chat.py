@@ -31,7 +31,7 @@ from envs.dialogue import (
 )
 from envs.dialogue.nlg import text_observation
 from envs.dialogue.nlu import KeywordNLU
-from rlcourse.files import FileError
+from rlcourse.files import ending_file_errors
 
 Act = Callable[[Any, Mapping[str, Any]], int]
 PRETRAINED = Path(__file__).resolve().parent.parent / "agents" / "pretrained" / "dialogue"
@@ -136,13 +136,8 @@ def run(argv: list[str] | None = None) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`run`, with a file that cannot be read as data or written ended in one line naming it."""
-    try:
-        return run(argv)
-    except FileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+# a file that cannot be read as data, or written, ends the command in one line naming it
+main = ending_file_errors(run)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from agents.training import env_factory, load_agent
 from envs.driving import idm_ego_policy
 from rlcourse.config import ConfigError, ExperimentConfig
 from rlcourse.evaluation import Policy, confidence_interval, evaluate
-from rlcourse.files import FileError, atomic_write_text
+from rlcourse.files import atomic_write_text, ending_file_errors
 
 Z95 = 1.959963984540054  # standard normal quantile of 0.975
 
@@ -178,13 +178,8 @@ def run(argv: list[str] | None = None) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`run`, with a file that cannot be read as data or written ended in one line naming it."""
-    try:
-        return run(argv)
-    except FileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+# a file that cannot be read as data, or written, ends the command in one line naming it
+main = ending_file_errors(run)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from agents.training import env_factory, load_agent
 from rlcourse.config import ConfigError, ExperimentConfig
 from rlcourse.distributed import evaluate_distributed
 from rlcourse.evaluation import EvalResult, evaluate
-from rlcourse.files import FileError
+from rlcourse.files import ending_file_errors
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -114,13 +114,8 @@ def evaluate_on_ray(
         ray.shutdown()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`run`, with a file that cannot be read as data or written ended in one line naming it."""
-    try:
-        return run(argv)
-    except FileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+# a file that cannot be read as data, or written, ends the command in one line naming it
+main = ending_file_errors(run)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ from agents.alphazero.arena import (
 from agents.alphazero.config import ArenaConfig, GameConfig
 from agents.alphazero.games import make_game
 from envs.go.opponents import GnuGoPlayer  # importing envs registers the games
-from rlcourse.files import FileError
+from rlcourse.files import ending_file_errors
 from scripts.go_players import PRETRAINED, load_alphazero
 
 KINDS = ("network", "mcts", "random", "gnugo")
@@ -160,13 +160,8 @@ def run(argv: list[str] | None = None) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`run`, with a file that cannot be read as data or written ended in one line naming it."""
-    try:
-        return run(argv)
-    except FileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+# a file that cannot be read as data, or written, ends the command in one line naming it
+main = ending_file_errors(run)
 
 
 if __name__ == "__main__":

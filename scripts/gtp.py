@@ -14,7 +14,7 @@ import argparse
 import sys
 
 from envs.go.gtp import GtpEngine
-from rlcourse.files import FileError
+from rlcourse.files import ending_file_errors
 from scripts.go_players import add_player_arguments, make_player
 
 
@@ -39,13 +39,8 @@ def run(argv: list[str] | None = None) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`run`, with a file that cannot be read as data or written ended in one line naming it."""
-    try:
-        return run(argv)
-    except FileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+# a file that cannot be read as data, or written, ends the command in one line naming it
+main = ending_file_errors(run)
 
 
 if __name__ == "__main__":

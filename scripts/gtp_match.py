@@ -31,7 +31,7 @@ from envs.go import coords
 from envs.go.gtp import GtpClient, GtpError
 from envs.go.rules import BLACK, WHITE, GoState
 from envs.go.sgf import game_record, result_string, save_sgf, score_string, score_value
-from rlcourse.files import FileError, atomic_write_text
+from rlcourse.files import atomic_write_text, ending_file_errors
 
 ROOT = Path(__file__).resolve().parent.parent
 OURS = shlex.join(
@@ -280,13 +280,8 @@ def run(argv: list[str] | None = None) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`run`, with a file that cannot be read as data or written ended in one line naming it."""
-    try:
-        return run(argv)
-    except FileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+# a file that cannot be read as data, or written, ends the command in one line naming it
+main = ending_file_errors(run)
 
 
 if __name__ == "__main__":

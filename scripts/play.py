@@ -35,7 +35,7 @@ from envs.driving import Action as DrivingAction
 from envs.go.rendering import GoRenderer, result_text
 from envs.go.rules import BLACK, WHITE, GoState
 from envs.go.sgf import SgfError, game_record, read_sgf, save_sgf
-from rlcourse.files import FileError
+from rlcourse.files import ending_file_errors
 from rlcourse.render import display_available
 from scripts.go_players import add_player_arguments, make_player
 
@@ -402,13 +402,8 @@ def run(argv: list[str] | None = None) -> int:
     return opts.run(opts)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`run`, with a file that cannot be read as data or written ended in one line naming it."""
-    try:
-        return run(argv)
-    except FileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+# a file that cannot be read as data, or written, ends the command in one line naming it
+main = ending_file_errors(run)
 
 
 if __name__ == "__main__":

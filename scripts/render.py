@@ -20,7 +20,7 @@ import gymnasium as gym
 import envs  # noqa: F401  (registers the rlcourse/* env ids)
 from agents.training import env_factory, load_agent
 from rlcourse.config import ConfigError
-from rlcourse.files import FileError
+from rlcourse.files import ending_file_errors
 from rlcourse.render import record_episode, save_gif, save_png, show_frames
 
 
@@ -101,13 +101,8 @@ def save_values(agent, env, out: Path) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`run`, with a file that cannot be read as data or written ended in one line naming it."""
-    try:
-        return run(argv)
-    except FileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+# a file that cannot be read as data, or written, ends the command in one line naming it
+main = ending_file_errors(run)
 
 
 if __name__ == "__main__":
