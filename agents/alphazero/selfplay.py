@@ -19,8 +19,7 @@ import numpy as np
 
 from agents.alphazero.config import MCTSConfig, SelfPlayConfig
 from agents.alphazero.mcts import MCTS, Evaluator, Game, as_returns, search_together
-
-RESIGN = -1  # the move recorded for a resignation
+from rlcourse.games import RESIGN  # also the move recorded for a resignation
 
 
 class GameRecord(NamedTuple):
