@@ -12,6 +12,9 @@ import torch
 
 from agents.alphazero.config import (
     AlphaZeroConfig,
+    ArenaConfig,
+    DistributedConfig,
+    GameConfig,
     LearnerConfig,
     MCTSConfig,
     NetworkConfig,
@@ -19,15 +22,15 @@ from agents.alphazero.config import (
 )
 from agents.alphazero.evaluators import NeuralEvaluator, RolloutEvaluator
 from agents.alphazero.learner import (
-    AlphaZeroTrainer,
     Batch,
     ReplayWindow,
     alphazero_loss,
     symmetry_permutations,
 )
 from agents.alphazero.mcts import MCTS
-from agents.alphazero.network import PolicyValueNet
+from agents.alphazero.network import PolicyValueNet, net_for
 from agents.alphazero.selfplay import RESIGN, GameRecord, outcome_stats, play_games
+from agents.alphazero.system import RoundReport, SelfPlaySystem
 from envs.go.game import GoGame, transform_move
 from envs.go.rules import BLACK, WHITE, GoState
 from envs.tictactoe import TicTacToe, optimal_actions
@@ -245,38 +248,65 @@ def test_outcome_stats_worked_out_by_hand():
 # ------------------------------------------------------------------------------ training
 
 
-def tiny_config() -> AlphaZeroConfig:
-    return AlphaZeroConfig(
+def one_process(config: AlphaZeroConfig, game: GameConfig | None = None) -> AlphaZeroConfig:
+    """``config`` on ``game`` (tic-tac-toe by default) as the one-process system runs it in
+    these tests: one request of ``games_per_iteration`` games a round, no arena."""
+    games = config.learner.games_per_iteration
+    return config.model_copy(update={
+        "game": game or GameConfig(name="tictactoe"), "arena": ArenaConfig(every=0),
+        "distributed": DistributedConfig(workers=0, games_per_call=games),
+    })  # fmt: skip
+
+
+def tiny_config(game: GameConfig | None = None) -> AlphaZeroConfig:
+    return one_process(AlphaZeroConfig(
         mcts=MCTSConfig(simulations=8, leaves_per_call=4),
         selfplay=SelfPlayConfig(parallel_games=2, resign_threshold=None),
         network=SMALL_NET,
         learner=LearnerConfig(batch_size=8, min_replay=8, games_per_iteration=2,
                               steps_per_iteration=2, replay_window=64),
-    )  # fmt: skip
+    ), game)  # fmt: skip
 
 
-def test_a_resumed_trainer_carries_on_as_if_never_stopped():
-    trainer = AlphaZeroTrainer(TTT, tiny_config(), seed=0)
-    trainer.iteration()
-    saved = copy.deepcopy(trainer.state_dict())
-    expected = trainer.iteration()
-    resumed = AlphaZeroTrainer(TTT, tiny_config(), seed=99)
+def same_round(report: RoundReport) -> tuple:
+    """What a round must repeat exactly: its games and its scalars but the wall-clock rate."""
+    metrics = {k: v for k, v in report.metrics.items() if k != "selfplay/games_per_second"}
+    return [r.moves.tolist() for r in report.records], metrics
+
+
+def test_the_same_seed_gives_the_same_network_and_leaves_torch_global_state_alone():
+    before = torch.random.get_rng_state()
+    nets = [net_for(tiny_config(), seed) for seed in (3, 3, 4)]
+    assert torch.equal(torch.random.get_rng_state(), before)
+    same, other = nets[0].state_dict(), nets[2].state_dict()
+    for key, value in nets[1].state_dict().items():
+        torch.testing.assert_close(value, same[key], rtol=0, atol=0)
+    assert not torch.equal(same["tower.stem.0.weight"], other["tower.stem.0.weight"])
+
+
+def test_a_resumed_system_carries_on_as_if_never_stopped():
+    system = SelfPlaySystem(tiny_config(), seed=0)
+    system.round()
+    saved = copy.deepcopy(system.state_dict())
+    expected = same_round(system.round())
+    resumed = SelfPlaySystem(tiny_config(), seed=0)
     resumed.load_state_dict(saved)
-    assert resumed.iteration() == expected and "train/loss" in expected
-    for a, b in zip(trainer.net.state_dict().values(), resumed.net.state_dict().values(),
-                    strict=True):  # fmt: skip
+    assert same_round(resumed.round()) == expected and "train/loss" in expected[1]
+    trained, again = system.learner.target.net, resumed.learner.target.net
+    for a, b in zip(trained.state_dict().values(), again.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
-    assert (resumed.iterations, resumed.games, resumed.learner.steps) == (2, 4, 4)
+    assert (resumed.iterations, resumed.learner.target.learner.steps) == (2, 4)
 
 
 def test_an_iteration_on_go_lite_trains_on_legal_games():
-    game = GoGame(board_size=5, komi=7.5, history=1, move_cap=20)
-    trainer = AlphaZeroTrainer(game, tiny_config(), seed=1)
-    metrics = trainer.iteration()
+    game = GameConfig(name="go", board_size=5, komi=7.5, history=1, move_cap=20)
+    system = SelfPlaySystem(tiny_config(game), seed=1)
+    metrics = system.round().metrics
     assert metrics["selfplay/games"] == 2 and metrics["train/loss"] > 0
     assert metrics["selfplay/positions"] <= 20
-    assert trainer.replay.planes.shape[1:] == game.planes_shape
-    assert np.allclose(trainer.replay.policies[: len(trainer.replay)].sum(axis=1), 1.0)
+    window = system.replay.target.window
+    assert window.planes.shape[1:] == GoGame(board_size=5, history=1).planes_shape
+    assert np.allclose(window.policies[: len(window)].sum(axis=1), 1.0)
 
 
 def losses_against_minimax(game: TicTacToe, evaluator, simulations: int) -> tuple[int, int]:
@@ -302,8 +332,8 @@ def losses_against_minimax(game: TicTacToe, evaluator, simulations: int) -> tupl
     return lost, played
 
 
-def tic_tac_toe_trainer(seed: int) -> AlphaZeroTrainer:
-    """32 self-play games and 100 gradient steps an iteration, a 24-simulation search."""
+def tic_tac_toe_system(seed: int) -> SelfPlaySystem:
+    """32 self-play games and 100 gradient steps a round, a 24-simulation search."""
     config = AlphaZeroConfig(
         # one leaf per tree per call (16 games still share each network call): virtual loss
         # with several leaves in flight blurs a 24-simulation search and slows learning
@@ -315,7 +345,11 @@ def tic_tac_toe_trainer(seed: int) -> AlphaZeroTrainer:
                               batch_size=64, replay_window=4000, min_replay=256,
                               games_per_iteration=32, steps_per_iteration=100),
     )  # fmt: skip
-    return AlphaZeroTrainer(TTT, config, seed=seed)
+    return SelfPlaySystem(one_process(config), seed=seed)
+
+
+def trained_evaluator(system: SelfPlaySystem) -> NeuralEvaluator:
+    return NeuralEvaluator(TTT, system.learner.target.net)
 
 
 def test_self_play_learns_tic_tac_toe():
@@ -326,11 +360,11 @@ def test_self_play_learns_tic_tac_toe():
     Not 'never loses': float results differ between CPUs (AVX2 and AVX-512 kernels), and
     after 8 iterations seeds 0-5 lose 0-2 lines of 98-175 (default kernels too); after 12,
     up to 4 of 130. Perfect play is the slow sweep's."""
-    trainer = tic_tac_toe_trainer(seed=0)
-    untrained_lost, untrained_played = losses_against_minimax(TTT, trainer.evaluator, 32)
+    system = tic_tac_toe_system(seed=0)
+    untrained_lost, untrained_played = losses_against_minimax(TTT, trained_evaluator(system), 32)
     for _ in range(8):
-        trainer.iteration()
-    lost, played = losses_against_minimax(TTT, trainer.evaluator, 32)
+        system.round()
+    lost, played = losses_against_minimax(TTT, trained_evaluator(system), 32)
     assert untrained_lost > 0.2 * untrained_played  # the check can fail untrained
     assert played > 50 and lost <= 0.1 * played
 
@@ -341,8 +375,8 @@ def test_self_play_learns_perfect_tic_tac_toe(seed):
     """640 self-play games and 2,000 gradient steps (about 40 s of one core): the greedy
     32-simulation search never loses to minimax, as X or as O, whichever optimal moves minimax
     picks, for every seed."""
-    trainer = tic_tac_toe_trainer(seed)
+    system = tic_tac_toe_system(seed)
     for _ in range(20):
-        trainer.iteration()
-    lost, played = losses_against_minimax(TTT, trainer.evaluator, 32)
+        system.round()
+    lost, played = losses_against_minimax(TTT, trained_evaluator(system), 32)
     assert played > 50 and lost == 0, f"seed {seed}: lost {lost} of {played} lines"

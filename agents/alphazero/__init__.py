@@ -16,7 +16,7 @@ from agents.alphazero.config import (
     SelfPlayConfig,
 )
 from agents.alphazero.evaluators import NeuralEvaluator, RolloutEvaluator
-from agents.alphazero.learner import AlphaZeroTrainer, Learner, ReplayWindow, alphazero_loss
+from agents.alphazero.learner import Learner, ReplayWindow, alphazero_loss
 from agents.alphazero.mcts import MCTS, Evaluator, Game, Node, search_together, visit_policy
 from agents.alphazero.network import PolicyValueNet
 from agents.alphazero.selfplay import GameRecord, outcome_stats, play_games
@@ -26,7 +26,6 @@ __all__ = [
     "MCTS",
     "AlphaZeroAgent",
     "AlphaZeroConfig",
-    "AlphaZeroTrainer",
     "Arena",
     "ArenaConfig",
     "ArenaReport",

@@ -23,7 +23,7 @@ from agents.alphazero.config import AlphaZeroConfig, ArenaConfig, MCTSConfig
 from agents.alphazero.evaluators import NeuralEvaluator, RolloutEvaluator
 from agents.alphazero.games import make_game
 from agents.alphazero.mcts import MCTS, as_returns
-from agents.alphazero.network import PolicyValueNet, torch_device
+from agents.alphazero.network import net_for, torch_device
 from rlcourse.evaluation import MatchRecord, fit_elo, score_interval
 from rlcourse.games import (
     RESIGN,
@@ -203,13 +203,8 @@ class Arena:
     def __init__(self, config: AlphaZeroConfig, seed: int = 0) -> None:
         self.config, self.seed = config, seed
         self.game = make_game(config.game)
-        planes_shape = tuple(self.game.planes(self.game.initial_state()).shape)
-
-        def new_net() -> PolicyValueNet:
-            net = PolicyValueNet(planes_shape, self.game.num_actions, config.network)
-            return net.to(torch_device(config)).eval()
-
-        self.candidate, self.best = new_net(), new_net()
+        device = torch_device(config)
+        self.candidate, self.best = net_for(config).to(device), net_for(config).to(device)
         self.best_version: int | None = None
         self.ladder = EloLadder()
         self._opponents: dict[str, Player] = {}

@@ -1,5 +1,6 @@
-"""Learning from self-play: a replay window of positions, the AlphaZero loss, and a
-single-process loop (self-play games -> replay window -> gradient steps -> new weights).
+"""Learning from self-play: a replay window of positions, the AlphaZero loss and the
+`Learner` that takes gradient steps on it (the loop around them, self-play games -> replay
+window -> gradient steps -> new weights, is :class:`agents.alphazero.system.SelfPlaySystem`).
 
 Loss per position: ``(z - v)^2 - pi . log p`` (value squared error plus policy cross-entropy
 against the search's visit distribution); weight decay through the optimizer.
@@ -14,11 +15,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from agents.alphazero.config import AlphaZeroConfig, LearnerConfig
-from agents.alphazero.evaluators import NeuralEvaluator
+from agents.alphazero.config import LearnerConfig
 from agents.alphazero.mcts import Game
-from agents.alphazero.network import PolicyValueNet
-from agents.alphazero.selfplay import GameRecord, outcome_stats, play_games
+from agents.alphazero.selfplay import GameRecord
 from rlcourse.schedules import schedule_value
 
 
@@ -171,53 +170,3 @@ class Learner:
                 sums[key] = sums.get(key, 0.0) + value
         self.net.eval()
         return {key: value / steps for key, value in sums.items()}
-
-
-class AlphaZeroTrainer:
-    """The single-process loop: each :meth:`iteration` plays ``games_per_iteration`` self-play
-    games with the current network, adds them to the replay window and, once it holds
-    ``min_replay`` positions, takes ``steps_per_iteration`` gradient steps."""
-
-    def __init__(self, game: Game, config: AlphaZeroConfig, seed: int = 0) -> None:
-        self.game, self.config = game, config
-        self.rng = np.random.default_rng(seed)
-        torch.manual_seed(seed)
-        planes_shape = tuple(game.planes(game.initial_state()).shape)
-        self.net = PolicyValueNet(planes_shape, game.num_actions, config.network)
-        self.net.eval()
-        self.evaluator = NeuralEvaluator(game, self.net)
-        self.learner = Learner(self.net, config.learner)
-        self.replay = ReplayWindow(game, config.learner.replay_window)
-        self.iterations = 0
-        self.games = 0
-
-    def iteration(self) -> dict[str, float]:
-        cfg = self.config
-        records = play_games(self.game, self.evaluator, cfg.learner.games_per_iteration,
-                             cfg.mcts, cfg.selfplay, self.rng)  # fmt: skip
-        self.replay.add_games(records, cfg.learner.value_q_weight)
-        self.games += len(records)
-        metrics = {f"selfplay/{k}": v for k, v in outcome_stats(records).items()}
-        if len(self.replay) >= cfg.learner.min_replay:
-            losses = self.learner.train(self.replay, cfg.learner.steps_per_iteration, self.rng)
-            metrics |= {f"train/{k}": v for k, v in losses.items()}
-        self.iterations += 1
-        return metrics
-
-    def state_dict(self) -> dict[str, Any]:
-        """Network, optimizer, replay window, counters and RNG state, for exact resumption."""
-        return {
-            "net": self.net.state_dict(), "optimizer": self.learner.optimizer.state_dict(),
-            "replay": self.replay.state_dict(), "rng": self.rng.bit_generator.state,
-            "torch_rng": torch.get_rng_state(), "iterations": self.iterations,
-            "games": self.games, "learner_steps": self.learner.steps,
-        }  # fmt: skip
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.net.load_state_dict(state["net"])
-        self.learner.optimizer.load_state_dict(state["optimizer"])
-        self.replay.load_state_dict(state["replay"])
-        self.rng.bit_generator.state = state["rng"]
-        torch.set_rng_state(state["torch_rng"])
-        self.iterations, self.games = int(state["iterations"]), int(state["games"])
-        self.learner.steps = int(state["learner_steps"])

@@ -12,7 +12,11 @@ import torch
 from torch import nn
 
 from agents.alphazero.config import AlphaZeroConfig, NetworkConfig
-from rlcourse.nn import MLP, ResNetTower, ValueHead
+from agents.alphazero.games import make_game
+from rlcourse.nn import MLP, ResNetTower, ValueHead, init_module
+
+#: torch's default scale for linear and conv weights (uniform in +-1/sqrt(fan_in)) as a He gain
+TORCH_DEFAULT_GAIN = 3**-0.5
 
 
 def _conv_head(filters: int, channels: int) -> nn.Sequential:
@@ -54,6 +58,18 @@ class PolicyValueNet(nn.Module):
             )
         features = self.tower(planes)
         return self.policy(features), torch.tanh(self.value(features))
+
+
+def net_for(config: AlphaZeroConfig, seed: int = 0) -> PolicyValueNet:
+    """A new network for ``config``'s game, in eval mode. Its weights are drawn from a
+    ``torch.Generator`` seeded with ``seed`` (uniform in +-1/sqrt(fan_in), biases zero), so the
+    same seed gives the same network and torch's global random state is left as it was."""
+    game = make_game(config.game)
+    planes_shape = tuple(game.planes(game.initial_state()).shape)
+    with torch.random.fork_rng(devices=[]):  # the layers' own initial draws, replaced below
+        net = PolicyValueNet(planes_shape, game.num_actions, config.network)
+    generator = torch.Generator().manual_seed(seed)
+    return init_module(net, "kaiming_uniform", TORCH_DEFAULT_GAIN, generator=generator).eval()
 
 
 def torch_device(config: AlphaZeroConfig) -> torch.device:

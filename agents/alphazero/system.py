@@ -37,7 +37,7 @@ from agents.alphazero.config import AlphaZeroConfig
 from agents.alphazero.evaluators import NeuralEvaluator
 from agents.alphazero.games import make_game
 from agents.alphazero.learner import Batch, Learner, ReplayWindow
-from agents.alphazero.network import PolicyValueNet, torch_device
+from agents.alphazero.network import net_for, torch_device
 from agents.alphazero.selfplay import GameRecord, outcome_stats, play_games
 
 Weights = dict[str, np.ndarray]
@@ -61,12 +61,6 @@ class Whereabouts(NamedTuple):
     node: str | None  # the Ray node id (None off Ray)
     pid: int  # its process id
     incarnation: int  # its restarts so far
-
-
-def net_for(config: AlphaZeroConfig) -> PolicyValueNet:
-    game = make_game(config.game)
-    planes_shape = tuple(game.planes(game.initial_state()).shape)
-    return PolicyValueNet(planes_shape, game.num_actions, config.network).eval()
 
 
 def weights_of(net: torch.nn.Module) -> Weights:
@@ -209,8 +203,7 @@ class LearnerService:
     """The network being trained, its optimizer, and a weights version bumped per update."""
 
     def __init__(self, config: AlphaZeroConfig, seed: int = 0) -> None:
-        torch.manual_seed(seed)
-        self.net = net_for(config).to(torch_device(config))
+        self.net = net_for(config, seed).to(torch_device(config))
         self.learner = Learner(self.net, config.learner)
         self.version = 0
 
