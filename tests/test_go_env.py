@@ -1,5 +1,6 @@
-"""rlcourse/Go-v0: API checks, seeded determinism, rewards and margins from the agent's side,
-illegal-move rules, opponents (random, callable, GNU Go over GTP) and rendering."""
+"""rlcourse/Go-v0: API checks, seeded determinism, two agents in turn, the opponent wrapper
+(rewards and margins from the agent's side; random, callable and GNU Go over GTP opponents),
+illegal-move rules and rendering."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import envs  # noqa: F401  (registers the ids)
-from envs.go import GoEnv, coords
+from envs.go import AgainstOpponent, GoEnv, coords
+from envs.go.opponents import make_go_env
 from envs.go.rules import BLACK, WHITE, IllegalMoveError
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
@@ -35,10 +37,18 @@ def test_passes_gymnasium_and_sb3_checks(kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SB3 remarks that [C, N, N] float planes are no image
         # SB3's checker steps with unmasked random actions: an illegal one must end the game
-        sb3_check_env(GoEnv(board_size=5, **{**kwargs, "illegal_move": "lose"}))
+        sb3_check_env(make_go_env(board_size=5, **{**kwargs, "illegal_move": "lose"}))
 
 
-def rollout(env: GoEnv, seed: int) -> list:
+def test_naming_an_opponent_wraps_the_two_agent_env():
+    env, layers = gym.make("rlcourse/Go-v0", board_size=5, opponent="random"), []
+    while isinstance(env, gym.Wrapper):
+        layers, env = [*layers, type(env)], env.env
+    assert AgainstOpponent in layers and type(env) is GoEnv
+    assert type(gym.make("rlcourse/Go-v0", board_size=5).unwrapped) is GoEnv
+
+
+def rollout(env: gym.Env, seed: int) -> list:
     obs, info = env.reset(seed=seed)
     rng = np.random.default_rng(seed)
     trace = [obs["observation"].tobytes()]
@@ -52,13 +62,13 @@ def rollout(env: GoEnv, seed: int) -> list:
 
 
 def test_same_seed_same_game_against_the_random_opponent():
-    make = lambda: GoEnv(board_size=5, opponent="random", agent_colour="random")  # noqa: E731
+    make = lambda: make_go_env(board_size=5, opponent="random", agent_colour="random")  # noqa: E731
     assert rollout(make(), 3) == rollout(make(), 3)
     assert rollout(make(), 3) != rollout(make(), 4)
 
 
 def test_observation_is_from_the_agents_point_of_view():
-    env = GoEnv(board_size=5, opponent=always(12), agent_colour="white", history=1)
+    env = make_go_env(board_size=5, opponent=always(12), agent_colour="white", history=1)
     obs, info = env.reset(seed=0)
     planes = obs["observation"]
     assert planes.shape == (7, 5, 5) and planes.dtype == np.float32
@@ -71,7 +81,7 @@ def test_observation_is_from_the_agents_point_of_view():
 
 
 def test_win_reward_and_margin_for_black_agent():
-    env = GoEnv(board_size=5, komi=7.5, opponent=always("pass"))
+    env = make_go_env(board_size=5, komi=7.5, opponent=always("pass"))
     env.reset(seed=0)
     obs, reward, terminated, truncated, info = env.step(12)  # the opponent passes
     assert (reward, terminated) == (0.0, False) and info["opponent_move"] == 25
@@ -86,31 +96,31 @@ def test_loss_reward_and_margin_for_white_agent():
     def c3_then_pass(state):
         return 12 if state.board()[2, 2] == 0 else state.pass_move
 
-    env = GoEnv(board_size=5, komi=7.5, opponent=c3_then_pass, agent_colour="white")
+    env = make_go_env(board_size=5, komi=7.5, opponent=c3_then_pass, agent_colour="white")
     env.reset(seed=0)
     _, reward, terminated, _, info = env.step(25)  # black passes back: its stone owns all
     assert terminated and reward == -1.0 and info["winner"] == BLACK
     assert info["score"] == 25 - 7.5 and info["score_margin"] == -(25 - 7.5)
-    env = GoEnv(board_size=5, komi=7.5, opponent=always("pass"), agent_colour="white")
+    env = make_go_env(board_size=5, komi=7.5, opponent=always("pass"), agent_colour="white")
     env.reset(seed=0)
     _, reward, terminated, _, info = env.step(25)  # black passed first: two passes
     assert terminated and reward == 1.0 and info["score_margin"] == 7.5
 
 
 def test_opponent_illegal_move_raises_by_default():
-    env = GoEnv(board_size=5, opponent=always(12), agent_colour="white")
+    env = make_go_env(board_size=5, opponent=always(12), agent_colour="white")
     env.reset(seed=0)
     with pytest.raises(IllegalMoveError, match="illegal move C3 for black: occupied"):
         env.step(25)
 
 
 def test_illegal_move_raise_and_lose():
-    env = GoEnv(board_size=5, opponent=always(12))
+    env = make_go_env(board_size=5, opponent=always(12))
     env.reset(seed=0)
     env.step(0)
     with pytest.raises(IllegalMoveError, match="illegal move C3 for black: occupied"):
         env.step(12)
-    env = GoEnv(board_size=5, opponent=always(12), illegal_move="lose")
+    env = make_go_env(board_size=5, opponent=always(12), illegal_move="lose")
     env.reset(seed=0)
     env.step(0)
     _, reward, terminated, _, info = env.step(12)
@@ -120,15 +130,15 @@ def test_illegal_move_raise_and_lose():
 
 
 def test_opponent_illegal_move_or_resignation_ends_the_game_for_the_agent():
-    env = GoEnv(board_size=5, opponent=always(0), illegal_move="lose")
+    env = make_go_env(board_size=5, opponent=always(0), illegal_move="lose")
     env.reset(seed=0)
     _, reward, terminated, _, info = env.step(0)  # the opponent then plays the occupied A5
     assert terminated and reward == 1.0 and info["illegal_move"] and info["opponent_move"] == 0
-    env = GoEnv(board_size=5, opponent=lambda state: "resign")
+    env = make_go_env(board_size=5, opponent=lambda state: "resign")
     env.reset(seed=0)
     _, reward, terminated, _, info = env.step(12)
     assert terminated and reward == 1.0 and info["opponent_move"] == "resign"
-    assert env.state.resigned == WHITE
+    assert env.unwrapped.state.resigned == WHITE
 
 
 def test_two_agents_take_turns_and_rewards_go_to_the_mover():
@@ -144,7 +154,9 @@ def test_two_agents_take_turns_and_rewards_go_to_the_mover():
 
 def test_argument_errors_name_the_argument():
     with pytest.raises(ValueError, match="agent_colour"):
-        GoEnv(agent_colour="red")
+        make_go_env(opponent="random", agent_colour="red")
+    with pytest.raises(ValueError, match="agent_colour='white' needs an opponent"):
+        make_go_env(agent_colour="white")
     with pytest.raises(ValueError, match="illegal_move"):
         GoEnv(illegal_move="ignore")
     with pytest.raises(ValueError, match="render_mode"):
@@ -152,7 +164,7 @@ def test_argument_errors_name_the_argument():
     with pytest.raises(ValueError, match="board size"):
         GoEnv(board_size=21)
     with pytest.raises(ValueError, match="opponent"):
-        GoEnv(opponent=3)
+        make_go_env(opponent=3)
     with pytest.raises(ValueError, match="takes no options"):
         GoEnv().reset(options={"state": None})
 
@@ -174,7 +186,7 @@ def test_render_modes():
 
 @pytest.mark.skipif(GNUGO is None, reason="GNU Go is not installed")
 def test_gnugo_opponent_over_gtp():
-    env = GoEnv(
+    env = make_go_env(
         board_size=5,
         komi=0.5,
         opponent=f"{GNUGO} --mode gtp --level 0 --chinese-rules",
@@ -183,7 +195,7 @@ def test_gnugo_opponent_over_gtp():
     )
     try:
         _, info = env.reset(seed=0)
-        assert env.state.move_number == 1 and isinstance(info["opponent_move"], int)
+        assert env.unwrapped.state.move_number == 1 and isinstance(info["opponent_move"], int)
         rng = np.random.default_rng(0)
         done, steps = False, 0
         while not done:
@@ -193,9 +205,9 @@ def test_gnugo_opponent_over_gtp():
             done, steps = terminated or truncated, steps + 1
         assert not info["illegal_move"] and reward in (-1.0, 0.0, 1.0)
         # GNU Go's board is ours
-        board = env.state.board()
+        board = env.unwrapped.state.board()
         for colour, name in ((BLACK, "black"), (WHITE, "white")):
-            listed = env._gtp.send(f"list_stones {name}").split()
+            listed = env._gtp.client.send(f"list_stones {name}").split()
             ours = [coords.to_gtp(int(m), 5) for m in np.flatnonzero(board.ravel() == colour)]
             assert sorted(listed) == sorted(ours)
     finally:

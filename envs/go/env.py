@@ -1,9 +1,10 @@
-"""`GoEnv` (``rlcourse/Go-v0``): Go-lite as a Gymnasium env over the pure rules in
-:mod:`envs.go.rules`, against a built-in, callable or GTP opponent, or two agents in turn."""
+"""`GoEnv` (``rlcourse/Go-v0``): Go-lite as a Gymnasium env, a thin adapter over the pure rules
+in :mod:`envs.go.rules` in which two agents take turns (as in pgx). To play against a built-in,
+callable or GTP opponent, wrap it in :class:`envs.go.opponents.AgainstOpponent`, which
+``gym.make("rlcourse/Go-v0", opponent=...)`` does."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
@@ -11,11 +12,8 @@ import numpy as np
 from gymnasium import spaces
 
 from envs.checks import check_choice
-from envs.go.rules import BLACK, COLOUR_NAMES, WHITE, GoState
+from envs.go.rules import BLACK, GoState
 
-Move = int | str  # a move index, or "resign"
-Policy = Callable[[GoState], Move]
-AGENT_COLOURS = {"black": BLACK, "white": WHITE, "random": None}
 ILLEGAL_MOVE_RULES = ("raise", "lose")
 
 
@@ -29,7 +27,7 @@ class GoEnv(gym.Env):
     ``Dict``:
 
     - ``"observation"``: ``Box(0, 1, (5 + 2 * history, N, N), float32)`` planes from the
-      agent's point of view (the player to move when two agents take turns): own stones,
+      point of view of the player to move: own stones,
       opponent stones, empty points, legal moves, own colour (all ones for black), then own and
       opponent stones of each of the last ``history`` positions.
     - ``"action_mask"``: ``Box(0, 1, (N * N + 1,), int8)``, 1 for legal actions (also in
@@ -37,37 +35,29 @@ class GoEnv(gym.Env):
 
     ## Rewards
     0 until the game ends, then +1 for a win, -1 for a loss and 0 for a draw [game result],
-    from the agent's point of view; with two agents, from the point of view of the player who
-    acted. ``info["rewards"]`` names the single term ``outcome``. ``info["score"]`` is the
-    Tromp-Taylor score (black area - white area - komi) and ``info["score_margin"]`` the same
-    from the agent's (or acting player's) side [points].
+    from the point of view of the player who acted. ``info["rewards"]`` names the single term
+    ``outcome``. ``info["score"]`` is the Tromp-Taylor score (black area - white area - komi)
+    and ``info["score_margin"]`` the same from the acting player's side [points].
 
     ## Starting State
-    An empty board, black to move. Against an opponent that plays black, the opponent's first
-    move is already on the board after ``reset``.
+    An empty board, black to move.
 
     ## Episode End
-    Termination: two consecutive passes, a resignation (a GTP or callable opponent may
-    resign), ``move_cap`` moves played, or an illegal action with ``illegal_move="lose"`` (the
-    mover loses; ``info["illegal_move"]`` is True). No truncation.
+    Termination: two consecutive passes, a resignation (:meth:`resign`), ``move_cap`` moves
+    played, or an illegal action with ``illegal_move="lose"`` (the mover loses;
+    ``info["illegal_move"]`` is True). No truncation.
 
     ## Arguments
     - ``board_size``: 5..19 [points]; ``komi``: points added to white's area.
-    - ``opponent``: ``None`` (two agents take turns), ``"random"`` (uniformly random legal
-      moves, never filling its own single-point eyes; passes when nothing else is left; draws
-      from ``self.np_random``), a callable ``(GoState) -> move or "resign"``, or a GTP engine
-      command such as ``"/usr/games/gnugo --mode gtp --level 1 --chinese-rules"``.
-    - ``agent_colour``: ``"black"``, ``"white"`` or ``"random"`` (drawn at each reset).
     - ``illegal_move``: ``"raise"`` (:class:`envs.go.rules.IllegalMoveError`) or ``"lose"``.
-      An opponent's illegal move is judged by the same rule.
     - ``history``: past positions in the observation; ``move_cap``: default ``2 * N * N``.
     - ``render_mode``: ``None``, ``"human"``, ``"rgb_array"`` or ``"ansi"``.
 
-    ``info`` also holds ``to_play``, ``move_number``, ``winner`` (None until the end) and,
-    against an opponent, ``agent_colour`` and ``opponent_move``.
+    ``info`` also holds ``to_play``, ``move_number`` and ``winner`` (None until the end).
 
     ## Version History
-    - v0: Initial version.
+    - v0: Initial version (``opponent`` and ``agent_colour`` now go to the
+      :class:`envs.go.opponents.AgainstOpponent` wrapper that ``gym.make`` adds).
     """
 
     metadata = {"render_modes": ["human", "rgb_array", "ansi"], "render_fps": 4}  # noqa: RUF012
@@ -76,28 +66,18 @@ class GoEnv(gym.Env):
         self,
         board_size: int = 9,
         komi: float = 7.5,
-        opponent: str | Policy | None = None,
-        agent_colour: str = "black",
         illegal_move: str = "raise",
         history: int = 3,
         move_cap: int | None = None,
         render_mode: str | None = None,
     ) -> None:
-        check_choice("agent_colour", agent_colour, AGENT_COLOURS)
         check_choice("illegal_move", illegal_move, ILLEGAL_MOVE_RULES)
         check_choice("render_mode", render_mode, self.metadata["render_modes"], optional=True)
         if history < 0:
             raise ValueError(f"history must be >= 0, got {history}")
-        if not (opponent is None or callable(opponent) or isinstance(opponent, str)):
-            raise ValueError(
-                "opponent must be None, 'random', a callable policy or a GTP command, "
-                f"got {opponent!r}"
-            )
         self.start = GoState.new(board_size, komi, move_cap)  # validates size, komi, move cap
         self.board_size = board_size
         self.komi = komi
-        self.opponent = opponent
-        self.agent_colour_choice = agent_colour
         self.illegal_move = illegal_move
         self.history = history
         self.render_mode = render_mode
@@ -111,11 +91,7 @@ class GoEnv(gym.Env):
             }
         )
         self.state = self.start
-        self.agent_colour = AGENT_COLOURS[agent_colour] or BLACK
         self._illegal = False  # the game ended on an illegal move
-        self._policy: Policy | None = opponent if callable(opponent) else None
-        self._gtp_command = opponent if isinstance(opponent, str) and opponent != "random" else None
-        self._gtp: Any = None  # envs.go.gtp.GtpClient, started on first reset
         self._renderer: Any = None
 
     # ------------------------------------------------------------------------ gym API
@@ -126,42 +102,25 @@ class GoEnv(gym.Env):
         super().reset(seed=seed)
         if options:
             raise ValueError(f"GoEnv.reset takes no options, got {sorted(options)}")
-        choice = AGENT_COLOURS[self.agent_colour_choice]
-        self.agent_colour = (
-            choice if choice is not None else int(self.np_random.choice([BLACK, WHITE]))
-        )
         self.state = self.start
         self._illegal = False
-        if self._gtp_command is not None:
-            self._gtp_start(self._gtp_command)
-        opponent_move: Move | None = None
-        if self.opponent is not None and self.agent_colour == WHITE:
-            opponent_move = self._opponent_turn()
         if self.render_mode == "human":
             self.render()
-        return self._observation(), self._info(self._perspective(None), opponent_move)
+        return self.observation(self.state.to_play), self._info(self.state.to_play)
 
     def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
-        if self.state.is_terminal:
-            raise RuntimeError("step() called on a finished game; call reset()")
-        mover = self.state.to_play
+        """The player to move plays ``action`` (a point, or ``N * N`` to pass)."""
+        self._check_not_over("step")
         move = int(action)
         if self.illegal_move == "lose" and not self.state.is_legal(move):
             self._illegal = True
-            self.state = self.state.resign()
-        else:
-            self.state = self.state.play(move)
-            if self._gtp is not None:
-                self._gtp.play(mover, move, self.board_size)
-        opponent_move: Move | None = None
-        if self.opponent is not None and not self.state.is_terminal:
-            opponent_move = self._opponent_turn()
-        perspective = self._perspective(mover)
-        reward = self._outcome(perspective)
-        if self.render_mode == "human":
-            self.render()
-        info = self._info(perspective, opponent_move)
-        return self._observation(), reward, self.state.is_terminal, False, info
+            return self._moved(self.state.resign())
+        return self._moved(self.state.play(move))  # raises IllegalMoveError naming why
+
+    def resign(self) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+        """The player to move resigns: the same outcome as :meth:`step` (reward -1)."""
+        self._check_not_over("resign")
+        return self._moved(self.state.resign())
 
     def render(self) -> Any:
         if self.render_mode is None:
@@ -179,92 +138,45 @@ class GoEnv(gym.Env):
         return None
 
     def close(self) -> None:
-        if self._gtp is not None:
-            self._gtp.close()
-            self._gtp = None
         if self._renderer is not None:
             self._renderer.close()
             self._renderer = None
 
-    # ---------------------------------------------------------------------- opponent
-
-    def _gtp_start(self, command: str) -> None:
-        if self._gtp is None:
-            from envs.go.gtp import GtpClient
-
-            self._gtp = GtpClient(command)
-        self._gtp.boardsize(self.board_size)
-        self._gtp.clear_board()
-        self._gtp.komi(self.komi)
-
-    def _opponent_turn(self) -> Move:
-        """Let the opponent move (it is to play); returns its move or "resign"."""
-        state = self.state
-        move: Move
-        if self._policy is not None:
-            move = self._policy(state)
-        elif self._gtp is not None:
-            move = self._gtp.genmove(state.to_play, self.board_size)
-        else:
-            move = self._random_move(state)
-        if move == "resign":
-            self.state = state.resign()
-            return move
-        if isinstance(move, str) or not state.is_legal(int(move)):
-            if self.illegal_move == "raise":
-                if isinstance(move, str):
-                    raise ValueError(
-                        f"opponent returned {move!r}: expected a move index or 'resign'"
-                    )
-                state.play(int(move))  # raises IllegalMoveError naming the move and why
-            self._illegal = True
-            self.state = state.resign()
-            return move
-        self.state = state.play(int(move))
-        return int(move)
-
-    def _random_move(self, state: GoState) -> int:
-        from envs.go.gtp import RandomPolicy
-
-        return RandomPolicy(self.np_random)(state)  # draws from self.np_random itself
-
     # ------------------------------------------------------------------ observations
 
-    def _perspective(self, mover: int | None) -> int:
-        """Whose point of view rewards and margins take: the agent's against an opponent,
-        else the player who just acted (or is to act, at reset)."""
-        if self.opponent is not None:
-            return self.agent_colour
-        return mover if mover is not None else self.state.to_play
-
-    def _outcome(self, colour: int) -> float:
-        winner = self.state.winner
-        if winner is None or winner == 0:
-            return 0.0
-        return 1.0 if winner == colour else -1.0
-
-    def _observation(self) -> dict[str, np.ndarray]:
-        colour = self.agent_colour if self.opponent is not None else self.state.to_play
+    def observation(self, colour: int) -> dict[str, np.ndarray]:
+        """The observation from ``colour``'s point of view (BLACK or WHITE)."""
         return {
             "observation": self.state.planes(self.history, colour),
             "action_mask": self.state.legal_mask().astype(np.int8),
         }
 
-    def _info(self, perspective: int, opponent_move: Move | None) -> dict[str, Any]:
+    def _check_not_over(self, call: str) -> None:
+        if self.state.is_terminal:
+            raise RuntimeError(f"{call}() called on a finished game; call reset()")
+
+    def _moved(self, state: GoState) -> tuple[dict[str, np.ndarray], float, bool, bool, dict]:
+        mover = self.state.to_play
+        self.state = state
+        if self.render_mode == "human":
+            self.render()
+        info = self._info(mover)
+        reward = info["rewards"]["outcome"]
+        return self.observation(state.to_play), reward, state.is_terminal, False, info
+
+    def _info(self, perspective: int) -> dict[str, Any]:
+        """Scalars of the position; reward and margin from ``perspective``'s side."""
         state = self.state
         score = state.score()
-        outcome = self._outcome(perspective)
-        info: dict[str, Any] = {
+        winner = state.winner
+        outcome = 0.0 if not winner else (1.0 if winner == perspective else -1.0)
+        return {
             "action_mask": state.legal_mask(),
             "to_play": state.to_play,
             "move_number": state.move_number,
             "score": score,
             "score_margin": score if perspective == BLACK else -score,
-            "winner": state.winner,
+            "winner": winner,
             "illegal_move": self._illegal,
             "rewards": {"outcome": outcome},
         }
-        if self.opponent is not None:
-            info["agent_colour"] = COLOUR_NAMES[self.agent_colour]
-            info["opponent_move"] = opponent_move
-        return info
