@@ -30,6 +30,7 @@ SWITCHES = {
     "noisy": {"noisy": True},
     "distributional": {"distributional": True, "atoms": 11, "v_min": 0, "v_max": 50},
     "polyak_mse": {"target_update": "polyak", "tau": 0.05, "loss": "mse"},
+    "two_frames": {"optimize_memory_usage": False, "prioritized": True},
     "rainbow": {
         "double": True,
         "dueling": True,
@@ -69,6 +70,12 @@ def test_every_switch_trains(runs_dir, switch):
     assert (result.run_dir / "agent.ckpt").is_file()
 
 
+def test_the_replay_keeps_two_frames_per_transition_when_asked(runs_dir):
+    shared = train(config(runs_dir, steps=200), progress=False).agent.buffer
+    own = train(config(runs_dir, steps=200, optimize_memory_usage=False), progress=False)
+    assert shared.optimize_memory_usage and not own.agent.buffer.optimize_memory_usage
+
+
 def test_vector_env_collection_counts_every_sub_env(runs_dir):
     result = train(config(runs_dir, num_envs=4, steps=400), progress=False)
     assert result.agent.env_steps == 400
@@ -98,7 +105,7 @@ def test_action_masks_are_obeyed(runs_dir):
     assert result.agent.buffer.sample(16).next_action_masks is not None
 
 
-@pytest.mark.parametrize("switch", ["plain", "rainbow"])
+@pytest.mark.parametrize("switch", ["plain", "rainbow", "two_frames"])
 def test_resume_continues_exactly(runs_dir, monkeypatch, switch):
     cfg = config(runs_dir, steps=600, save_replay=True, **SWITCHES[switch])
     whole = train(cfg, progress=False)

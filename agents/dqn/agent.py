@@ -155,14 +155,14 @@ class DQNAgent:
         cfg = self.config
         space = self.observation_space
         mask_size = self.n_actions if with_masks else None
+        frames = cfg.optimize_memory_usage
         if cfg.prioritized:
             return PrioritizedReplayBuffer(
                 cfg.buffer_size, space, num_envs, cfg.n_step, cfg.gamma, mask_size, seed,
-                alpha=cfg.alpha, beta=cfg.beta,
+                alpha=cfg.alpha, beta=cfg.beta, optimize_memory_usage=frames,
             )  # fmt: skip
-        return ReplayBuffer(
-            cfg.buffer_size, space, num_envs, cfg.n_step, cfg.gamma, mask_size, seed
-        )
+        return ReplayBuffer(cfg.buffer_size, space, num_envs, cfg.n_step, cfg.gamma, mask_size,
+                            seed, optimize_memory_usage=frames)  # fmt: skip
 
     def learn(self, env_factory: EnvFactory, run: Run) -> None:
         cfg = self.config

@@ -93,6 +93,12 @@ class DQNConfig(AgentConfig):
     atoms: Annotated[int, Field(ge=2)] = 51
     v_min: float = -10.0
     v_max: float = 10.0
+    optimize_memory_usage: bool = Field(
+        True,
+        description="store each observation once in the replay (next_obs is the next step's "
+        "obs); false keeps two frames per transition, for envs whose reset does not continue "
+        "from the final observation",
+    )
     save_replay: bool = Field(
         True,
         description="put the replay buffer in checkpoints (zlib-compressed), so that a resumed "
