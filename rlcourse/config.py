@@ -501,6 +501,9 @@ def _pick_branch(annotation: Any, value: Any) -> Any:
         for m in models:
             if value.get("name") in _tag_of(m) or value.get("kind") in _tag_of(m):
                 return m
+        for m in models:  # tagged by which key is present: {planner: ...}, {run: ...}
+            if any(isinstance(tag, str) and tag in value for tag in _tag_of(m)):
+                return m
     return models[0]
 
 

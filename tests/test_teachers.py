@@ -105,6 +105,21 @@ def test_a_bad_policy_class_is_refused_with_the_config(policy, message):
     assert message in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("spec", "suggestion"),
+    [
+        ("{run: some/run, inptu: belief}", "did you mean 'input'? (valid keys: input, run)"),
+        ("{planner: value_iteration, tehta: 0.1}", "(valid keys: gamma, planner, theta)"),
+    ],
+)
+def test_a_misspelt_key_is_named_with_the_keys_of_its_own_kind_of_teacher(spec, suggestion):
+    from rlcourse.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"agent\.teacher\.\w+: unknown key") as caught:
+        load_experiment(BC_CONFIG, [f"agent.teacher={spec}"])
+    assert suggestion in str(caught.value)
+
+
 def test_a_bad_policy_class_in_the_old_string_form_is_refused_with_the_config():
     from rlcourse.config import ConfigError
 
