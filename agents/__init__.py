@@ -1,42 +1,53 @@
-"""Agents. `REGISTRY` maps a config's `agent.name` to the class that implements it."""
+"""Agents. `REGISTRY` maps a config's `agent.name` to the class that implements it.
+
+Each class is imported when its name is first looked up, so importing `agents` (or one agent)
+imports no other agent, and an agent's module may import `agents.training` at its top.
+"""
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from agents.alphazero.agent import AlphaZeroAgent
-from agents.dqn import DQNAgent
-from agents.imitation import BehaviourCloningAgent
-from agents.pg import A2CAgent, PPOAgent, REINFORCEAgent
-from agents.tabular import PolicyIterationAgent, ValueIterationAgent
-from agents.tabular.monte_carlo import MCExploringStartsAgent, MCOffPolicyAgent, MCOnPolicyAgent
-from agents.tabular.td import (
-    DoubleQLearningAgent,
-    ExpectedSarsaAgent,
-    NStepSarsaAgent,
-    QLearningAgent,
-    SarsaAgent,
-)
 from rlcourse.config import AgentConfig
 
-REGISTRY: dict[str, Any] = {  # name -> class following `agents.base.Agent`
-    "value_iteration": ValueIterationAgent,
-    "policy_iteration": PolicyIterationAgent,
-    "mc_exploring_starts": MCExploringStartsAgent,
-    "mc_on_policy": MCOnPolicyAgent,
-    "mc_off_policy": MCOffPolicyAgent,
-    "sarsa": SarsaAgent,
-    "expected_sarsa": ExpectedSarsaAgent,
-    "q_learning": QLearningAgent,
-    "double_q_learning": DoubleQLearningAgent,
-    "n_step_sarsa": NStepSarsaAgent,
-    "behaviour_cloning": BehaviourCloningAgent,
-    "dqn": DQNAgent,
-    "reinforce": REINFORCEAgent,
-    "a2c": A2CAgent,
-    "ppo": PPOAgent,
-    "alphazero": AlphaZeroAgent,
-}
+
+class AgentRegistry(Mapping[str, Any]):
+    """name -> class following `agents.base.Agent`, from ``"module:Class"`` paths."""
+
+    def __init__(self, paths: Mapping[str, str]) -> None:
+        self.paths = dict(paths)
+
+    def __getitem__(self, name: str) -> Any:
+        module, _, cls = self.paths[name].partition(":")
+        return getattr(importlib.import_module(module), cls)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.paths)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+REGISTRY = AgentRegistry({
+    "value_iteration": "agents.tabular.dp:ValueIterationAgent",
+    "policy_iteration": "agents.tabular.dp:PolicyIterationAgent",
+    "mc_exploring_starts": "agents.tabular.monte_carlo:MCExploringStartsAgent",
+    "mc_on_policy": "agents.tabular.monte_carlo:MCOnPolicyAgent",
+    "mc_off_policy": "agents.tabular.monte_carlo:MCOffPolicyAgent",
+    "sarsa": "agents.tabular.td:SarsaAgent",
+    "expected_sarsa": "agents.tabular.td:ExpectedSarsaAgent",
+    "q_learning": "agents.tabular.td:QLearningAgent",
+    "double_q_learning": "agents.tabular.td:DoubleQLearningAgent",
+    "n_step_sarsa": "agents.tabular.td:NStepSarsaAgent",
+    "behaviour_cloning": "agents.imitation.agent:BehaviourCloningAgent",
+    "dqn": "agents.dqn.agent:DQNAgent",
+    "reinforce": "agents.pg.reinforce:REINFORCEAgent",
+    "a2c": "agents.pg.a2c:A2CAgent",
+    "ppo": "agents.pg.ppo:PPOAgent",
+    "alphazero": "agents.alphazero.agent:AlphaZeroAgent",
+})  # fmt: skip
 
 
 def agent_schemas() -> dict[str, type[AgentConfig]]:

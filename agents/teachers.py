@@ -37,6 +37,7 @@ import numpy as np
 from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator
 
 from agents.tabular.planning import policy_iteration, value_iteration
+from agents.training import env_factory, load_agent
 from rlcourse.mdp import TabularMDP
 from rlcourse.schedules import FrozenModel
 
@@ -251,10 +252,6 @@ def make_teacher(spec: TeacherSpec, env: gym.Env) -> Teacher:
 
 def load_teacher(path: str | Path, env: gym.Env) -> AgentTeacher:
     """The agent trained in `path` (run directory, agent file or checkpoint) as a teacher."""
-    # Late on purpose: loading any agent needs the registry, and the registry holds the agents
-    # that take teachers (behaviour cloning, DQN), so this edge closes a cycle in meaning.
-    from agents.training import env_factory, load_agent
-
     if not Path(path).exists():
         raise FileNotFoundError(f"teacher {str(path)!r}: no such run directory or agent file")
     agent, config = load_agent(path)

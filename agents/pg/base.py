@@ -24,6 +24,7 @@ import torch
 
 from agents.pg.config import PolicyGradientConfig
 from agents.pg.policy import ActorCritic, observation_dtype
+from agents.training import load_agent
 from rlcourse.files import load_data, save_data
 from rlcourse.nn import FlatParameters, Hidden
 from rlcourse.normalization import ObservationNormalizer
@@ -143,9 +144,6 @@ class PolicyAgent:
         """Copy the weights of the agent trained at `path` (run directory, agent file or
         checkpoint) into this one's network; ValueError naming the first tensor that this
         network lacks or holds in another shape."""
-        # Late on purpose: loading any agent needs the registry, which holds this one.
-        from agents.training import load_agent
-
         self._pending_init = None
         source, _ = load_agent(path)
         if isinstance(source, PolicyAgent):
