@@ -101,6 +101,11 @@ class TrainConfig(FrozenModel):
     checkpoint_every: PositiveInt = Field(10_000, description="checkpoint every N env steps")
     log_every: PositiveInt = Field(1, description="write episode scalars every N episodes")
     runs_dir: str = "runs"
+    name: str | None = Field(
+        None,
+        description="the run's folder under runs_dir/<env>/<config name>/ (default: a time stamp)",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+    )
 
     @model_validator(mode="after")
     def _needs_a_budget(self) -> TrainConfig:

@@ -1,14 +1,19 @@
 """Learning curves from run directories: TensorBoard scalars -> mean and band across seeds.
 
-Runs are grouped by their config name (the `runs/<name>/` folder); each group is drawn as the
-mean over its runs with a shaded band (standard deviation, 95% interval or min-max). Curves are
-smoothed with a moving average over episodes and interpolated onto a common step grid, so runs
-whose episodes end at different steps can be averaged.
+Runs are grouped by experiment: the resolved config in their ``config.yaml`` (env id, agent and
+every override) but the seed and where the run was filed. A group is labelled ``<config name>
+on <env id>``; where runs of one label differ in their configs, the label is split by the keys
+that differ, and a warning says so (runs of Cliff and Windy Q-learning are never averaged into
+one curve). Each group is drawn as the mean over its runs with a shaded band (standard
+deviation, 95% interval or min-max). Curves are smoothed with a moving average over episodes
+and interpolated onto a common step grid, so runs whose episodes end at different steps can be
+averaged. A run without the requested scalar is skipped with a warning.
 """
 
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +22,12 @@ from typing import Any, Literal
 import numpy as np
 
 from rlcourse.files import atomic_write_bytes
+from rlcourse.log import warn
 
 Band = Literal["std", "ci95", "minmax", "none"]
 XAxis = Literal["steps", "episodes"]
+#: Config keys that differ between runs of one experiment: they never split a group.
+PER_RUN_KEYS = ("train.seed", "train.runs_dir", "train.name")
 
 
 @dataclass(frozen=True)
@@ -70,19 +78,77 @@ def moving_average(values: np.ndarray, window: int) -> np.ndarray:
     return (cumsum[idx] - cumsum[start]) / (idx - start)
 
 
+def flat_config(run_dir: Path) -> dict[str, str]:
+    """The run's resolved config as ``{"agent.alpha": "0.5", ...}``, each value as JSON text
+    (empty when the file cannot be read)."""
+    import yaml
+
+    from rlcourse.config import read_yaml
+
+    try:
+        data = read_yaml((run_dir / "config.yaml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    flat: dict[str, str] = {}
+
+    def walk(node: Any, prefix: str) -> None:
+        if isinstance(node, dict) and node:
+            for key, value in node.items():
+                walk(value, f"{prefix}{key}.")
+        else:
+            flat[prefix[:-1]] = json.dumps(node, sort_keys=True, default=str)
+
+    walk(data if isinstance(data, dict) else {}, "")
+    return flat
+
+
+def experiment_groups(run_dirs: Sequence[Path]) -> dict[Path, str]:
+    """Each run's group label: ``<config name> on <env id>``, with the differing settings
+    appended where runs of one label differ in their configs (a warning names them)."""
+    configs = {run: flat_config(run) for run in run_dirs}
+    labels: dict[str, list[Path]] = {}
+    for run, config in configs.items():
+        name = json.loads(config.get("name", json.dumps(run.parent.name)))
+        env = json.loads(config.get("env.id", "null"))
+        labels.setdefault(f"{name} on {env}" if env else str(name), []).append(run)
+    groups: dict[Path, str] = {}
+    for label, runs in labels.items():
+        settings = [{k: v for k, v in configs[r].items() if k not in PER_RUN_KEYS} for r in runs]
+        keys = sorted({k for setting in settings for k in setting})
+        differ = [k for k in keys if len({setting.get(k) for setting in settings}) > 1]
+        for run, setting in zip(runs, settings, strict=True):
+            extra = ", ".join(f"{k}={setting.get(k, 'unset')}" for k in differ)
+            groups[run] = f"{label} ({extra})" if differ else label
+        if differ:
+            split = len({groups[r] for r in runs})
+            warn(f"runs of {label} differ in {', '.join(differ)}: drawn as {split} curves")
+    return groups
+
+
 def load_curves(
     paths: Sequence[str | Path],
     tag: str = "episode/return",
     smooth: int = 10,
     x_axis: XAxis = "steps",
 ) -> list[Curve]:
-    """One smoothed curve per run; x is the env step, or the point's index (1, 2, ...) with
-    `x_axis="episodes"` (for episode scalars logged every episode)."""
-    curves = []
-    for run_dir in find_runs(paths):
-        steps, values = read_scalars(run_dir, tag)
+    """One smoothed curve per run, labelled by :func:`experiment_groups`; x is the env step,
+    or the point's index (1, 2, ...) with `x_axis="episodes"` (for episode scalars logged
+    every episode). Runs without `tag` are skipped with a warning; KeyError if none has it."""
+    runs = find_runs(paths)
+    groups = experiment_groups(runs)
+    curves, missing = [], []
+    for run_dir in runs:
+        try:
+            steps, values = read_scalars(run_dir, tag)
+        except KeyError as exc:
+            missing.append(exc.args[0])
+            continue
         x = steps if x_axis == "steps" else np.arange(1, len(values) + 1, dtype=float)
-        curves.append(Curve(run_dir, run_dir.parent.name, x, moving_average(values, smooth)))
+        curves.append(Curve(run_dir, groups[run_dir], x, moving_average(values, smooth)))
+    if not curves:
+        raise KeyError(missing[0] if len(missing) == 1 else f"no run has {tag!r}: {missing[0]}")
+    for why in missing:
+        warn(f"skipped {why}")
     return curves
 
 
@@ -119,7 +185,7 @@ def plot_learning_curves(
     x_axis: XAxis = "steps",
     ylim: tuple[float, float] | None = None,
 ) -> Path:
-    """Draw one mean curve with its band per config name; write a PNG and return its path."""
+    """Draw one mean curve with its band per experiment; write a PNG and return its path."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -1,6 +1,6 @@
 """Run directories, TensorBoard scalars, the progress bar, atomic checkpoints and resume.
 
-A run lives in ``<runs_dir>/<config name>/<timestamp>/``::
+A run lives in ``<runs_dir>/<env>/<config name>/<timestamp or train.name>/``::
 
     config.yaml          the fully resolved config
     events.out.tfevents  TensorBoard scalars (episode/return, episode/length, train/*, eval/*)
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
-import logging
 import re
 import sys
 import time
@@ -44,6 +43,7 @@ from rlcourse.files import (
     load_data,
     save_data,
 )
+from rlcourse.log import warn
 
 CHECKPOINT_DIR = "checkpoints"
 LATEST = "latest"
@@ -51,14 +51,6 @@ KEEP_CHECKPOINTS = 3
 STEP_FILE = re.compile(r"step_(\d+)\.pt")
 CHECKPOINT_KEYS = ("learner", "step", "episode")
 NOT_EXACT = "its unfinished episodes restart, so the run will differ from an uninterrupted one"
-
-log = logging.getLogger("rlcourse")
-
-
-def warn(message: str) -> None:
-    """One warning line on stderr (through the ``rlcourse`` logger)."""
-    log.warning("warning: %s", message)
-
 
 EnvSnapshot = Literal["rng", "full", "none"]
 
@@ -71,9 +63,27 @@ class Stateful(Protocol):
     def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
 
 
+def env_folder(env_id: str) -> str:
+    """The folder name of an env id: its name and version, without a namespace
+    (``rlcourse/CliffWalking-v0`` -> ``CliffWalking-v0``)."""
+    return env_id.rsplit("/", 1)[-1].replace(":", "_")
+
+
 def make_run_dir(config: ExperimentConfig, root: str | Path | None = None) -> Path:
-    """A fresh, unique ``runs/<name>/<timestamp>`` directory."""
-    base = Path(root if root is not None else config.train.runs_dir) / config.name
+    """A fresh ``<runs_dir>/<env>/<config name>/<stamp>`` directory (as RL Zoo files runs by
+    experiment), or ``.../<train.name>`` when the config names the run; FileExistsError when
+    that name is taken."""
+    base = Path(root if root is not None else config.train.runs_dir)
+    base = base / env_folder(config.env.id) / config.name
+    if config.train.name is not None:
+        path = base / config.train.name
+        try:
+            path.mkdir(parents=True)
+        except FileExistsError:
+            raise FileExistsError(
+                f"{path} exists: resume it with --resume {path}, or choose another train.name"
+            ) from None
+        return path
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     for suffix in [""] + [f"-{i}" for i in range(1, 1000)]:
         path = base / f"{stamp}{suffix}"

@@ -2,7 +2,7 @@
 """A driving agent beside the IDM ego, on the same episodes: collision rate, speed, return.
 
     python scripts/eval_driving.py agents/pretrained/highway --episodes 100
-    python scripts/eval_driving.py runs/dqn_attention/20261122-193000 --seed 0 --json cmp.json
+    python scripts/eval_driving.py runs/Highway-v0/dqn_attention/<stamp> --seed 0 --json cmp.json
 
 Every driver plays episodes ``seed, seed + 1, ...`` of the env the agent's config names (same
 traffic, same reward weights), so the rows differ only in who drives the ego:

@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """Evaluate a trained agent: mean, std and 95% interval of the return over N episodes.
 
-python scripts/evaluate.py runs/q_learning/20261122-101500 --episodes 100 --json eval.json
-python scripts/evaluate.py runs/q_learning/20261122-101500/checkpoints/step_0000005000.pt
-python scripts/evaluate.py runs/rllib_ppo/20261122-101500 --episodes 1000 --workers 8 --address auto
+python scripts/evaluate.py runs/CliffWalking-v0/q_learning/<stamp> --episodes 100 --json eval.json
+python scripts/evaluate.py runs/CliffWalking-v0/q_learning/<stamp>/checkpoints/step_0000005000.pt
+python scripts/evaluate.py runs/CartPole-v1/rllib_ppo/<stamp> --episodes 1000 --workers 8
 
 Run directories of every backend (rlcourse, sb3, rllib) are accepted. `--workers N` plays the
 episodes on N Ray workers (a local cluster, or the one `--address` names) with the same

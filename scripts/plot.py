@@ -1,7 +1,11 @@
 #!/usr/bin/env python
-"""Learning curves of one or more runs as a PNG: the mean per config and a band across seeds.
+"""Learning curves of one or more runs as a PNG: the mean per experiment and a band across seeds.
 
-python scripts/plot.py runs/cliff_sarsa runs/cliff_q_learning --out curves.png
+Runs are grouped by their resolved config (env id, agent, overrides) but the seed; runs of one
+config name whose settings differ are drawn apart, and a warning names the keys that differ.
+
+python scripts/plot.py runs/CliffWalking-v0 --out curves.png      # SARSA beside Q-learning
+python scripts/plot.py runs/CliffWalking-v0/q_learning runs/WindyGridworld-v0/q_learning
 python scripts/plot.py runs/ --tag eval/return_mean --band ci95 --smooth 1
 """
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Watch an agent act: record episodes to a GIF (and show them in a window if there is a display).
 
-    python scripts/render.py runs/q_learning/20261122-101500 --episodes 1 --out episode.gif
-    python scripts/render.py runs/value_iteration/20261122-101200 --values values.png
+    python scripts/render.py runs/CliffWalking-v0/q_learning/<stamp> --episodes 1 --out episode.gif
+    python scripts/render.py runs/RussellNorvig4x3-v0/value_iteration/<stamp> --values values.png
     python scripts/render.py --env rlcourse/CliffWalking-v0 --out random.gif   (random actions)
 
 `--values FILE.png` draws the agent's state values as a heatmap with its greedy policy as

@@ -4,7 +4,7 @@
     python scripts/selfplay.py configs/go5/alphazero.yaml --workers 0           # one process
     python scripts/selfplay.py configs/go7/alphazero.yaml --workers 4           # local cluster
     ray start --head && python scripts/selfplay.py configs/go7/alphazero.yaml --address auto
-    python scripts/selfplay.py --resume runs/alphazero/20261122-191500 [train.episodes=5000]
+    python scripts/selfplay.py --resume runs/Go-v0/alphazero/<stamp> [train.episodes=5000]
 
 With ``--workers N`` (N > 0; the same as ``agent.distributed.workers=N``) self-play actors,
 the replay, the learner and the arena run as Ray actors: with no ``--address`` on a local

@@ -2,7 +2,7 @@
 """Train an agent from a YAML config.
 
     python scripts/train.py configs/cliff/q_learning.yaml agent.alpha=0.5 train.seed=3
-    python scripts/train.py --resume runs/q_learning/20261122-101500 [train.episodes=1000]
+    python scripts/train.py --resume runs/CliffWalking-v0/q_learning/<stamp> [train.episodes=1000]
     python scripts/train.py configs/gridworld/rllib_ppo.yaml --address auto
     python scripts/train.py configs/highway/dqn_attention.yaml --threads 1
 

@@ -23,6 +23,7 @@ from rlcourse.config import parse_config
 from rlcourse.files import FileError, UnsafeFileError, load_data, save_data
 from rlcourse.runs import Run, load_latest_checkpoint
 from rlcourse.vector import make_vector_env
+from tests.run_dirs import only_run
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIFF = ROOT / "configs" / "cliff" / "q_learning.yaml"
@@ -207,7 +208,7 @@ def test_a_full_disk_mid_checkpoint_ends_train_with_one_line(runs_dir, monkeypat
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: could not write ")
     assert "step_" in err[0] and "No space left on device" in err[0]
-    (run_dir,) = (runs_dir / "q_learning").iterdir()
+    run_dir = only_run(runs_dir)
     checkpoints = run_dir / "checkpoints"
     first = Path(writes[0]).name[1:].split(".tmp")[0]  # .step_<N>.pt.tmp-<pid> -> step_<N>.pt
     assert sorted(p.name for p in checkpoints.iterdir()) == ["latest", first]
@@ -440,7 +441,7 @@ def interrupted_then_resumed(config, runs_dir, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         train(first, progress=False)
     monkeypatch.setattr(Run, "checkpoint", real_checkpoint)
-    (run_dir,) = (cut / config.name).iterdir()
+    run_dir = only_run(cut)
     return train(config, resume_dir=run_dir, progress=False)
 
 

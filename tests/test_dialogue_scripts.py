@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from rlcourse.benchmarking import check_results
+from tests.run_dirs import only_run
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -117,7 +118,7 @@ def test_chat_and_bench_load_a_trained_checkpoint(tmp_path):
     )
     train = script("train").main
     assert train([str(config), f"train.runs_dir={tmp_path / 'runs'}", "--no-progress"]) == 0
-    (run_dir,) = (tmp_path / "runs" / "dqn_dialogue").iterdir()
+    run_dir = only_run(tmp_path / "runs")
     assert "(talking to the dqn_dialogue" in chat(["take me home"], "--checkpoint", str(run_dir))
     out = tmp_path / "bench.json"
     bench = script("bench_dialogue").main

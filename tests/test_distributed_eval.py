@@ -13,6 +13,7 @@ import envs  # noqa: F401  (registers the rlcourse/* env ids)
 from rlcourse import distributed
 from rlcourse.distributed import evaluate_distributed
 from rlcourse.evaluation import evaluate
+from tests.run_dirs import only_run
 
 pytestmark = pytest.mark.ray
 
@@ -53,7 +54,7 @@ def test_evaluate_script_with_workers_matches_its_local_evaluation(runs_dir, tmp
     train = [sys.executable, str(root / "scripts" / "train.py"), str(config),
              f"train.runs_dir={runs_dir}", "--no-progress"]  # fmt: skip
     subprocess.run(train, check=True, capture_output=True, cwd=root)
-    (run_dir,) = (runs_dir / "value_iteration").iterdir()
+    run_dir = only_run(runs_dir)
     outputs = {}
     for workers in ("0", "2"):
         outputs[workers] = tmp_path / f"w{workers}.json"

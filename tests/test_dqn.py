@@ -11,6 +11,7 @@ import envs  # noqa: F401
 from agents import agent_schemas
 from agents.training import train
 from rlcourse.config import parse_config
+from tests.run_dirs import only_run
 
 SMALL = {
     "network": {"mlp": {"hidden": [32, 32]}},
@@ -128,7 +129,7 @@ def test_resume_continues_exactly(runs_dir, monkeypatch, switch):
             progress=False,
         )
     monkeypatch.setattr(Run, "checkpoint", real_checkpoint)
-    (first_dir,) = (cut / "dqn_test").iterdir()
+    first_dir = only_run(cut)
     resumed = train(cfg, resume_dir=first_dir, progress=False)
     for key, value in whole.agent.online.state_dict().items():
         assert torch.equal(value, resumed.agent.online.state_dict()[key]), key

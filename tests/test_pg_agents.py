@@ -11,6 +11,7 @@ from agents import agent_schemas
 from agents.training import load_agent, train
 from rlcourse.config import ConfigError, parse_config
 from rlcourse.runs import Run
+from tests.run_dirs import only_run
 
 TINY = {
     "reinforce": {"episodes_per_update": 2},
@@ -88,7 +89,7 @@ def test_resume_continues_exactly(runs_dir, monkeypatch, agent, extra):
         cfg.model_copy(update={"train": cfg.train.model_copy(update={"runs_dir": str(cut)})}),
         monkeypatch,
     )
-    (first_dir,) = (cut / cfg.name).iterdir()
+    first_dir = only_run(cut)
     resumed = train(cfg, resume_dir=first_dir, progress=False)
     assert 0 < crashed_at[0] < 384
     for key, value in whole.agent.policy.state_dict().items():
@@ -149,6 +150,6 @@ def test_async_envs_learn_exactly_what_sync_envs_learn_and_resume(tmp_path, monk
     # A resumed async run starts fresh episodes from its checkpoint and reaches its budget.
     cfg = config(tmp_path / "cut", "ppo", steps=384, vector_env="async")
     crashed_at = train_until_first_checkpoint(cfg, monkeypatch)
-    (run_dir,) = (tmp_path / "cut" / cfg.name).iterdir()
+    run_dir = only_run(tmp_path / "cut")
     resumed = train(cfg, resume_dir=run_dir, progress=False)
     assert 0 < crashed_at[0] < 384 <= resumed.agent.env_steps

@@ -1,7 +1,10 @@
-"""Learning curves: grouping by config, mean and band across seeds, a non-blank PNG."""
+"""Learning curves: grouping by experiment, mean and band across seeds, a non-blank PNG."""
+
+import logging
 
 import numpy as np
 import pytest
+import yaml
 from PIL import Image
 from torch.utils.tensorboard import SummaryWriter
 
@@ -14,13 +17,17 @@ from rlcourse.plotting import (
 )
 
 
-def fake_run(root, name, seed, values):
-    run_dir = root / name / f"seed{seed}"
+def fake_run(root, name, seed, values, env="rlcourse/CliffWalking-v0", tag="episode/return",
+             **agent):  # fmt: skip
+    run_dir = root / env.split("/")[-1] / name / f"seed{seed}"
     run_dir.mkdir(parents=True)
-    (run_dir / "config.yaml").write_text(f"name: {name}\n")
+    config = {"name": name, "env": {"id": env, "kwargs": {}},
+              "agent": {"name": "q_learning", "alpha": 0.5, **agent},
+              "train": {"seed": seed, "runs_dir": str(root), "steps": 1000}}  # fmt: skip
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
     with SummaryWriter(str(run_dir)) as writer:
         for i, v in enumerate(values):
-            writer.add_scalar("episode/return", v, (i + 1) * 10)
+            writer.add_scalar(tag, v, (i + 1) * 10)
     return run_dir
 
 
@@ -31,8 +38,8 @@ def test_moving_average_by_hand():
 def test_mean_and_band_across_seeds(tmp_path):
     fake_run(tmp_path, "a", 0, [0, 2, 4])
     fake_run(tmp_path, "a", 1, [2, 4, 6])
-    curves = load_curves([tmp_path / "a"], smooth=1)
-    assert len(curves) == 2 and {c.group for c in curves} == {"a"}
+    curves = load_curves([tmp_path], smooth=1)
+    assert len(curves) == 2 and {c.group for c in curves} == {"a on rlcourse/CliffWalking-v0"}
     grid, mean, low, high = aggregate(curves, "std", points=3)
     assert grid.tolist() == [10, 20, 30] and mean.tolist() == [1, 3, 5]
     assert (high - mean) == pytest.approx([np.sqrt(2)] * 3)
@@ -56,3 +63,32 @@ def test_missing_runs_and_tags_are_named(tmp_path):
     fake_run(tmp_path, "a", 0, [1, 2])
     with pytest.raises(KeyError, match="no scalar 'eval/return'"):
         load_curves([tmp_path], tag="eval/return")
+
+
+def test_runs_of_one_config_name_on_other_envs_are_other_experiments(tmp_path):
+    fake_run(tmp_path, "q_learning", 0, [1, 2])
+    fake_run(tmp_path, "q_learning", 0, [3, 4], env="rlcourse/WindyGridworld-v0")
+    groups = {c.group for c in load_curves([tmp_path])}
+    assert groups == {"q_learning on rlcourse/CliffWalking-v0",
+                      "q_learning on rlcourse/WindyGridworld-v0"}  # fmt: skip
+
+
+def test_runs_whose_configs_differ_are_split_with_a_warning(tmp_path, caplog):
+    for seed in range(2):
+        fake_run(tmp_path, "q_learning", seed, [1, 2])
+    fake_run(tmp_path, "q_learning", 5, [3, 4], alpha=0.1)
+    with caplog.at_level(logging.WARNING, logger="rlcourse"):
+        curves = load_curves([tmp_path])
+    label = "q_learning on rlcourse/CliffWalking-v0"
+    assert sorted(c.group for c in curves) == [
+        f"{label} (agent.alpha=0.1)", f"{label} (agent.alpha=0.5)", f"{label} (agent.alpha=0.5)"
+    ]  # fmt: skip
+    assert "differ in agent.alpha: drawn as 2 curves" in caplog.text
+
+
+def test_a_run_without_the_tag_is_skipped_with_a_warning(tmp_path, caplog):
+    fake_run(tmp_path, "a", 0, [1, 2])
+    skipped = fake_run(tmp_path, "a", 1, [1, 2], tag="other")
+    with caplog.at_level(logging.WARNING, logger="rlcourse"):
+        curves = load_curves([tmp_path])
+    assert len(curves) == 1 and f"skipped {skipped}: no scalar 'episode/return'" in caplog.text

@@ -54,7 +54,7 @@ def test_run_directory_layout_and_scalars(runs_dir):
     config = make_config(runs_dir)
     with Run.create(config, progress=False) as run:
         Counter().play(run, gym.make("FrozenLake-v1"))
-    assert run.dir.parent == runs_dir / "unit"
+    assert run.dir.parent == runs_dir / "FrozenLake-v1" / "unit"  # <env>/<config name>/<stamp>
     assert (run.dir / "config.yaml").read_text() == config.to_yaml()
     steps, values = read_scalars(run.dir, "episode/length")
     assert list(steps) == [5, 10, 15, 20, 25, 30, 35, 40, 45, 50] and set(values) == {5.0}
@@ -92,6 +92,16 @@ def test_a_crash_while_writing_leaves_the_previous_checkpoint_intact(runs_dir, m
     run.close()
 
 
+def test_a_named_run_is_filed_under_its_name_and_never_overwritten(runs_dir):
+    config = make_config(runs_dir, name="baseline")
+    with Run.create(config, progress=False) as run:
+        Counter().play(run, gym.make("FrozenLake-v1"))
+    assert run.dir == runs_dir / "FrozenLake-v1" / "unit" / "baseline"
+    with pytest.raises(FileExistsError, match=r"baseline exists: resume it with --resume"):
+        Run.create(config, progress=False)
+    assert (run.dir / "checkpoints" / "latest").is_file()  # the first run is untouched
+
+
 def test_config_yaml_is_written_atomically(runs_dir, monkeypatch):
     def crash(src, dst):
         raise OSError(28, "No space left on device")
@@ -99,7 +109,7 @@ def test_config_yaml_is_written_atomically(runs_dir, monkeypatch):
     monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(FileError, match=r"config\.yaml: No space left on device"):
         Run.create(make_config(runs_dir), progress=False)
-    (run_dir,) = (runs_dir / "unit").iterdir()
+    (run_dir,) = (runs_dir / "FrozenLake-v1" / "unit").iterdir()
     assert list(run_dir.rglob("*.tmp-*")) == [] and not (run_dir / "config.yaml").exists()
 
 

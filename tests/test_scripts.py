@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.run_dirs import only_run
+
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "configs" / "rn4x3" / "value_iteration.yaml"
 
@@ -24,7 +26,7 @@ def script(name):
 @pytest.fixture
 def trained(runs_dir, capsys):
     assert script("train")([str(CONFIG), f"train.runs_dir={runs_dir}", "--no-progress"]) == 0
-    (run_dir,) = (runs_dir / "value_iteration").iterdir()
+    run_dir = only_run(runs_dir)
     capsys.readouterr()
     return run_dir
 

@@ -39,6 +39,7 @@ from agents.tabular.td import (
 from agents.training import load_agent, load_experiment, train
 from rlcourse.config import ConfigError
 from rlcourse.runs import Run
+from tests.run_dirs import only_run
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 LEFT, RIGHT = 0, 1
@@ -370,7 +371,7 @@ def resume_matches_uninterrupted(monkeypatch, tmp_path, config_file: str, budget
     with monkeypatch.context() as patch, pytest.raises(Interrupted):
         interrupt_after_checkpoints(patch, 2)
         train(config, progress=False)
-    (run_dir,) = (tmp_path / "cut" / config.name).iterdir()
+    run_dir = only_run(tmp_path / "cut")
     assert not (run_dir / "eval.json").exists()
     resumed = train(config, resume_dir=run_dir, progress=False)
     assert resumed.run_dir == run_dir

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.run_dirs import only_run
+
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "configs" / "cliff" / "q_learning.yaml"
 
@@ -120,5 +122,5 @@ def test_a_tiny_sweep_completes_and_its_best_config_trains(tmp_path):
              f"train.runs_dir={runs}", "--no-progress"]  # fmt: skip
     proc = subprocess.run(train, capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    (run_dir,) = (runs / "q_learning").iterdir()
+    run_dir = only_run(runs)
     assert (run_dir / "eval.json").is_file()
