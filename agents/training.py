@@ -86,10 +86,12 @@ def train(
     resume_dir: str | Path | None = None,
     progress: bool | None = None,
     on_eval: EvalHook | None = None,
+    announce: bool = True,
 ) -> TrainResult:
     """Train (or resume) one run; save the agent and write eval.json into the run directory.
 
-    `on_eval` receives every periodic evaluation (every `train.eval_every` env steps).
+    `on_eval` receives every periodic evaluation (every `train.eval_every` env steps);
+    `announce` prints the run directory (or where a resume starts) when training starts.
     """
     probe = check_env_builds(config, config.name)  # cheap, and catches hand-made configs
     check_backend(config, config.name)
@@ -99,9 +101,9 @@ def train(
     agent = build_agent(config, probe)
     probe.close()
     run = (
-        Run.open(resume_dir, config, progress=progress)
+        Run.open(resume_dir, config, progress=progress, announce=announce)
         if resume_dir
-        else Run.create(config, progress=progress)
+        else Run.create(config, progress=progress, announce=announce)
     )
     eval_env = env_factory(config)()
 

@@ -128,6 +128,7 @@ class Run:
         *,
         resume: bool = False,
         progress: bool | None = None,
+        announce: bool = True,
     ):
         self.config = config
         self.dir = Path(directory)
@@ -156,8 +157,10 @@ class Run:
         self.env_restored = False  # set by begin(): the env was restored mid-episode
         self.evaluate_fn: Callable[[], Mapping[str, float]] | None = None
         self.history: list[tuple[int, float, int]] = []  # (step, return, length) per episode
-        if not resume:
-            atomic_write_text(self.dir / "config.yaml", config.to_yaml())
+        self.announce = announce
+        config_file = self.dir / "config.yaml"
+        if not resume or config_file.read_text(encoding="utf-8") != config.to_yaml():
+            atomic_write_text(config_file, config.to_yaml())  # a resume's new budget included
 
     # ------------------------------------------------------------------ construction
 
@@ -225,12 +228,28 @@ class Run:
             self.resumed_from = path
             # Events logged after this checkpoint by the interrupted process are discarded.
             purge_step = self.step + 1
+        self._say_where()
         self._learner, self._env = learner, env
         self._open_writer(purge_step)
         self._open_progress()
         self._clock, self._clock_step = time.perf_counter(), self.step
         self._counted = (self.step, self._clock)
         return env
+
+    def _say_where(self) -> None:
+        """One line on stdout: the new run's directory, or where a resume starts from."""
+        if not self.announce:
+            return
+        if self.resumed_from is None:
+            print(f"run directory: {self.dir}", flush=True)
+            return
+        line = f"resuming {self.dir} from step {self.step:,} ({self.resumed_from.name})"
+        if self.finished:
+            steps, episodes = self.total_steps, self.total_episodes
+            done = f"{steps:,} steps" if steps is not None and self.step >= steps else (
+                f"{episodes:,} episodes")  # fmt: skip
+            line += f": already complete ({done}); raise train.steps or train.episodes to go on"
+        print(line, flush=True)
 
     @property
     def reset_seed(self) -> int:

@@ -144,7 +144,7 @@ def run_trial(params: dict[str, Any], config_path: str, overrides: list[str], ru
     def report(step: int, result: Any) -> None:
         tune.report({METRIC: result.mean, "ci95_low": result.ci95_low, "step": step, "final": 0})
 
-    out = train(config, progress=False, on_eval=report)
+    out = train(config, progress=False, on_eval=report, announce=False)
     tune.report(
         {
             METRIC: out.evaluation.mean,
@@ -267,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(opts.out or Path("runs", "tune", name, stamp)).resolve()
     out.mkdir(parents=True, exist_ok=True)
+    print(f"sweep folder: {out}  (TensorBoard: tensorboard --logdir {out / 'trials'})", flush=True)
     rows = sweep(config_path, trial_overrides, space, max_reports, out, opts)
     write_csv(out / "results.csv", rows)
     print_summary(rows, list(space))

@@ -117,3 +117,20 @@ def test_evaluate_names_a_missing_run_directory(tmp_path, capsys):
     missing = tmp_path / "runs" / "nope"
     assert script("evaluate")([str(missing)]) == 2
     assert f"{missing}: no such run directory, agent file or checkpoint" in capsys.readouterr().err
+
+
+def test_train_says_where_its_run_is_and_where_a_resume_starts(runs_dir, capsys):
+    cliff = ROOT / "configs" / "cliff" / "q_learning.yaml"
+    common = [f"train.runs_dir={runs_dir}", "train.checkpoint_every=50", "train.eval_episodes=2"]
+    train = script("train")
+    assert train([str(cliff), "train.episodes=10", *common, "--no-progress"]) == 0
+    run_dir = only_run(runs_dir)
+    assert capsys.readouterr().out.splitlines()[0] == f"run directory: {run_dir}"
+    assert train(["--resume", str(run_dir), "--no-progress"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith(f"resuming {run_dir} from step ") and "(step_" in first
+    assert first.endswith("already complete (10 episodes); raise train.steps or train.episodes "
+                          "to go on")  # fmt: skip
+    assert train(["--resume", str(run_dir), "train.episodes=20", "--no-progress"]) == 0
+    assert "already complete" not in capsys.readouterr().out
+    assert "episodes: 20" in (run_dir / "config.yaml").read_text()  # the new budget is recorded
