@@ -15,10 +15,9 @@ from __future__ import annotations
 import io
 import os
 import pickle
-import sys
 import warnings
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,20 +37,6 @@ class UnsafeFileError(FileError):
 
 class CorruptFileError(FileError):
     """The file is truncated, empty or not in the format expected."""
-
-
-def ending_file_errors(run: Callable[[list[str] | None], int]) -> Callable[[list[str] | None], int]:
-    """A command's `main(argv)` from its `run(argv)`: a `FileError` (a file that cannot be read
-    as data, or written) ends it with one ``error:`` line naming the file, exit code 1."""
-
-    def main(argv: list[str] | None = None) -> int:
-        try:
-            return run(argv)
-        except FileError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-
-    return main
 
 
 # ---------------------------------------------------------------------- atomic writes

@@ -14,6 +14,11 @@ data for learners stopped mid-episode: `rlcourse.env_state`) and the counters, s
 continues exactly as if it had never stopped. Where the env cannot be saved as data (a Box2D
 world, subprocess envs), a resumed run says so in one warning and starts new episodes.
 
+Ctrl-C (SIGINT) during training asks the run to stop at the next point where it could
+checkpoint (the end of an episode, or a counted batch of steps): it writes a checkpoint there
+and raises :class:`TrainingInterrupted`, which names the run to resume; a second Ctrl-C stops
+at once.
+
 Every file is written atomically (`rlcourse.files`) and checkpoints are data, read without
 running code. Resuming tries `latest`, then the step files newest first; a broken file, or one
 that holds Python objects, is named in a warning and skipped (`load_latest_checkpoint`).
@@ -25,7 +30,9 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import re
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -53,6 +60,14 @@ CHECKPOINT_KEYS = ("learner", "step", "episode")
 NOT_EXACT = "its unfinished episodes restart, so the run will differ from an uninterrupted one"
 
 EnvSnapshot = Literal["rng", "full", "none"]
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a run after a checkpoint: ``--resume run_dir`` carries on from ``step``."""
+
+    def __init__(self, run_dir: Path, step: int) -> None:
+        super().__init__(f"interrupted: checkpoint written at step {step:,} in {run_dir}")
+        self.run_dir, self.step = run_dir, step
 
 
 class Stateful(Protocol):
@@ -156,6 +171,8 @@ class Run:
         self._env_snapshot: EnvSnapshot = "rng"
         self.env_restored = False  # set by begin(): the env was restored mid-episode
         self.evaluate_fn: Callable[[], Mapping[str, float]] | None = None
+        self._stop_requested = False  # Ctrl-C: checkpoint and stop at the next chance
+        self._restore_interrupts: Callable[[], Any] | None = None
         self.history: list[tuple[int, float, int]] = []  # (step, return, length) per episode
         self.announce = announce
         config_file = self.dir / "config.yaml"
@@ -230,6 +247,7 @@ class Run:
             purge_step = self.step + 1
         self._say_where()
         self._learner, self._env = learner, env
+        self._catch_interrupts()
         self._open_writer(purge_step)
         self._open_progress()
         self._clock, self._clock_step = time.perf_counter(), self.step
@@ -305,7 +323,27 @@ class Run:
                 self._clock, self._clock_step = now, step
         self._update_progress()
 
+    def _catch_interrupts(self) -> None:
+        """Ctrl-C asks for a stop at the next checkpoint point (main thread only: signal
+        handlers live there; Ray and Tune workers are stopped by their drivers)."""
+        self._stop_requested = False
+        if threading.current_thread() is not threading.main_thread():
+            return
+        previous = signal.getsignal(signal.SIGINT)
+
+        def request_stop(signum: int, frame: Any) -> None:
+            self._stop_requested = True
+            signal.signal(signal.SIGINT, previous)  # a second Ctrl-C stops at once
+            print("\nstopping at the next checkpoint (Ctrl-C again to stop at once)",
+                  file=sys.stderr, flush=True)  # fmt: skip
+
+        signal.signal(signal.SIGINT, request_stop)
+        self._restore_interrupts = lambda: signal.signal(signal.SIGINT, previous)
+
     def _when_due(self) -> None:
+        if self._stop_requested:
+            self.checkpoint()
+            raise TrainingInterrupted(self.dir, self.step)
         every = self.config.train.eval_every
         if (
             every is not None
@@ -340,6 +378,9 @@ class Run:
         return path
 
     def close(self) -> None:
+        if self._restore_interrupts is not None:
+            self._restore_interrupts()
+            self._restore_interrupts = None
         if self._bar is not None:
             self._bar.close()
             self._bar = None

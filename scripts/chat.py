@@ -31,7 +31,7 @@ from envs.dialogue import (
 )
 from envs.dialogue.nlg import text_observation
 from envs.dialogue.nlu import KeywordNLU
-from rlcourse.files import ending_file_errors
+from rlcourse.cli import command
 
 Act = Callable[[Any, Mapping[str, Any]], int]
 PRETRAINED = Path(__file__).resolve().parent.parent / "agents" / "pretrained" / "dialogue"
@@ -137,7 +137,7 @@ def run(argv: list[str] | None = None) -> int:
 
 
 # a file that cannot be read as data, or written, ends the command in one line naming it
-main = ending_file_errors(run)
+main = command(run)
 
 
 if __name__ == "__main__":

@@ -31,9 +31,10 @@ import gymnasium as gym
 import envs  # noqa: F401  (registers the rlcourse/* env ids)
 from agents.training import env_factory, load_agent
 from envs.driving import idm_ego_policy
+from rlcourse.cli import command
 from rlcourse.config import ConfigError, ExperimentConfig
 from rlcourse.evaluation import Policy, confidence_interval, evaluate
-from rlcourse.files import atomic_write_text, ending_file_errors
+from rlcourse.files import atomic_write_text
 
 Z95 = 1.959963984540054  # standard normal quantile of 0.975
 
@@ -179,7 +180,7 @@ def run(argv: list[str] | None = None) -> int:
 
 
 # a file that cannot be read as data, or written, ends the command in one line naming it
-main = ending_file_errors(run)
+main = command(run)
 
 
 if __name__ == "__main__":

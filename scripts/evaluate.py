@@ -22,10 +22,10 @@ import gymnasium as gym
 import envs  # noqa: F401  (registers the rlcourse/* env ids)
 from agents.backends import BackendVersionError, require
 from agents.training import env_factory, load_agent
+from rlcourse.cli import command
 from rlcourse.config import ConfigError, ExperimentConfig
 from rlcourse.distributed import evaluate_distributed
 from rlcourse.evaluation import EvalResult, evaluate
-from rlcourse.files import ending_file_errors
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -115,7 +115,7 @@ def evaluate_on_ray(
 
 
 # a file that cannot be read as data, or written, ends the command in one line naming it
-main = ending_file_errors(run)
+main = command(run)
 
 
 if __name__ == "__main__":

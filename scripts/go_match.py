@@ -37,7 +37,7 @@ from agents.alphazero.arena import (
 from agents.alphazero.config import ArenaConfig, GameConfig
 from agents.alphazero.games import make_game
 from envs.go.opponents import GnuGoPlayer  # importing envs registers the games
-from rlcourse.files import ending_file_errors
+from rlcourse.cli import command
 from scripts.go_players import PRETRAINED, load_alphazero
 
 KINDS = ("network", "mcts", "random", "gnugo")
@@ -161,7 +161,7 @@ def run(argv: list[str] | None = None) -> int:
 
 
 # a file that cannot be read as data, or written, ends the command in one line naming it
-main = ending_file_errors(run)
+main = command(run)
 
 
 if __name__ == "__main__":

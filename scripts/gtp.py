@@ -14,7 +14,7 @@ import argparse
 import sys
 
 from envs.go.gtp import GtpEngine
-from rlcourse.files import ending_file_errors
+from rlcourse.cli import command
 from scripts.go_players import add_player_arguments, make_player
 
 
@@ -40,7 +40,7 @@ def run(argv: list[str] | None = None) -> int:
 
 
 # a file that cannot be read as data, or written, ends the command in one line naming it
-main = ending_file_errors(run)
+main = command(run)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,8 @@ from envs.go import coords
 from envs.go.gtp import GtpClient, GtpError
 from envs.go.rules import BLACK, WHITE, GoState
 from envs.go.sgf import game_record, result_string, save_sgf, score_string, score_value
-from rlcourse.files import atomic_write_text, ending_file_errors
+from rlcourse.cli import command
+from rlcourse.files import atomic_write_text
 
 ROOT = Path(__file__).resolve().parent.parent
 OURS = shlex.join(
@@ -281,7 +282,7 @@ def run(argv: list[str] | None = None) -> int:
 
 
 # a file that cannot be read as data, or written, ends the command in one line naming it
-main = ending_file_errors(run)
+main = command(run)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from envs.driving import Action as DrivingAction
 from envs.go.rendering import GoRenderer, result_text
 from envs.go.rules import BLACK, WHITE, GoState
 from envs.go.sgf import SgfError, game_record, read_sgf, save_sgf
-from rlcourse.files import ending_file_errors
+from rlcourse.cli import command
 from rlcourse.render import display_available
 from scripts.go_players import add_player_arguments, make_player
 
@@ -403,7 +403,7 @@ def run(argv: list[str] | None = None) -> int:
 
 
 # a file that cannot be read as data, or written, ends the command in one line naming it
-main = ending_file_errors(run)
+main = command(run)
 
 
 if __name__ == "__main__":

@@ -19,8 +19,8 @@ import gymnasium as gym
 
 import envs  # noqa: F401  (registers the rlcourse/* env ids)
 from agents.training import env_factory, load_agent
+from rlcourse.cli import command
 from rlcourse.config import ConfigError
-from rlcourse.files import ending_file_errors
 from rlcourse.render import record_episode, save_gif, save_png, show_frames
 
 
@@ -102,7 +102,7 @@ def save_values(agent, env, out: Path) -> int:
 
 
 # a file that cannot be read as data, or written, ends the command in one line naming it
-main = ending_file_errors(run)
+main = command(run)
 
 
 if __name__ == "__main__":

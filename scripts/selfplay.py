@@ -19,7 +19,8 @@ self-play games and ``train.steps`` positions. The config (AlphaZero only) and e
 of ``agent.pretrain`` are checked before the run directory is made.
 
 The run directory (config.yaml, TensorBoard events, checkpoints/, sgf/ with arena games,
-agent.ckpt, eval.json) and the last arena round's scores are printed at the end.
+agent.ckpt, eval.json) and the last arena round's scores are printed at the end. Ctrl-C writes a
+checkpoint after the current round and prints the command that carries on.
 """
 
 from __future__ import annotations
@@ -35,10 +36,11 @@ from agents.alphazero.config import AlphaZeroConfig
 from agents.alphazero.games import make_game
 from agents.alphazero.pretrain import load_positions, sgf_files
 from agents.training import load_experiment, resume_config, train
+from rlcourse.cli import command
 from rlcourse.config import ConfigError, ExperimentConfig
 
 
-def main(argv: list[str] | None = None) -> int:
+def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -157,6 +159,8 @@ def check_records(config: AlphaZeroConfig) -> None:
     if config.pretrain is not None:
         load_positions(sgf_files(config.pretrain.sgf), make_game(config.game))
 
+
+main = command(run, resume="python scripts/selfplay.py --resume {run_dir}")
 
 if __name__ == "__main__":
     sys.exit(main())

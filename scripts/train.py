@@ -12,7 +12,9 @@ Ray cluster for the rllib backend (the same as ``backend.address=...``). The run
 sb3) is printed at the end. A bad config, or a backend library outside its supported
 versions, is refused before anything runs (exit status 2). A file that cannot be written (a full
 disk) or read (no usable checkpoint to resume from) ends the run with one line naming it (exit
-status 1); the checkpoints written before it stay usable.
+status 1); the checkpoints written before it stay usable. Ctrl-C writes a checkpoint at the
+next episode end (or counted batch of steps) and prints the command that carries on (exit
+status 130); a second Ctrl-C stops at once.
 """
 
 from __future__ import annotations
@@ -23,11 +25,11 @@ import sys
 import envs  # noqa: F401  (registers the rlcourse/* env ids)
 from agents.backends import BackendVersionError
 from agents.training import load_experiment, resume_config, train
+from rlcourse.cli import command
 from rlcourse.config import ConfigError
-from rlcourse.files import FileError
 
 
-def main(argv: list[str] | None = None) -> int:
+def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -85,13 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, FileNotFoundError, BackendVersionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except FileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
     print(f"run directory: {result.run_dir}")
     print(f"evaluation:    {result.evaluation.summary()}")
     return 0
 
+
+main = command(run, resume="python scripts/train.py --resume {run_dir}")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -180,3 +180,13 @@ def test_maskable_ppo_trains_and_acts_within_the_action_mask(runs_dir, tmp_path)
     obs, _ = env.reset(seed=0)
     only_right = {"action_mask": np.array([False, True, False])}
     assert all(agent.act(obs, only_right, deterministic=d) == 1 for d in (True, False))
+
+
+def test_a_short_sb3_run_ends_with_a_checkpoint_it_resumes_from(runs_dir, capsys):
+    short = ["train.steps=256", "train.eval_episodes=2", f"train.runs_dir={runs_dir}"]
+    result = train(load_experiment(SB3_CONFIG, short), progress=False)  # checkpoint_every 5k
+    latest = (result.run_dir / "checkpoints" / "latest").read_text()  # PPO's whole rollouts
+    assert latest == "step_0000000512.pt"
+    capsys.readouterr()
+    train(resume_config(result.run_dir), resume_dir=result.run_dir, progress=False)
+    assert "from step 512 (step_0000000512.pt): already complete" in capsys.readouterr().out

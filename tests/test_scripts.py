@@ -134,3 +134,24 @@ def test_train_says_where_its_run_is_and_where_a_resume_starts(runs_dir, capsys)
     assert train(["--resume", str(run_dir), "train.episodes=20", "--no-progress"]) == 0
     assert "already complete" not in capsys.readouterr().out
     assert "episodes: 20" in (run_dir / "config.yaml").read_text()  # the new budget is recorded
+
+
+def test_ctrl_c_writes_a_checkpoint_and_prints_how_to_carry_on(runs_dir):
+    import signal
+
+    from rlcourse.runs import load_latest_checkpoint
+
+    cliff = ROOT / "configs" / "cliff" / "q_learning.yaml"
+    command = [sys.executable, str(ROOT / "scripts" / "train.py"), str(cliff),
+               "train.episodes=10000000", f"train.runs_dir={runs_dir}", "--no-progress"]  # fmt: skip
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)  # fmt: skip
+    first = proc.stdout.readline()  # printed when training starts
+    assert first.startswith("run directory: "), first + proc.stderr.read()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    run_dir = Path(first.split("run directory: ")[1].strip())
+    _, state = load_latest_checkpoint(run_dir)
+    assert f"interrupted: checkpoint written at step {state['step']:,} in {run_dir}" in err
+    assert f"carry on with: python scripts/train.py --resume {run_dir}" in err

@@ -182,6 +182,7 @@ class SB3Agent:
                 reset_num_timesteps=not run.resumed,
             )
             self.model.logger.dump(self.model.num_timesteps)  # the last update's train/* numbers
+        run.checkpoint()  # like our agents: a short run resumes from its end
         vec_env.close()
 
     def _vec_env(self, env_factory: EnvFactory) -> DummyVecEnv:
