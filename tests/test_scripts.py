@@ -142,14 +142,20 @@ def test_ctrl_c_writes_a_checkpoint_and_prints_how_to_carry_on(runs_dir):
     from rlcourse.runs import load_latest_checkpoint
 
     cliff = ROOT / "configs" / "cliff" / "q_learning.yaml"
-    command = [sys.executable, str(ROOT / "scripts" / "train.py"), str(cliff),
-               "train.episodes=10000000", f"train.runs_dir={runs_dir}", "--no-progress"]  # fmt: skip
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    endless = [
+        sys.executable,
+        str(ROOT / "scripts" / "train.py"),
+        str(cliff),
+        "train.episodes=10000000",
+        f"train.runs_dir={runs_dir}",
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(endless, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)  # fmt: skip
     first = proc.stdout.readline()  # printed when training starts
     assert first.startswith("run directory: "), first + proc.stderr.read()
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
+    _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130 and "Traceback" not in err, err
     run_dir = Path(first.split("run directory: ")[1].strip())
     _, state = load_latest_checkpoint(run_dir)
