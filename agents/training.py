@@ -8,6 +8,7 @@ backend writes the same run directory layout and is loaded back by `load_agent`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +28,12 @@ from rlcourse.config import (
     read_config_file,
 )
 from rlcourse.evaluation import EvalResult, Policy, evaluate
+from rlcourse.files import atomic_write_text
 from rlcourse.runs import Run, latest_checkpoint, load_latest_checkpoint, load_state
 
 AGENT_FILE = "agent.ckpt"
 EVAL_FILE = "eval.json"
+BEST_FILE, BEST_EVAL_FILE = "best.ckpt", "best.json"  # the best periodic evaluation's agent
 EVAL_SEED = 1_000_000  # evaluation episodes never share seeds with training episodes
 
 EvalHook = Callable[[int, EvalResult], None]  # (env step, periodic evaluation) -> None
@@ -107,8 +110,11 @@ def train(
     )
     eval_env = env_factory(config)()
 
+    best = BestAgent(run.dir)
+
     def periodic_eval() -> dict[str, float]:
         result = evaluate_agent(agent, eval_env, config)
+        best.offer(agent, result, run.step)
         if on_eval is not None:
             on_eval(run.step, result)
         return {"return_mean": result.mean, "return_ci95_low": result.ci95_low}
@@ -121,6 +127,24 @@ def train(
     result.write_json(run.dir / EVAL_FILE)
     eval_env.close()
     return TrainResult(config, run.dir, agent, result)
+
+
+class BestAgent:
+    """Keeps ``best.ckpt``, the agent of the best periodic evaluation so far (by mean return,
+    as SB3's EvalCallback keeps best_model), and ``best.json`` with its step and evaluation;
+    a resumed run reads the best so far back from ``best.json``."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path, self.record = run_dir / BEST_FILE, run_dir / BEST_EVAL_FILE
+        self.mean = float("-inf")
+        if self.record.is_file():
+            self.mean = float(json.loads(self.record.read_text(encoding="utf-8"))["mean"])
+
+    def offer(self, agent: Agent, result: EvalResult, step: int) -> None:
+        if result.mean > self.mean:
+            agent.save(self.path)
+            atomic_write_text(self.record, json.dumps({"step": step, **result.to_dict()}, indent=2))
+            self.mean = result.mean
 
 
 def evaluate_agent(agent: Policy, env: gym.Env, config: ExperimentConfig) -> EvalResult:

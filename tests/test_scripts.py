@@ -161,3 +161,22 @@ def test_ctrl_c_writes_a_checkpoint_and_prints_how_to_carry_on(runs_dir):
     _, state = load_latest_checkpoint(run_dir)
     assert f"interrupted: checkpoint written at step {state['step']:,} in {run_dir}" in err
     assert f"carry on with: python scripts/train.py --resume {run_dir}" in err
+
+
+def test_the_best_periodic_evaluation_keeps_its_agent(runs_dir):
+    import gymnasium as gym
+
+    import envs  # noqa: F401  (registers the rlcourse/* env ids)
+    from agents.training import load_agent, load_experiment, train
+
+    cliff = ROOT / "configs" / "cliff" / "q_learning.yaml"
+    seen = []
+    budget = ["train.episodes=60", "train.eval_every=300", "train.eval_episodes=1"]
+    config = load_experiment(cliff, [*budget, f"train.runs_dir={runs_dir}"])
+    result = train(config, progress=False, on_eval=lambda step, r: seen.append((r.mean, step)))
+    best = json.loads((result.run_dir / "best.json").read_text())
+    assert len(seen) > 2 and (best["mean"], best["step"]) == max(seen, key=lambda s: s[0])
+    agent, _ = load_agent(result.run_dir / "best.ckpt")
+    env = gym.make(config.env.id)
+    obs, _ = env.reset(seed=0)
+    assert 0 <= agent.act(obs, deterministic=True) < 4
