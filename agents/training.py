@@ -28,7 +28,7 @@ from rlcourse.config import (
     read_config_file,
 )
 from rlcourse.evaluation import EvalResult, Policy, evaluate
-from rlcourse.files import atomic_write_text
+from rlcourse.files import atomic_write_text, load_data
 from rlcourse.runs import Run, latest_checkpoint, load_latest_checkpoint, load_state
 
 AGENT_FILE = "agent.ckpt"
@@ -206,6 +206,16 @@ def _run_dir_of(path: Path) -> Path:
     for folder in (path, *path.parents)[:4]:
         if (folder / "config.yaml").is_file():
             return folder
+    network = next(iter(sorted((path if path.is_dir() else path.parent).glob("alphazero*.ckpt"))),
+                   None)  # fmt: skip
+    if network is not None:  # a Go network as shipped, without a run of its own
+        game = load_data(network).get("config", {}).get("game", {})
+        board = f"--size {game.get('board_size', 9)} --komi {game.get('komi', 7.5)}"
+        raise FileNotFoundError(
+            f"{path} holds an AlphaZero network ({network.name}) without a run config: play it "
+            f"with scripts/go_match.py network random --checkpoint {network} {board} (or gnugo, "
+            f"mcts instead of random), or against yourself with scripts/play.py go {board}"
+        )
     if path.is_dir():
         return path
     return path.parent.parent if path.parent.name == "checkpoints" else path.parent

@@ -16,16 +16,13 @@ import argparse
 import functools
 import json
 import sys
+from typing import TYPE_CHECKING
 
-import gymnasium as gym
-
-import envs  # noqa: F401  (registers the rlcourse/* env ids)
-from agents.backends import BackendVersionError, require
-from agents.training import env_factory, load_agent
 from rlcourse.cli import command
-from rlcourse.config import ConfigError, ExperimentConfig
-from rlcourse.distributed import evaluate_distributed
-from rlcourse.evaluation import EvalResult, evaluate
+
+if TYPE_CHECKING:
+    from rlcourse.config import ExperimentConfig
+    from rlcourse.evaluation import EvalResult
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -53,6 +50,13 @@ def run(argv: list[str] | None = None) -> int:
         parser.error(f"--workers must be 0 or more, got {opts.workers}")
     if opts.address is not None and opts.workers == 0:
         parser.error("--address needs --workers N")
+    # Imported once the arguments are read, so that --help answers at once.
+    import envs  # noqa: F401  (registers the rlcourse/* env ids)
+    from agents.backends import BackendVersionError, require
+    from agents.training import env_factory, load_agent
+    from rlcourse.config import ConfigError
+    from rlcourse.evaluation import evaluate
+
     try:
         agent, config = load_agent(opts.path)
         if opts.workers:
@@ -92,7 +96,10 @@ def evaluate_on_ray(
 ) -> EvalResult:
     """The evaluation spread over `opts.workers` Ray workers; a local cluster is started (and
     stopped) unless `opts.address` names one."""
+    import gymnasium as gym
     import ray
+
+    from rlcourse.distributed import evaluate_distributed
 
     if opts.address is not None:
         ray.init(address=opts.address)

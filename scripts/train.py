@@ -22,11 +22,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-import envs  # noqa: F401  (registers the rlcourse/* env ids)
-from agents.backends import BackendVersionError
-from agents.training import load_experiment, resume_config, train
 from rlcourse.cli import command
-from rlcourse.config import ConfigError
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -53,6 +49,12 @@ def run(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     opts = parser.parse_intermixed_args(argv)
+    # Imported once the arguments are read, so that --help answers at once.
+    import envs  # noqa: F401  (registers the rlcourse/* env ids)
+    from agents.backends import BackendVersionError
+    from agents.training import load_experiment, resume_config, train
+    from rlcourse.config import ConfigError
+
     if opts.threads is not None:
         if opts.threads < 1:
             parser.error(f"--threads must be >= 1, got {opts.threads}")

@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 import pygame
+import pytest
 from PIL import Image
 
 from envs.gridworld import GridWorldEnv
@@ -88,3 +89,15 @@ def test_grid_renderer_draws_into_the_shared_window():
     assert pygame.display.get_caption()[0] == env.grid.name
     renderer.close()
     assert not renderer._window.is_open
+
+
+def test_mp4_has_every_frame_at_the_frame_rate(tmp_path):
+    import imageio.v2 as imageio
+
+    from rlcourse.render import save_video
+
+    frames = [np.full((31, 45, 3), 20 * i, np.uint8) for i in range(8)]  # odd sizes are padded
+    reader = imageio.get_reader(save_video(frames, tmp_path / "e.mp4", fps=5))
+    assert reader.get_meta_data()["fps"] == 5 and sum(1 for _ in reader) == 8
+    with pytest.raises(ValueError, match=r"write a \.gif or \.mp4 file"):
+        save_video(frames, tmp_path / "e.avi")

@@ -180,3 +180,24 @@ def test_the_best_periodic_evaluation_keeps_its_agent(runs_dir):
     env = gym.make(config.env.id)
     obs, _ = env.reset(seed=0)
     assert 0 <= agent.act(obs, deterministic=True) < 4
+
+
+def test_render_plays_random_legal_moves_and_writes_mp4(tmp_path, capsys):
+    out = tmp_path / "go.mp4"
+    assert script("render")(["--env", "rlcourse/Go-v0", "--out", str(out), "--no-window"]) == 0
+    assert out.stat().st_size > 0 and "wrote" in capsys.readouterr().out  # an illegal move raises
+
+
+def test_render_prints_episodes_of_an_env_that_draws_text(capsys):
+    assert script("render")(["--env", "rlcourse/TMaze-v0"]) == 0
+    assert "episode 1 (seed 0):" in capsys.readouterr().out
+    assert script("render")(["--env", "rlcourse/TMaze-v0", "--out", "t.gif"]) == 2
+    assert "draws no frames (its render modes: ansi)" in capsys.readouterr().err
+
+
+def test_evaluate_and_render_point_a_shipped_go_network_to_go_match(capsys):
+    for name in ("evaluate", "render"):
+        assert script(name)([str(ROOT / "agents" / "pretrained" / "go5")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "scripts/go_match.py network random" in err
+        assert "--size 5 --komi 7.5" in err
