@@ -30,14 +30,13 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import envs  # noqa: F401  (registers the rlcourse/* env ids)
-from agents.alphazero.config import AlphaZeroConfig
-from agents.alphazero.games import make_game
-from agents.alphazero.pretrain import load_positions, sgf_files
-from agents.training import load_experiment, resume_config, train
 from rlcourse.cli import command
-from rlcourse.config import ConfigError, ExperimentConfig
+
+if TYPE_CHECKING:
+    from agents.alphazero.config import AlphaZeroConfig
+    from rlcourse.config import ExperimentConfig
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -60,6 +59,11 @@ def run(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     opts = parser.parse_intermixed_args(argv)
+    # Imported once the arguments are read, so that --help answers at once.
+    import envs  # noqa: F401  (registers the rlcourse/* env ids)
+    from agents.training import load_experiment, resume_config, train
+    from rlcourse.config import ConfigError
+
     if opts.threads < 1:
         parser.error(f"--threads must be >= 1, got {opts.threads}")
     import torch
@@ -136,6 +140,8 @@ def load_alphazero(
 ) -> ExperimentConfig:
     """The config ``load(overrides)`` gives, refused unless its agent is AlphaZero; another
     agent's config is refused as such, not for the AlphaZero keys the options add to it."""
+    from rlcourse.config import ConfigError
+
     try:
         config = load(overrides)
     except ConfigError:
@@ -146,6 +152,8 @@ def load_alphazero(
 
 
 def check_alphazero(config: ExperimentConfig, source: str) -> None:
+    from rlcourse.config import ConfigError
+
     if config.agent is None or config.agent.name != "alphazero":
         name = None if config.agent is None else config.agent.name
         raise ConfigError(source, [f"agent.name: selfplay.py trains AlphaZero configs only, and "
@@ -156,6 +164,9 @@ def check_alphazero(config: ExperimentConfig, source: str) -> None:
 def check_records(config: AlphaZeroConfig) -> None:
     """Read every SGF record ``agent.pretrain`` names, so that a missing or malformed one is
     refused before the run directory is made (pre-training reads them again)."""
+    from agents.alphazero.games import make_game
+    from agents.alphazero.pretrain import load_positions, sgf_files
+
     if config.pretrain is not None:
         load_positions(sgf_files(config.pretrain.sgf), make_game(config.game))
 
