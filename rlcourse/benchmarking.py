@@ -9,11 +9,13 @@ quoting) and ``--json FILE`` writes the results as they are.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import platform
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from rlcourse.files import atomic_write_text
@@ -37,10 +39,43 @@ def bench_parser(
 
 def version_line(distributions: Iterable[str] = ()) -> str:
     """``python 3.11.9, numpy 2.4.6, x86_64``: the interpreter, the installed version of each
-    distribution named (as pip names it), and the machine."""
+    distribution named (as pip names it; ``envpool not installed`` for a missing one), and
+    the machine."""
     parts = [f"python {platform.python_version()}"]
-    parts += [f"{name} {metadata.version(name)}" for name in distributions]
+    for name in distributions:
+        try:
+            parts.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"{name} not installed")
     return ", ".join([*parts, platform.machine()])
+
+
+def import_peer(module: str, install: str) -> ModuleType | None:
+    """The peer's module, or None after printing one line that says its rows are skipped and
+    how to install it (``install``: what to give pip)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        print(f"{module} cannot be imported ({err}): its rows are skipped (pip install {install})")
+        return None
+
+
+def taking_turns(
+    measures: Mapping[str, Callable[[int], float]], rounds: int
+) -> dict[str, list[float]]:
+    """Every value of each measure over ``rounds`` rounds (a measure is called with the
+    round's index); within a round the measures take turns, so that a change in machine load
+    hits them alike."""
+    values: dict[str, list[float]] = {name: [] for name in measures}
+    for round_ in range(rounds):
+        for name, measure in measures.items():
+            values[name].append(measure(round_))
+    return values
+
+
+def spread(values: Sequence[float]) -> float:
+    """``(max - min) / max`` of repeated measurements of a rate: 0 when they agree."""
+    return (max(values) - min(values)) / max(values) if max(values) > 0 else 0.0
 
 
 def print_rows(rows: Sequence[Sequence[str]]) -> None:

@@ -6,7 +6,16 @@ import platform
 import numpy as np
 import pytest
 
-from rlcourse.benchmarking import bench_main, print_rows, print_table, version_line, write_json
+from rlcourse.benchmarking import (
+    bench_main,
+    import_peer,
+    print_rows,
+    print_table,
+    spread,
+    taking_turns,
+    version_line,
+    write_json,
+)
 
 RESULTS = {
     "steps/a": {"ours": 2000.0, "peer_x": 1000.0, "peer_y": 4000.0, "ratio": 2.0, "unit": "1/s"},
@@ -61,6 +70,42 @@ def test_version_line_names_python_the_packages_and_the_machine():
     assert line == f"python {platform.python_version()}, numpy {np.__version__}, " + (
         platform.machine()
     )
+
+
+def test_version_line_says_which_distribution_is_missing():
+    line = version_line(["numpy", "no-such-distribution-here"])
+    assert f"numpy {np.__version__}, no-such-distribution-here not installed, " in line
+
+
+def test_a_missing_peer_is_skipped_with_one_line(capsys):
+    assert import_peer("json", "json") is json
+    assert capsys.readouterr().out == ""
+    assert import_peer("no_such_module_here", "no-such-dist") is None
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 1
+    assert out[0].startswith("no_such_module_here cannot be imported (")
+    assert out[0].endswith("): its rows are skipped (pip install no-such-dist)")
+
+
+def test_measures_take_turns_round_by_round():
+    calls = []
+
+    def measure(name: str, base: float):
+        def rate(round_: int) -> float:
+            calls.append((name, round_))
+            return base + round_
+
+        return rate
+
+    values = taking_turns({"a": measure("a", 10.0), "b": measure("b", 5.0)}, rounds=3)
+    assert calls == [("a", 0), ("b", 0), ("a", 1), ("b", 1), ("a", 2), ("b", 2)]
+    assert values == {"a": [10.0, 11.0, 12.0], "b": [5.0, 6.0, 7.0]}
+
+
+def test_spread_is_the_range_over_the_best():
+    assert spread([10.0, 11.0, 12.0]) == pytest.approx(2.0 / 12.0)
+    assert spread([5.0, 5.0]) == 0.0
+    assert spread([0.0]) == 0.0
 
 
 def test_bench_main_runs_shows_and_writes(tmp_path, capsys):

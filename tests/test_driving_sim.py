@@ -1,7 +1,8 @@
 """The C traffic step (envs.driving._sim through traffic.step/run) against the numpy step it
 replaces (traffic.step_reference), on random scenes of the highway, the merge and the
 roundabout: the same lane changes, crashes and poses, with every kind of ego control; the
-ring has no seam; the C kinematics observation against its numpy version."""
+ring has no seam; the C kinematics observation, leader gaps and whole policy step
+(DrivingSim.step) against their numpy versions."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 from envs.driving import DrivingConfig, spawn, traffic
 from envs.driving.observations import kinematics, kinematics_reference
+from envs.driving.simulation import ACTION_COUNT, DrivingSim
 from envs.driving.traffic import EgoControls, Vehicles
 
 CONFIGS = {
@@ -191,3 +193,70 @@ def test_c_kinematics_equal_the_numpy_kinematics(scenario):
             reference = kinematics_reference(v, config.road, observed)
             np.testing.assert_array_equal(ours[..., 0], reference[..., 0])
             np.testing.assert_allclose(ours, reference, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("scenario", sorted(CONFIGS))
+def test_c_leader_gaps_equal_the_numpy_leader_gaps(scenario):
+    config = CONFIGS[scenario]
+    for seed in range(4):
+        v = random_scenes(config, seed)
+        ours = traffic.leader_gaps(v, config.road)
+        reference = traffic.leader_gaps_reference(v, config.road)
+        np.testing.assert_array_equal(np.isinf(ours), np.isinf(reference))
+        np.testing.assert_allclose(ours, reference, rtol=1e-12, atol=1e-12)
+
+
+POLICY_CONFIGS = {  # short episodes and a lane-change cost, so every term and ending occurs
+    **CONFIGS,
+    "highway": DrivingConfig(lanes=3, vehicles=20, duration=8.0, lane_change_reward=-0.05),
+    "merge_unnormalised": DrivingConfig(
+        scenario="merge", lanes=2, vehicles=8, normalize_reward=False, offroad_terminal=False
+    ),
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(POLICY_CONFIGS))
+def test_c_policy_step_equals_the_numpy_policy_step(scenario):
+    # twin simulations from the same start, random meta-actions; finished scenes restart
+    # from the same draws in both, so the comparison runs over many episodes
+    config = POLICY_CONFIGS[scenario]
+    scenes, steps = 8, 40
+    ours, reference = DrivingSim(config, scenes), DrivingSim(config, scenes)
+    ours.reset(np.random.default_rng(3))
+    reference.reset(np.random.default_rng(3))
+    rng = np.random.default_rng(4)
+    ended = changed = 0
+    for _ in range(steps):
+        actions = rng.integers(ACTION_COUNT, size=scenes)
+        got, want = ours.step(actions), reference.step_reference(actions)
+        assert_same(ours.vehicles, reference.vehicles)
+        for name in ("speed_index", "substep", "steps", "time", "speed_sum"):
+            np.testing.assert_allclose(getattr(ours, name), getattr(reference, name), rtol=1e-12)
+        for name in ("terminated", "truncated", "action_mask"):
+            np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
+        np.testing.assert_allclose(got.reward, want.reward, rtol=1e-12, atol=1e-12)
+        assert list(got.rewards) == list(want.rewards)
+        for name, term in got.rewards.items():
+            np.testing.assert_allclose(term, want.rewards[name], rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(got.observation, want.observation)
+        done = np.flatnonzero(got.terminated | got.truncated)
+        ended += len(done)
+        changed += int((got.rewards["lane_change"] != 0).sum())
+        seed = int(rng.integers(2**32))
+        ours.reset(np.random.default_rng(seed), done)
+        reference.reset(np.random.default_rng(seed), done)
+    assert ended > 0 and (changed > 0 or config.lane_change_reward == 0)
+
+
+def test_policy_step_refuses_bad_actions():
+    sim = DrivingSim(CONFIGS["highway"], scenes=2)
+    sim.reset(np.random.default_rng(0))
+    before = sim.vehicles.copy()
+    with pytest.raises(ValueError, match=r"0\.\.4, got 5 for scene 1"):
+        sim.step(np.array([3, 5]))
+    assert_same(sim.vehicles, before)  # refused before any scene moved
+    assert (sim.time == 0).all() and (sim.steps == 0).all()
+    with pytest.raises(ValueError, match="2 ints"):
+        sim.step(np.array([1.0, 2.0]))
+    with pytest.raises(ValueError, match="2 ints"):
+        sim.step(np.array([1]))

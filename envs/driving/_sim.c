@@ -1,8 +1,10 @@
 /*
  * envs.driving._sim: the traffic step of envs.driving.traffic in C, on the [B, V] numpy arrays
- * of a Vehicles value, in place.
+ * of a Vehicles value, in place; around it, the whole policy step of
+ * envs.driving.simulation.DrivingSim under discrete meta-actions (policy_step), the gaps to the
+ * leaders a calm start needs (leader_gaps) and the kinematics observation (kinematics).
  *
- * One call runs S simulation steps of every scene. Each step of a scene is what
+ * One call of run runs S simulation steps of every scene. Each step of a scene is what
  * envs.driving.traffic.step_reference does with numpy arrays, in the same order and with the
  * same formulas: neighbour tables from the vehicles sorted by x (stable), IDM accelerations
  * in the own and target lanes (and the stop before a ramp's end), MOBIL lane-change decisions
@@ -54,7 +56,8 @@ typedef struct {
 typedef struct { /* one scene's arrays (pointers at its row) and the model constants */
     const double *P; /* [P_COUNT], see enum Param */
     double *x, *y, *heading, *speed;
-    const double *length, *width, *target_speed, *delta, *time_headway, *politeness;
+    double *target_speed;
+    const double *length, *width, *delta, *time_headway, *politeness;
     const int8_t *kind;
     int64_t *target;
     uint8_t *crashed;
@@ -98,6 +101,19 @@ static double python_mod(double a, double b)
     return mod;
 }
 
+/* |cos(heading)| and |sin(heading)|, exactly 1 and 0 for a vehicle pointing along the road
+ * (most are) without calling cos and sin. */
+static void abs_cos_sin(double heading, double *c, double *s)
+{
+    if (heading == 0.0) {
+        *c = 1.0;
+        *s = 0.0;
+    } else {
+        *c = fabs(cos(heading));
+        *s = fabs(sin(heading));
+    }
+}
+
 static double place_of(const Road *road, double x)
 {
     return road->circumference > 0.0 ? python_mod(x, road->circumference) : x;
@@ -138,6 +154,8 @@ static double wrap_to_pi(double angle)
 static double lane_keeping(const double *P, double y, double heading, double speed,
                            double target_y, double length)
 {
+    if (heading == 0.0 && y == target_y)
+        return 0.0; /* what the formulas below give, without their five trigonometric calls */
     double moving = fmax(speed, 1.0);
     double lateral_speed = (target_y - y) / P[P_TAU_LATERAL];
     double heading_ref = clipd(asin(clipd(lateral_speed / moving, -1.0, 1.0)),
@@ -182,8 +200,9 @@ static void build_tables(const Scene *s, const Road *road, Work *w)
     for (int p = 0; p < V; p++) {
         int i = w->order[p];
         w->rank[i] = p;
-        double half_y = 0.5 * (s->length[i] * fabs(sin(s->heading[i])) +
-                               s->width[i] * fabs(cos(s->heading[i])));
+        double c, n;
+        abs_cos_sin(s->heading[i], &c, &n);
+        double half_y = 0.5 * (s->length[i] * n + s->width[i] * c);
         w->reach_lo[p] = lane_of(road, s->y[i] - half_y);
         w->reach_hi[p] = lane_of(road, s->y[i] + half_y);
         w->target_sorted[p] = s->target[i];
@@ -319,7 +338,8 @@ static void collide(const Scene *s, const Road *road, Work *w)
     int V = w->V, ring = road->circumference > 0.0;
     double widest = 0.0;
     for (int i = 0; i < V; i++) {
-        double c = fabs(cos(s->heading[i])), n = fabs(sin(s->heading[i]));
+        double c, n;
+        abs_cos_sin(s->heading[i], &c, &n);
         w->hx[i] = 0.5 * (s->length[i] * c + s->width[i] * n);
         w->hy[i] = 0.5 * (s->length[i] * n + s->width[i] * c);
         widest = fmax(widest, w->hx[i]);
@@ -376,11 +396,15 @@ static void step_scene(const Scene *s, const Road *road, Work *w, double dt, int
             accel = -s->speed[i] / dt;
             steering = 0.0;
         }
-        double beta = atan(0.5 * tan(steering)), direction_of_travel = s->heading[i] + beta;
         double travelled = s->speed[i] * dt;
-        s->x[i] += travelled * cos(direction_of_travel);
-        s->y[i] += travelled * sin(direction_of_travel);
-        s->heading[i] += travelled * sin(beta) / (0.5 * s->length[i]);
+        if (steering == 0.0 && s->heading[i] == 0.0) { /* straight on: the same, exactly */
+            s->x[i] += travelled;
+        } else {
+            double beta = atan(0.5 * tan(steering)), direction_of_travel = s->heading[i] + beta;
+            s->x[i] += travelled * cos(direction_of_travel);
+            s->y[i] += travelled * sin(direction_of_travel);
+            s->heading[i] += travelled * sin(beta) / (0.5 * s->length[i]);
+        }
         s->speed[i] = fmin(fmax(s->speed[i] + accel * dt, 0.0), P[P_MAX_SPEED]);
     }
     collide(s, road, w);
@@ -393,8 +417,9 @@ typedef struct {
     int held;
 } Arg;
 
-/* Borrow a C-contiguous buffer of `count` items of `itemsize` bytes whose format is one of
- * `formats` (e.g. "d", "lq"); a clear error names the argument otherwise. */
+/* Borrow a C-contiguous buffer of `count` items (at least one, any number when `count` is
+ * negative) of `itemsize` bytes whose format is one of `formats` (e.g. "d", "lq"); a clear
+ * error names the argument otherwise. */
 static int borrow(PyObject *obj, const char *name, const char *formats, Py_ssize_t itemsize,
                   Py_ssize_t count, int writable, Arg *arg)
 {
@@ -413,9 +438,10 @@ static int borrow(PyObject *obj, const char *name, const char *formats, Py_ssize
                      name, arg->view.format, formats, itemsize);
         return -1;
     }
-    if (arg->view.len != count * itemsize) {
-        PyErr_Format(PyExc_ValueError, "%s has %zd items, expected %zd", name,
-                     arg->view.len / itemsize, count);
+    if (count < 0 ? arg->view.len < itemsize : arg->view.len != count * itemsize) {
+        PyErr_Format(PyExc_ValueError, "%s has %zd items, expected %s%zd", name,
+                     arg->view.len / itemsize, count < 0 ? "at least " : "",
+                     count < 0 ? (Py_ssize_t)1 : count);
         return -1;
     }
     return 0;
@@ -496,36 +522,18 @@ static int borrow_directions(PyObject *obj, Py_ssize_t scenes, Arg *arg, Py_ssiz
     return 0;
 }
 
-static PyObject *sim_run(PyObject *Py_UNUSED(module), PyObject *args)
+/* Borrow the 13 [B, V] arrays of a Vehicles tuple (in the order of enum A_*) into a[0..12];
+ * the fields a step changes must be writable. */
+static int borrow_vehicles(PyObject *vehicles, Py_ssize_t scenes, Py_ssize_t count, Arg *a)
 {
-    PyObject *vehicles, *params_obj, *directions_obj, *ego_acc_obj, *ego_steer_obj;
-    Py_ssize_t scenes, count, substeps = 0;
-    Road road;
-    double dt;
-    int accel_mode;
-    if (!PyArg_ParseTuple(args, "O!nnOiidddddOiOO:run", &PyTuple_Type, &vehicles, &scenes,
-                          &count, &params_obj, &road.lanes, &road.total_lanes, &road.lane_width,
-                          &road.merge_start, &road.ramp_end, &road.circumference, &dt,
-                          &directions_obj, &accel_mode, &ego_acc_obj, &ego_steer_obj))
-        return NULL;
-    if (PyTuple_GET_SIZE(vehicles) != A_VEHICLES || scenes < 1 || count < 1 || count > INT_MAX ||
-        !(dt > 0.0) || road.lanes < 1 || road.total_lanes < road.lanes ||
-        !(road.lane_width > 0.0) || !(road.circumference >= 0.0) || accel_mode < ACCEL_TRAFFIC ||
-        accel_mode > ACCEL_GIVEN) {
-        PyErr_SetString(PyExc_ValueError, "run: bad vehicles tuple, sizes, road, dt or mode");
-        return NULL;
+    if (!PyTuple_Check(vehicles) || PyTuple_GET_SIZE(vehicles) != A_VEHICLES) {
+        PyErr_Format(PyExc_TypeError, "vehicles must be a tuple of the %d Vehicles arrays",
+                     A_VEHICLES);
+        return -1;
     }
-    road.has_ramp = road.total_lanes > road.lanes;
-    road.inverse_width = 1.0 / road.lane_width;
-    Arg a[A_VEHICLES + 4] = {0};
-    Arg *params = &a[A_VEHICLES], *directions = &a[A_VEHICLES + 1];
-    Arg *ego_acc = &a[A_VEHICLES + 2], *ego_steer = &a[A_VEHICLES + 3];
-    int steering_given = ego_steer_obj != Py_None;
-    PyObject *result = NULL;
-    Work w = {0};
     for (int k = 0; k < A_VEHICLES; k++) {
         int writable = k == A_X || k == A_Y || k == A_HEADING || k == A_SPEED ||
-                       k == A_TARGET_LANE || k == A_CRASHED;
+                       k == A_TARGET_LANE || k == A_TARGET_SPEED || k == A_CRASHED;
         const char *formats = k == A_KIND          ? "b"
                               : k == A_TARGET_LANE ? "lq"
                               : k == A_CRASHED     ? "?"
@@ -533,9 +541,84 @@ static PyObject *sim_run(PyObject *Py_UNUSED(module), PyObject *args)
         Py_ssize_t size = k == A_KIND || k == A_CRASHED ? 1 : 8;
         if (borrow(PyTuple_GET_ITEM(vehicles, k), vehicle_fields[k], formats, size,
                    scenes * count, writable, &a[k]) < 0)
-            goto done;
+            return -1;
     }
-    if (borrow(params_obj, "params", "d", 8, P_COUNT, 0, params) < 0 ||
+    return 0;
+}
+
+/* Scene b of the borrowed vehicle arrays. */
+static Scene scene_at(const Arg *a, const double *params, Py_ssize_t b, Py_ssize_t count)
+{
+    Py_ssize_t row = b * count;
+    Scene s = {
+        params,
+        (double *)a[A_X].view.buf + row,
+        (double *)a[A_Y].view.buf + row,
+        (double *)a[A_HEADING].view.buf + row,
+        (double *)a[A_SPEED].view.buf + row,
+        (double *)a[A_TARGET_SPEED].view.buf + row,
+        (const double *)a[A_LENGTH].view.buf + row,
+        (const double *)a[A_WIDTH].view.buf + row,
+        (const double *)a[A_DELTA].view.buf + row,
+        (const double *)a[A_TIME_HEADWAY].view.buf + row,
+        (const double *)a[A_POLITENESS].view.buf + row,
+        (const int8_t *)a[A_KIND].view.buf + row,
+        (int64_t *)a[A_TARGET_LANE].view.buf + row,
+        (uint8_t *)a[A_CRASHED].view.buf + row,
+    };
+    return s;
+}
+
+/* The road from its numbers, checked; -1 with a ValueError naming the call when they are
+ * not a road. */
+static int road_of(Road *road, const char *call)
+{
+    if (road->lanes < 1 || road->total_lanes < road->lanes || !(road->lane_width > 0.0) ||
+        !(road->circumference >= 0.0)) {
+        PyErr_Format(PyExc_ValueError, "%s: bad road (lanes %d, total_lanes %d, lane_width %g, "
+                     "circumference %g)", call, road->lanes, road->total_lanes, road->lane_width,
+                     road->circumference);
+        return -1;
+    }
+    road->has_ramp = road->total_lanes > road->lanes;
+    road->inverse_width = 1.0 / road->lane_width;
+    return 0;
+}
+
+static void release(Arg *a, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (a[k].held)
+            PyBuffer_Release(&a[k].view);
+}
+
+static PyObject *sim_run(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *vehicles, *params_obj, *directions_obj, *ego_acc_obj, *ego_steer_obj;
+    Py_ssize_t scenes, count, substeps = 0;
+    Road road;
+    double dt;
+    int accel_mode;
+    if (!PyArg_ParseTuple(args, "OnnOiidddddOiOO:run", &vehicles, &scenes, &count, &params_obj,
+                          &road.lanes, &road.total_lanes, &road.lane_width, &road.merge_start,
+                          &road.ramp_end, &road.circumference, &dt, &directions_obj,
+                          &accel_mode, &ego_acc_obj, &ego_steer_obj))
+        return NULL;
+    if (road_of(&road, "run") < 0)
+        return NULL;
+    if (scenes < 1 || count < 1 || count > INT_MAX || !(dt > 0.0) ||
+        accel_mode < ACCEL_TRAFFIC || accel_mode > ACCEL_GIVEN) {
+        PyErr_SetString(PyExc_ValueError, "run: bad sizes, dt or mode");
+        return NULL;
+    }
+    Arg a[A_VEHICLES + 4] = {0};
+    Arg *params = &a[A_VEHICLES], *directions = &a[A_VEHICLES + 1];
+    Arg *ego_acc = &a[A_VEHICLES + 2], *ego_steer = &a[A_VEHICLES + 3];
+    int steering_given = ego_steer_obj != Py_None;
+    PyObject *result = NULL;
+    Work w = {0};
+    if (borrow_vehicles(vehicles, scenes, count, a) < 0 ||
+        borrow(params_obj, "params", "d", 8, P_COUNT, 0, params) < 0 ||
         borrow_directions(directions_obj, scenes, directions, &substeps) < 0 ||
         (accel_mode == ACCEL_GIVEN &&
          borrow(ego_acc_obj, "ego acceleration", "d", 8, scenes, 0, ego_acc) < 0) ||
@@ -546,23 +629,7 @@ static PyObject *sim_run(PyObject *Py_UNUSED(module), PyObject *args)
     const int64_t *dirs = directions->view.buf;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t b = 0; b < scenes; b++) {
-        Py_ssize_t row = b * count;
-        Scene s = {
-            params->view.buf,
-            (double *)a[A_X].view.buf + row,
-            (double *)a[A_Y].view.buf + row,
-            (double *)a[A_HEADING].view.buf + row,
-            (double *)a[A_SPEED].view.buf + row,
-            (const double *)a[A_LENGTH].view.buf + row,
-            (const double *)a[A_WIDTH].view.buf + row,
-            (const double *)a[A_TARGET_SPEED].view.buf + row,
-            (const double *)a[A_DELTA].view.buf + row,
-            (const double *)a[A_TIME_HEADWAY].view.buf + row,
-            (const double *)a[A_POLITENESS].view.buf + row,
-            (const int8_t *)a[A_KIND].view.buf + row,
-            (int64_t *)a[A_TARGET_LANE].view.buf + row,
-            (uint8_t *)a[A_CRASHED].view.buf + row,
-        };
+        Scene s = scene_at(a, params->view.buf, b, count);
         Ego ego = {accel_mode, steering_given,
                    accel_mode == ACCEL_GIVEN ? ((const double *)ego_acc->view.buf)[b] : 0.0,
                    steering_given ? ((const double *)ego_steer->view.buf)[b] : 0.0};
@@ -573,9 +640,224 @@ static PyObject *sim_run(PyObject *Py_UNUSED(module), PyObject *args)
     result = Py_NewRef(Py_None);
 done:
     work_free(&w);
-    for (size_t k = 0; k < sizeof(a) / sizeof(a[0]); k++)
-        if (a[k].held)
-            PyBuffer_Release(&a[k].view);
+    release(a, sizeof(a) / sizeof(a[0]));
+    return result;
+}
+
+/* ------------------------------------------------------------------------ leader gaps */
+
+static PyObject *sim_leader_gaps(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *vehicles, *out_obj;
+    Py_ssize_t scenes, count;
+    Road road;
+    if (!PyArg_ParseTuple(args, "OnniiddddO:leader_gaps", &vehicles, &scenes, &count,
+                          &road.lanes, &road.total_lanes, &road.lane_width, &road.merge_start,
+                          &road.ramp_end, &road.circumference, &out_obj))
+        return NULL;
+    if (road_of(&road, "leader_gaps") < 0)
+        return NULL;
+    if (scenes < 1 || count < 1 || count > INT_MAX) {
+        PyErr_SetString(PyExc_ValueError, "leader_gaps: scenes and count must be >= 1");
+        return NULL;
+    }
+    Arg a[A_VEHICLES + 1] = {0};
+    PyObject *result = NULL;
+    Work w = {0};
+    if (borrow_vehicles(vehicles, scenes, count, a) < 0 ||
+        borrow(out_obj, "out", "d", 8, scenes * count, 1, &a[A_VEHICLES]) < 0 ||
+        work_init(&w, (int)count, road.total_lanes) < 0)
+        goto done;
+    double *out = a[A_VEHICLES].view.buf;
+    for (Py_ssize_t b = 0; b < scenes; b++) {
+        Scene s = scene_at(a, NULL, b, count);
+        for (int i = 0; i < w.V; i++)
+            w.lane[i] = lane_of(&road, s.y[i]);
+        build_tables(&s, &road, &w);
+        for (int i = 0; i < w.V; i++)
+            out[b * count + i] = lookup(&s, &road, &w, i, w.lane[i], +1).gap;
+    }
+    result = Py_NewRef(Py_None);
+done:
+    work_free(&w);
+    release(a, sizeof(a) / sizeof(a[0]));
+    return result;
+}
+
+/* -------------------------------------------------------------------------- policy step */
+
+enum Action { LANE_LEFT, IDLE, LANE_RIGHT, FASTER, SLOWER, ACTION_COUNT };
+
+enum Setting { /* a DrivingConfig's numbers, in the order envs.driving.simulation passes them */
+    S_POLICY_DT,        /* 1 / policy_frequency [s] */
+    S_DURATION,         /* [s] */
+    S_ROAD_LENGTH,      /* the ego's episode ends past it [m] (may be inf) */
+    S_COLLISION_REWARD,
+    S_HIGH_SPEED_REWARD,
+    S_RIGHT_LANE_REWARD,
+    S_LANE_CHANGE_REWARD,
+    S_SPEED_LOW,        /* reward_speed_range [m/s] */
+    S_SPEED_HIGH,
+    S_NORMALIZE,        /* 0 or 1 */
+    S_OFFROAD_TERMINAL, /* 0 or 1 */
+    S_COUNT
+};
+
+enum { T_COLLISION, T_HIGH_SPEED, T_RIGHT_LANE, T_LANE_CHANGE, T_COUNT }; /* reward terms */
+
+enum { E_SPEED_INDEX, E_SUBSTEP, E_STEPS, E_TIME, E_SPEED_SUM, E_COUNT }; /* episode arrays */
+
+static const char *episode_fields[E_COUNT] = {"speed_index", "substep", "steps", "time",
+                                              "speed_sum"};
+
+/* Which meta-actions act for the ego of scene s (envs.driving.simulation.DrivingSim.action_mask). */
+static void meta_action_mask(const Scene *s, const Road *road, int64_t speed_index,
+                             Py_ssize_t speeds, uint8_t *mask)
+{
+    int64_t lane = s->target[0];
+    double place = place_of(road, s->x[0]);
+    mask[LANE_LEFT] = (uint8_t)may_change(road, lane, lane - 1, place);
+    mask[IDLE] = 1;
+    mask[LANE_RIGHT] = (uint8_t)may_change(road, lane, lane + 1, place);
+    mask[FASTER] = speed_index < speeds - 1;
+    mask[SLOWER] = speed_index > 0;
+}
+
+/* envs.driving.road.Road.on_road for one point. */
+static int on_road(const Road *road, double x, double y)
+{
+    double half = road->lane_width / 2;
+    if (y >= -half && y <= (double)(road->lanes - 1) * road->lane_width + half)
+        return 1;
+    if (!road->has_ramp)
+        return 0;
+    double ramp_y = (double)road->lanes * road->lane_width;
+    return y > ramp_y - half && y <= ramp_y + half && place_of(road, x) <= road->ramp_end;
+}
+
+static PyObject *sim_policy_step(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *vehicles, *episode, *params_obj, *settings_obj, *speeds_obj, *cycle_obj;
+    PyObject *actions_obj, *reward_obj, *terminated_obj, *truncated_obj, *terms_obj, *mask_obj;
+    Py_ssize_t scenes, count, substeps;
+    Road road;
+    double dt;
+    if (!PyArg_ParseTuple(args, "OOnnOiiddddOOdnOOOOOOO:policy_step", &vehicles, &episode,
+                          &scenes, &count, &params_obj, &road.lanes, &road.total_lanes,
+                          &road.lane_width, &road.merge_start, &road.ramp_end,
+                          &road.circumference, &settings_obj, &speeds_obj, &dt, &substeps,
+                          &cycle_obj, &actions_obj, &reward_obj, &terminated_obj,
+                          &truncated_obj, &terms_obj, &mask_obj))
+        return NULL;
+    if (road_of(&road, "policy_step") < 0)
+        return NULL;
+    if (scenes < 1 || count < 1 || count > INT_MAX || !(dt > 0.0) || substeps < 1) {
+        PyErr_SetString(PyExc_ValueError, "policy_step: bad sizes, dt or substeps");
+        return NULL;
+    }
+    if (!PyTuple_Check(episode) || PyTuple_GET_SIZE(episode) != E_COUNT) {
+        PyErr_Format(PyExc_TypeError, "episode must be a tuple of the %d episode arrays",
+                     E_COUNT);
+        return NULL;
+    }
+    enum { A_PARAMS = A_VEHICLES, A_EPISODE, A_SETTINGS = A_EPISODE + E_COUNT, A_SPEEDS,
+           A_CYCLE, A_ACTIONS, A_REWARD, A_TERMINATED, A_TRUNCATED, A_TERMS, A_MASK, A_ALL };
+    Arg a[A_ALL] = {0};
+    PyObject *result = NULL;
+    Work w = {0};
+    if (borrow_vehicles(vehicles, scenes, count, a) < 0 ||
+        borrow(params_obj, "params", "d", 8, P_COUNT, 0, &a[A_PARAMS]) < 0)
+        goto done;
+    for (int k = 0; k < E_COUNT; k++)
+        if (borrow(PyTuple_GET_ITEM(episode, k), episode_fields[k],
+                   k < E_TIME ? "lq" : "d", 8, scenes, 1, &a[A_EPISODE + k]) < 0)
+            goto done;
+    if (borrow(settings_obj, "settings", "d", 8, S_COUNT, 0, &a[A_SETTINGS]) < 0)
+        goto done;
+    if (borrow(speeds_obj, "target_speeds", "d", 8, -1, 0, &a[A_SPEEDS]) < 0 ||
+        borrow(cycle_obj, "lane_change_cycle", "lq", 8, -1, 0, &a[A_CYCLE]) < 0 ||
+        borrow(actions_obj, "actions", "lq", 8, scenes, 0, &a[A_ACTIONS]) < 0 ||
+        borrow(reward_obj, "reward", "d", 8, scenes, 1, &a[A_REWARD]) < 0 ||
+        borrow(terminated_obj, "terminated", "?", 1, scenes, 1, &a[A_TERMINATED]) < 0 ||
+        borrow(truncated_obj, "truncated", "?", 1, scenes, 1, &a[A_TRUNCATED]) < 0 ||
+        borrow(terms_obj, "terms", "d", 8, T_COUNT * scenes, 1, &a[A_TERMS]) < 0 ||
+        borrow(mask_obj, "mask", "?", 1, ACTION_COUNT * scenes, 1, &a[A_MASK]) < 0)
+        goto done;
+    const int64_t *actions = a[A_ACTIONS].view.buf;
+    int64_t *speed_index = a[A_EPISODE + E_SPEED_INDEX].view.buf;
+    Py_ssize_t speeds = a[A_SPEEDS].view.len / 8, cycle = a[A_CYCLE].view.len / 8;
+    for (Py_ssize_t b = 0; b < scenes; b++) { /* refuse before any scene moves */
+        if (actions[b] < 0 || actions[b] >= ACTION_COUNT) {
+            PyErr_Format(PyExc_ValueError, "discrete actions must be ints in 0..%d, got %lld "
+                         "for scene %zd", ACTION_COUNT - 1, (long long)actions[b], b);
+            goto done;
+        }
+        if (speed_index[b] < 0 || speed_index[b] >= speeds) {
+            PyErr_Format(PyExc_ValueError, "speed_index %lld of scene %zd is outside "
+                         "target_speeds (%zd speeds)", (long long)speed_index[b], b, speeds);
+            goto done;
+        }
+    }
+    if (work_init(&w, (int)count, road.total_lanes) < 0)
+        goto done;
+    const double *S = a[A_SETTINGS].view.buf, *target_speeds = a[A_SPEEDS].view.buf;
+    const int64_t *lane_change_cycle = a[A_CYCLE].view.buf;
+    int64_t *substep = a[A_EPISODE + E_SUBSTEP].view.buf;
+    int64_t *steps = a[A_EPISODE + E_STEPS].view.buf;
+    double *time = a[A_EPISODE + E_TIME].view.buf;
+    double *speed_sum = a[A_EPISODE + E_SPEED_SUM].view.buf;
+    double *reward = a[A_REWARD].view.buf, *terms = a[A_TERMS].view.buf;
+    uint8_t *terminated = a[A_TERMINATED].view.buf, *truncated = a[A_TRUNCATED].view.buf;
+    uint8_t *mask = a[A_MASK].view.buf;
+    const Ego track_targets = {ACCEL_TRACK_SPEED, 0, 0.0, 0.0};
+    for (Py_ssize_t b = 0; b < scenes; b++) {
+        Scene s = scene_at(a, a[A_PARAMS].view.buf, b, count);
+        /* the meta-action; one that cannot act idles */
+        uint8_t *m = mask + b * ACTION_COUNT;
+        meta_action_mask(&s, &road, speed_index[b], speeds, m);
+        int64_t taken = m[actions[b]] ? actions[b] : IDLE;
+        int64_t lane_step = taken == LANE_LEFT ? -1 : (taken == LANE_RIGHT ? 1 : 0);
+        s.target[0] += lane_step;
+        speed_index[b] += taken == FASTER ? 1 : (taken == SLOWER ? -1 : 0);
+        s.target_speed[0] = target_speeds[speed_index[b]];
+        /* the traffic, deciding lane changes on the cycle's substeps */
+        for (Py_ssize_t k = 0; k < substeps; k++)
+            step_scene(&s, &road, &w, dt, lane_change_cycle[(substep[b] + k) % cycle],
+                       &track_targets);
+        substep[b] += substeps;
+        time[b] += S[S_POLICY_DT];
+        steps[b] += 1;
+        speed_sum[b] += s.speed[0];
+        /* reward terms (envs.driving.rewards) and the episode's end */
+        int road_here = on_road(&road, s.x[0], s.y[0]);
+        double low = S[S_SPEED_LOW], high = S[S_SPEED_HIGH];
+        double forward = s.speed[0] * cos(s.heading[0]);
+        double lanes_right = (double)(road.lanes - 1 > 1 ? road.lanes - 1 : 1);
+        double *t = terms;
+        t[T_COLLISION * scenes + b] = S[S_COLLISION_REWARD] * (double)s.crashed[0];
+        t[T_HIGH_SPEED * scenes + b] =
+            S[S_HIGH_SPEED_REWARD] * fmin(fmax((forward - low) / (high - low), 0.0), 1.0);
+        t[T_RIGHT_LANE * scenes + b] =
+            S[S_RIGHT_LANE_REWARD] *
+            fmin(fmax((double)lane_of(&road, s.y[0]) / lanes_right, 0.0), 1.0);
+        t[T_LANE_CHANGE * scenes + b] = S[S_LANE_CHANGE_REWARD] * (double)(lane_step != 0);
+        double r = t[T_COLLISION * scenes + b] + t[T_HIGH_SPEED * scenes + b] +
+                   t[T_RIGHT_LANE * scenes + b] + t[T_LANE_CHANGE * scenes + b];
+        if (S[S_NORMALIZE] != 0.0) {
+            double worst = S[S_COLLISION_REWARD];
+            double best = S[S_HIGH_SPEED_REWARD] + S[S_RIGHT_LANE_REWARD];
+            r = (r - worst) / (best - worst);
+        }
+        reward[b] = r * (double)road_here;
+        terminated[b] = s.crashed[0] || s.x[0] > S[S_ROAD_LENGTH] ||
+                        (S[S_OFFROAD_TERMINAL] != 0.0 && !road_here);
+        truncated[b] = time[b] >= S[S_DURATION] - 1e-9 && !terminated[b];
+        meta_action_mask(&s, &road, speed_index[b], speeds, m); /* of the new state */
+    }
+    result = Py_NewRef(Py_None);
+done:
+    work_free(&w);
+    release(a, sizeof(a) / sizeof(a[0]));
     return result;
 }
 
@@ -672,6 +954,18 @@ static PyMethodDef sim_methods[] = {
      "    ramp_end, circumference, dt, directions, acceleration_mode, ego_acceleration,\n"
      "    ego_steering) -> None\n"
      "Advance every scene by len(directions) steps of dt in place (see envs.driving.traffic.run)."},
+    {"leader_gaps", sim_leader_gaps, METH_VARARGS,
+     "leader_gaps(vehicles, scenes, count, lanes, total_lanes, lane_width, merge_start,\n"
+     "    ramp_end, circumference, out) -> None\n"
+     "Each vehicle's bumper-to-bumper gap to the nearest vehicle ahead in its own lane (inf\n"
+     "when none) into the float64 [B, V] array out (see envs.driving.traffic.leader_gaps)."},
+    {"policy_step", sim_policy_step, METH_VARARGS,
+     "policy_step(vehicles, episode, scenes, count, params, lanes, total_lanes, lane_width,\n"
+     "    merge_start, ramp_end, circumference, settings, target_speeds, dt, substeps,\n"
+     "    lane_change_cycle, actions, reward, terminated, truncated, terms, mask) -> None\n"
+     "One policy step of every scene under discrete meta-actions, in place, writing the\n"
+     "reward, the episode's end, the reward terms and the new action mask\n"
+     "(see envs.driving.simulation.DrivingSim.step)."},
     {"kinematics", sim_kinematics, METH_VARARGS,
      "kinematics(x, y, heading, speed, scenes, count, observed, out, x_range, y_range,\n"
      "    v_range, circumference) -> None\n"
@@ -696,7 +990,8 @@ PyMODINIT_FUNC PyInit__sim(void)
     if (PyModule_AddIntConstant(m, "PARAM_COUNT", P_COUNT) < 0 ||
         PyModule_AddIntConstant(m, "ACCEL_TRAFFIC", ACCEL_TRAFFIC) < 0 ||
         PyModule_AddIntConstant(m, "ACCEL_TRACK_SPEED", ACCEL_TRACK_SPEED) < 0 ||
-        PyModule_AddIntConstant(m, "ACCEL_GIVEN", ACCEL_GIVEN) < 0) {
+        PyModule_AddIntConstant(m, "ACCEL_GIVEN", ACCEL_GIVEN) < 0 ||
+        PyModule_AddIntConstant(m, "SETTING_COUNT", S_COUNT) < 0) {
         Py_DECREF(m);
         return NULL;
     }

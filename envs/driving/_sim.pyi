@@ -1,4 +1,5 @@
 """Types of the C extension envs.driving._sim (see _sim.c, envs.driving.traffic.run and
+leader_gaps, envs.driving.simulation.DrivingSim.step and
 envs.driving.observations.kinematics)."""
 
 import numpy as np
@@ -7,6 +8,7 @@ PARAM_COUNT: int
 ACCEL_TRAFFIC: int
 ACCEL_TRACK_SPEED: int
 ACCEL_GIVEN: int
+SETTING_COUNT: int
 
 def run(
     vehicles: tuple[np.ndarray, ...],
@@ -24,6 +26,44 @@ def run(
     acceleration_mode: int,
     ego_acceleration: np.ndarray | None,
     ego_steering: np.ndarray | None,
+    /,
+) -> None: ...
+def leader_gaps(
+    vehicles: tuple[np.ndarray, ...],
+    scenes: int,
+    count: int,
+    lanes: int,
+    total_lanes: int,
+    lane_width: float,
+    merge_start: float,
+    ramp_end: float,
+    circumference: float,
+    out: np.ndarray,
+    /,
+) -> None: ...
+def policy_step(
+    vehicles: tuple[np.ndarray, ...],
+    episode: tuple[np.ndarray, ...],
+    scenes: int,
+    count: int,
+    params: np.ndarray,
+    lanes: int,
+    total_lanes: int,
+    lane_width: float,
+    merge_start: float,
+    ramp_end: float,
+    circumference: float,
+    settings: np.ndarray,
+    target_speeds: np.ndarray,
+    dt: float,
+    substeps: int,
+    lane_change_cycle: np.ndarray,
+    actions: np.ndarray,
+    reward: np.ndarray,
+    terminated: np.ndarray,
+    truncated: np.ndarray,
+    terms: np.ndarray,
+    mask: np.ndarray,
     /,
 ) -> None: ...
 def kinematics(

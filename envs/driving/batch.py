@@ -42,6 +42,7 @@ class DrivingBatch:
         done = result.terminated | result.truncated
         obs = result.observation
         infos: dict[str, Any] = {"rewards": result.rewards}
+        mask = result.action_mask  # of the stepped states: restarted scenes need theirs
         if done.any():
             rows = np.flatnonzero(done)
             infos["final_obs"] = {int(i): obs[i].copy() for i in rows}
@@ -50,5 +51,6 @@ class DrivingBatch:
             infos["final_rows"] = rows
             self.sim.reset(self.rng, rows)
             obs = self.sim.observation()
-        infos.update(self.sim.info())
+            mask = None
+        infos.update(self.sim.info(mask))
         return obs, result.reward, result.terminated, result.truncated, infos

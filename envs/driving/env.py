@@ -129,13 +129,13 @@ class DrivingEnv(gym.Env):
             float(result.reward[0]),
             bool(result.terminated[0]),
             bool(result.truncated[0]),
-            self._info(),
+            self._info(result.action_mask),
         )
 
-    def _info(self) -> dict[str, Any]:
+    def _info(self, action_mask: np.ndarray | None = None) -> dict[str, Any]:
         info = {
             key: (value[0].item() if value[0].ndim == 0 else value[0])
-            for key, value in self.sim.info().items()
+            for key, value in self.sim.info(action_mask).items()
         }
         info["rewards"] = dict(self._last_rewards)
         return info

@@ -24,6 +24,8 @@ from envs.driving.road import Road
 from envs.driving.scenarios import DrivingConfig
 from envs.driving.traffic import Vehicles
 
+TERM_NAMES = ("collision", "high_speed", "right_lane", "lane_change")  # _sim.c's order too
+
 
 def reward_terms(
     v: Vehicles, road: Road, config: DrivingConfig, lane_change: np.ndarray

@@ -239,8 +239,7 @@ def _calm_start(v: Vehicles, road: Road) -> None:
     """Slow down vehicles that start too close behind their leader: at most the speed whose
     IDM desired gap ``s0 + v T`` is the gap they have (dense traffic would otherwise start
     with emergency stops)."""
-    scene = traffic.scene_of(v, road)
-    gap = scene.ahead(scene.lane).gap
+    gap = traffic.leader_gaps(v, road)
     safe = np.maximum(gap - idm.JAM_GAP, 0.0) / v.time_headway
     np.minimum(v.speed, safe, out=v.speed)
 

@@ -4,6 +4,10 @@ Each policy step applies the ego actions, then runs ``simulation_frequency /
 policy_frequency`` traffic steps (:func:`envs.driving.traffic.run`). Every other vehicle
 reconsiders a lane change every ``LANE_CHANGE_PERIOD`` seconds, to the left and to the right
 in turn, so that two vehicles never move into the same lane from both sides at once.
+
+Under discrete meta-actions the whole policy step (actions, traffic, rewards, episode end,
+action mask) runs in the C extension :mod:`envs.driving._sim`; :meth:`DrivingSim.step_reference`
+is the same step in numpy, the oracle it is tested against and the step of continuous actions.
 """
 
 from __future__ import annotations
@@ -13,9 +17,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from envs.driving import traffic
+from envs.driving import _sim, traffic
 from envs.driving.observations import observe
-from envs.driving.rewards import reward_terms, total_reward
+from envs.driving.rewards import TERM_NAMES, reward_terms, total_reward
 from envs.driving.scenarios import DrivingConfig, spawn
 from envs.driving.traffic import EgoControls, Vehicles
 
@@ -48,6 +52,7 @@ class StepResult(NamedTuple):
     terminated: np.ndarray
     truncated: np.ndarray
     rewards: dict[str, np.ndarray]  # the named terms
+    action_mask: np.ndarray | None  # [B, 5] of the new state (discrete actions), else None
 
 
 class DrivingSim:
@@ -73,6 +78,17 @@ class DrivingSim:
         self.lane_change_cycle = np.where(tick % every == 0, np.where(tick < every, -1, 1), 0)
         self._substep_offsets = np.arange(config.substeps)[:, None]
         self._rows = np.arange(scenes)
+        # the config's numbers for the C policy step, in the order of _sim.c's enum Setting
+        self._settings = np.array([
+            1.0 / config.policy_frequency, config.duration, self.road.length,
+            config.collision_reward, config.high_speed_reward, config.right_lane_reward,
+            config.lane_change_reward, *config.reward_speed_range,
+            config.normalize_reward, config.offroad_terminal,
+        ], dtype=np.float64)  # fmt: skip
+        if len(self._settings) != _sim.SETTING_COUNT:
+            raise ImportError(
+                f"envs.driving._sim takes {_sim.SETTING_COUNT} settings, not {len(self._settings)}"
+            )
 
     # ---------------------------------------------------------------------------- state
 
@@ -112,7 +128,9 @@ class DrivingSim:
             "distance": self.vehicles.x[:, 0] - self.start_x,
         }
 
-    def info(self) -> dict[str, Any]:
+    def info(self, action_mask: np.ndarray | None = None) -> dict[str, Any]:
+        """Per-scene values of the current state (``[B]`` arrays); ``action_mask``, when given,
+        is this state's (a step's :attr:`StepResult.action_mask`), else it is computed."""
         v = self.vehicles
         info: dict[str, Any] = {
             "speed": v.speed[:, 0].copy(),
@@ -122,14 +140,40 @@ class DrivingSim:
             **self.metrics(),
         }
         if self.config.action == "discrete":
-            info["action_mask"] = self.action_mask()
+            info["action_mask"] = self.action_mask() if action_mask is None else action_mask
         return info
 
     # ----------------------------------------------------------------------------- step
 
     def step(self, actions: np.ndarray) -> StepResult:
-        """One policy step of every scene: ``actions`` is ``[B]`` ints (discrete) or
-        ``[B, 2]`` floats in ``[-1, 1]`` (acceleration, steering)."""
+        """One policy step of every scene: ``actions`` is ``[B]`` ints (discrete meta-actions:
+        the whole step runs in C) or ``[B, 2]`` floats in ``[-1, 1]`` (acceleration, steering:
+        :meth:`step_reference`)."""
+        if self.config.action != "discrete":
+            return self.step_reference(actions)
+        c = self.config
+        actions = np.asarray(actions)
+        if actions.dtype.kind not in "iu" or actions.size != self.scenes:
+            raise ValueError(
+                f"discrete actions must be {self.scenes} ints in 0..{ACTION_COUNT - 1}, "
+                f"got {actions!r}"
+            )
+        actions = np.ascontiguousarray(actions.reshape(self.scenes), dtype=np.int64)
+        reward, terms = np.empty(self.scenes), np.empty((len(TERM_NAMES), self.scenes))
+        terminated, truncated = np.empty(self.scenes, bool), np.empty(self.scenes, bool)
+        mask = np.empty((self.scenes, ACTION_COUNT), bool)
+        episode = (self.speed_index, self.substep, self.steps, self.time, self.speed_sum)
+        _sim.policy_step(
+            traffic.vehicle_arrays(self.vehicles), episode, self.scenes,
+            self.vehicles.shape[1], traffic.PARAMS, *traffic.road_numbers(self.road),
+            self._settings, self.target_speeds, 1.0 / c.simulation_frequency, c.substeps,
+            self.lane_change_cycle, actions, reward, terminated, truncated, terms, mask,
+        )  # fmt: skip
+        rewards = dict(zip(TERM_NAMES, terms, strict=True))
+        return StepResult(self.observation(), reward, terminated, truncated, rewards, mask)
+
+    def step_reference(self, actions: np.ndarray) -> StepResult:
+        """:meth:`step` written with numpy arrays around :func:`envs.driving.traffic.run`."""
         c, v = self.config, self.vehicles
         if c.action == "discrete":
             lane_change = self._apply_meta_actions(np.asarray(actions).reshape(self.scenes))
@@ -151,7 +195,8 @@ class DrivingSim:
         if c.offroad_terminal:
             terminated |= ~on_road
         truncated = (self.time >= c.duration - 1e-9) & ~terminated
-        return StepResult(self.observation(), reward, terminated, truncated, terms)
+        mask = self.action_mask() if c.action == "discrete" else None
+        return StepResult(self.observation(), reward, terminated, truncated, terms, mask)
 
     def _apply_meta_actions(self, actions: np.ndarray) -> np.ndarray:
         if actions.dtype.kind not in "iu" or not ((actions >= 0) & (actions < ACTION_COUNT)).all():

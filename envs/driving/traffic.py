@@ -10,7 +10,8 @@ changing lanes (or straddling a marking) it is the leader of the followers in ea
 
 :func:`step` and :func:`run` advance the scenes with the C extension
 :mod:`envs.driving._sim`; :func:`step_reference` is the same step written with the numpy
-functions below, the oracle the C step is tested against.
+functions below, the oracle the C step is tested against (and :func:`leader_gaps_reference`
+that of :func:`leader_gaps`).
 """
 
 from __future__ import annotations
@@ -326,7 +327,7 @@ def boxes_overlap(v: Vehicles, a: np.ndarray, b: np.ndarray, dx: np.ndarray) -> 
 
 
 # The model constants in the order of _sim.c's enum Param.
-_PARAMS = np.array(
+PARAMS = np.array(
     [
         idm.COMFORT_ACCELERATION,
         idm.MAX_ACCELERATION,
@@ -346,8 +347,38 @@ _PARAMS = np.array(
         dynamics.MAX_SPEED,
     ]
 )
-if len(_PARAMS) != _sim.PARAM_COUNT:
-    raise ImportError(f"envs.driving._sim takes {_sim.PARAM_COUNT} constants, not {len(_PARAMS)}")
+if len(PARAMS) != _sim.PARAM_COUNT:
+    raise ImportError(f"envs.driving._sim takes {_sim.PARAM_COUNT} constants, not {len(PARAMS)}")
+
+
+def vehicle_arrays(v: Vehicles) -> tuple[np.ndarray, ...]:
+    """The arrays of ``v`` in the order the C extension takes them."""
+    return (v.x, v.y, v.heading, v.speed, v.length, v.width, v.kind, v.target_lane,
+            v.target_speed, v.delta, v.time_headway, v.politeness, v.crashed)  # fmt: skip
+
+
+def road_numbers(road: Road) -> tuple[int, int, float, float, float, float]:
+    """``road`` as the C extension takes it: lanes, total lanes, lane width, the ramp's merge
+    start and end (0 without a ramp) and the circumference (0 for a straight road)."""
+    ramp = road.ramp
+    return (road.lanes, road.total_lanes, road.lane_width, ramp.merge_start if ramp else 0.0,
+            ramp.end if ramp else 0.0, road.circumference or 0.0)  # fmt: skip
+
+
+def leader_gaps(v: Vehicles, road: Road) -> np.ndarray:
+    """``[B, V]``: each vehicle's bumper-to-bumper gap to the nearest vehicle ahead in its own
+    lane [m] (``inf`` when there is none), by the C extension."""
+    scenes, count = v.shape
+    gaps = np.empty((scenes, count))
+    if scenes:  # no scenes (nothing to restart) is no call
+        _sim.leader_gaps(vehicle_arrays(v), scenes, count, *road_numbers(road), gaps)
+    return gaps
+
+
+def leader_gaps_reference(v: Vehicles, road: Road) -> np.ndarray:
+    """:func:`leader_gaps` written with numpy arrays (the oracle of the C version)."""
+    scene = scene_of(v, road)
+    return scene.ahead(scene.lane).gap
 
 
 def run(
@@ -372,13 +403,8 @@ def run(
     else:
         mode, acceleration = _sim.ACCEL_GIVEN, _per_scene(ego.acceleration, scenes)
     steering = None if ego is None or ego.steering is None else _per_scene(ego.steering, scenes)
-    ramp = road.ramp
     _sim.run(
-        (v.x, v.y, v.heading, v.speed, v.length, v.width, v.kind, v.target_lane,
-         v.target_speed, v.delta, v.time_headway, v.politeness, v.crashed),
-        scenes, count, _PARAMS, road.lanes, road.total_lanes, road.lane_width,
-        ramp.merge_start if ramp else 0.0, ramp.end if ramp else 0.0,
-        road.circumference or 0.0, dt,
+        vehicle_arrays(v), scenes, count, PARAMS, *road_numbers(road), dt,
         directions, mode, acceleration, steering,
     )  # fmt: skip
 
