@@ -219,7 +219,10 @@ class TicTacToeEnv(gym.Env):
     - v0: Initial version.
     """
 
-    metadata = {"render_modes": ["ansi"], "render_fps": 4}  # noqa: RUF012
+    metadata = {  # noqa: RUF012 (gymnasium.Env API; see rlcourse.evaluation for the game keys)
+        "render_modes": ["ansi"], "render_fps": 4, "players": 2, "return_range": (-1.0, 1.0),
+        "info_labels": ("to_play", "winner", "opponent_move"),
+    }  # fmt: skip
 
     def __init__(
         self,
@@ -251,6 +254,8 @@ class TicTacToeEnv(gym.Env):
         self.state = self.game.initial_state()
         self.agent = AGENT_MARKS[agent_mark] or 0
         self._illegal = False
+        if opponent is not None:  # one agent: outcomes are reported per mark
+            self.metadata = {**self.metadata, "side_key": "agent_mark"}
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None

@@ -5,6 +5,13 @@ evaluated with the same seed face the same start states and the same env randomn
 reports the mean, standard deviation and Student-t 95% interval of the undiscounted return,
 the mean length, and the mean of every numeric value the env put in the final step's `info`
 (success, collision, score margin...).
+
+An env may say more in its ``metadata``: ``info_labels`` (info entries that name rather than
+measure, such as the player to move or the winner: never averaged), ``side_key`` (the info
+entry naming the agent's side in a two-player game: win, draw and loss rates are reported
+overall and per side, from the sign of the return), ``players`` (2 for a game; evaluated with
+no ``side_key``, the agent plays both sides and a warning says so) and ``return_range`` (the
+least and greatest return an episode can have: the interval is clipped to it).
 """
 
 from __future__ import annotations
@@ -71,11 +78,17 @@ def confidence_interval(
 
 
 def summarise(
-    returns: Sequence[float], lengths: Sequence[int], metrics: Mapping[str, list[float]]
+    returns: Sequence[float],
+    lengths: Sequence[int],
+    metrics: Mapping[str, list[float]],
+    return_range: tuple[float, float] | None = None,
 ) -> EvalResult:
-    """Statistics of finished episodes (also used by distributed evaluators)."""
+    """Statistics of finished episodes (also used by distributed evaluators); the interval is
+    clipped to ``return_range`` where the env declares one."""
     r = np.asarray(returns, dtype=np.float64)
     low, high = confidence_interval(r)
+    if return_range is not None:
+        low, high = max(low, return_range[0]), min(high, return_range[1])
     return EvalResult(
         episodes=len(r),
         mean=float(r.mean()),
@@ -93,11 +106,14 @@ def summarise(
 NOT_METRICS = frozenset({"prob"})
 
 
-def numeric_info(info: Mapping[str, Any]) -> dict[str, float]:
-    """The top-level numeric entries of an info dict (masks, arrays, nested dicts skipped)."""
+def numeric_info(info: Mapping[str, Any], labels: frozenset[str] = frozenset()) -> dict[str, float]:
+    """The top-level numeric entries of an info dict but ``labels`` (masks, arrays, nested
+    dicts skipped)."""
     out = {}
     for key, value in info.items():
-        if key.startswith("_") or key in NOT_METRICS or isinstance(value, (str, bytes)):
+        if key.startswith("_") or key in NOT_METRICS or key in labels:
+            continue
+        if isinstance(value, (str, bytes)):
             continue
         if isinstance(value, (Real, np.number, np.bool_)) or (
             isinstance(value, np.ndarray) and value.ndim == 0
@@ -132,6 +148,14 @@ def evaluate(
     else:
         act = policy  # type: ignore[assignment]
     reset_state = getattr(policy, "reset_state", None)
+    metadata = getattr(env, "metadata", None) or {}
+    labels = frozenset(metadata.get("info_labels", ()))
+    side_key = metadata.get("side_key")
+    if metadata.get("players") == 2 and side_key is None:
+        from rlcourse.log import warn
+
+        warn("a two-player env evaluated with no opponent: the agent plays both sides, so the "
+             "outcomes say little (give the env an opponent)")  # fmt: skip
     returns, lengths = [], []
     metrics: dict[str, list[float]] = {}
     for i in range(episodes):
@@ -146,9 +170,20 @@ def evaluate(
             done = terminated or truncated or (max_steps is not None and length >= max_steps)
         returns.append(total)
         lengths.append(length)
-        for key, value in numeric_info(info).items():
+        for key, value in numeric_info(info, labels).items():
             metrics.setdefault(key, []).append(value)
-    return summarise(returns, lengths, metrics)
+        if side_key is not None:
+            for key, value in outcome_rates(total, str(info[side_key])).items():
+                metrics.setdefault(key, []).append(value)
+    return summarise(returns, lengths, metrics, metadata.get("return_range"))
+
+
+def outcome_rates(episode_return: float, side: str) -> dict[str, float]:
+    """One game's win, draw and loss (1 or 0 each, by the return's sign), overall and as
+    ``side`` (averaged over games: the rates)."""
+    outcome = {"win_rate": float(episode_return > 0), "draw_rate": float(episode_return == 0),
+               "loss_rate": float(episode_return < 0)}  # fmt: skip
+    return outcome | {f"{side}_{key}": value for key, value in outcome.items()}
 
 
 # ----------------------------------------------------------------------------- two-player games

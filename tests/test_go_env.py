@@ -212,3 +212,44 @@ def test_gnugo_opponent_over_gtp():
             assert sorted(listed) == sorted(ours)
     finally:
         env.close()
+
+
+def random_legal(seed):
+    rng = np.random.default_rng(seed)
+    return lambda obs, info: int(rng.choice(np.flatnonzero(info["action_mask"])))
+
+
+def test_alternate_colours_take_black_and_white_in_turn():
+    env = make_go_env(board_size=5, opponent="random", agent_colour="alternate")
+    colours = [env.reset(seed=i)[1]["agent_colour"] for i in range(4)]
+    assert colours == ["black", "white", "black", "white"]
+
+
+def test_an_evaluation_reports_outcomes_per_colour_and_averages_no_labels(caplog):
+    from rlcourse.evaluation import evaluate
+
+    env = gym.make("rlcourse/Go-v0", board_size=5, opponent="random", agent_colour="alternate")
+    result = evaluate(random_legal(0), env, 12)
+    metrics = result.metrics
+    assert not {"to_play", "winner", "opponent_move"} & set(metrics)
+    assert metrics["win_rate"] + metrics["draw_rate"] + metrics["loss_rate"] == pytest.approx(1)
+    for colour in ("black", "white"):  # six games each
+        rates = [metrics[f"{colour}_{k}_rate"] for k in ("win", "draw", "loss")]
+        assert sum(rates) == pytest.approx(1) and all(6 * r == round(6 * r) for r in rates)
+    assert -1 <= result.ci95_low <= result.ci95_high <= 1  # clipped to the game's returns
+    with caplog.at_level("WARNING", logger="rlcourse"):
+        evaluate(random_legal(0), gym.make("rlcourse/Go-v0", board_size=5), 2)
+    assert "two-player env evaluated with no opponent" in caplog.text
+
+
+def test_vector_envs_stack_the_infos_of_games_that_end_and_go_on():
+    envs_ = gym.make_vec("rlcourse/Go-v0", num_envs=2, vectorization_mode="sync", board_size=5)
+    _, info = envs_.reset(seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(200):  # several games end (and restart) on the way
+        # after a game's last step the next step only resets it (its action is ignored)
+        actions = [
+            int(rng.choice(np.flatnonzero(m))) if m.any() else 0 for m in info["action_mask"]
+        ]
+        *_, info = envs_.step(actions)
+    envs_.close()

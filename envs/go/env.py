@@ -53,14 +53,20 @@ class GoEnv(gym.Env):
     - ``history``: past positions in the observation; ``move_cap``: default ``2 * N * N``.
     - ``render_mode``: ``None``, ``"human"``, ``"rgb_array"`` or ``"ansi"``.
 
-    ``info`` also holds ``to_play``, ``move_number`` and ``winner`` (None until the end).
+    ``info`` also holds ``to_play``, ``move_number`` and, once the game has ended, ``winner``
+    (BLACK, WHITE, or EMPTY for a draw; absent before, so that vector envs can stack infos).
+    ``metadata`` declares the game to evaluators (`rlcourse.evaluation`): two players,
+    returns in [-1, 1], and ``to_play``/``winner`` as labels, not measures.
 
     ## Version History
     - v0: Initial version (``opponent`` and ``agent_colour`` now go to the
       :class:`envs.go.opponents.AgainstOpponent` wrapper that ``gym.make`` adds).
     """
 
-    metadata = {"render_modes": ["human", "rgb_array", "ansi"], "render_fps": 4}  # noqa: RUF012
+    metadata = {  # noqa: RUF012 (gymnasium.Env API)
+        "render_modes": ["human", "rgb_array", "ansi"], "render_fps": 4,
+        "players": 2, "return_range": (-1.0, 1.0), "info_labels": ("to_play", "winner"),
+    }  # fmt: skip
 
     def __init__(
         self,
@@ -170,13 +176,15 @@ class GoEnv(gym.Env):
         score = state.score()
         winner = state.winner
         outcome = 0.0 if not winner else (1.0 if winner == perspective else -1.0)
-        return {
+        info = {
             "action_mask": state.legal_mask(),
             "to_play": state.to_play,
             "move_number": state.move_number,
             "score": score,
             "score_margin": score if perspective == BLACK else -score,
-            "winner": winner,
             "illegal_move": self._illegal,
             "rewards": {"outcome": outcome},
         }
+        if winner is not None:
+            info["winner"] = winner
+        return info

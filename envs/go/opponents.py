@@ -20,7 +20,7 @@ from envs.go.rules import BLACK, COLOUR_NAMES, WHITE, GoState
 from rlcourse.games import RESIGN
 
 GNUGO = "/usr/games/gnugo --mode gtp --chinese-rules --positional-superko --capture-all-dead"
-AGENT_COLOURS = {"black": BLACK, "white": WHITE, "random": None}
+AGENT_COLOURS = {"black": BLACK, "white": WHITE, "random": None, "alternate": None}
 
 Move = int | str  # a move index, RESIGN, or "resign"
 Policy = Callable[[GoState], Move]
@@ -74,8 +74,9 @@ class AgainstOpponent(gym.Wrapper):
     single-point eyes, passing when nothing else is left; draws from the env's ``np_random``),
     a callable ``(GoState) -> move, RESIGN or "resign"``, or a GTP engine command such as
     ``"/usr/games/gnugo --mode gtp --level 1 --chinese-rules"`` (started at the first reset).
-    ``agent_colour``: ``"black"``, ``"white"`` or ``"random"`` (drawn at each reset). An
-    opponent's illegal move is judged by the env's ``illegal_move`` rule.
+    ``agent_colour``: ``"black"``, ``"white"``, ``"random"`` (drawn at each reset) or
+    ``"alternate"`` (black in the first game, white in the second, ...). An opponent's illegal
+    move is judged by the env's ``illegal_move`` rule.
 
     Observations are from the agent's side, rewards and ``info["score_margin"]`` too; after
     ``reset`` against an opponent playing black, its first move is on the board. ``info`` adds
@@ -90,17 +91,23 @@ class AgainstOpponent(gym.Wrapper):
                 f"opponent must be 'random', a callable policy or a GTP command, got {opponent!r}"
             )
         self.go: GoEnv = env.unwrapped
+        labels = (*env.metadata.get("info_labels", ()), "opponent_move")
+        self.metadata = {**env.metadata, "side_key": "agent_colour", "info_labels": labels}
         self.opponent = opponent
         self.agent_colour_choice = agent_colour
         self.agent_colour = AGENT_COLOURS[agent_colour] or BLACK
+        self.games = 0  # resets so far
         self._gtp: GtpPlayer | None = None
 
     def reset(self, **kwargs: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         obs, info = self.env.reset(**kwargs)
-        choice = AGENT_COLOURS[self.agent_colour_choice]
-        self.agent_colour = (
-            choice if choice is not None else int(self.np_random.choice([BLACK, WHITE]))
-        )
+        self.games += 1
+        if self.agent_colour_choice == "alternate":  # black in games 1, 3, ...
+            self.agent_colour = BLACK if self.games % 2 else WHITE
+        elif self.agent_colour_choice == "random":
+            self.agent_colour = int(self.np_random.choice([BLACK, WHITE]))
+        else:
+            self.agent_colour = AGENT_COLOURS[self.agent_colour_choice]
         move, reward = None, 0.0
         if self.agent_colour == WHITE:
             move, (obs, opponent_reward, _, _, info) = self._opponent_turn()
