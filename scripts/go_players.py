@@ -15,6 +15,7 @@ player that reads it, and refused by one that has none.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,33 @@ def alphazero_player(opts: argparse.Namespace) -> Policy:
                 load_alphazero(str(PRETRAINED[size]), opts.seed or 0), opts
             )
         return policies[size](state)
+
+    return policy
+
+
+def shipped_player(opts: argparse.Namespace) -> Policy:
+    if opts.checkpoint is not None:
+        raise ValueError(
+            f"--checkpoint {opts.checkpoint}: agent 'shipped' plays the networks of "
+            "agents/pretrained (agent 'alphazero' loads checkpoints)"
+        )
+    network, fallback = alphazero_player(opts), RandomPolicy(opts.seed)
+    told: set[int] = set()  # board sizes already named on stderr
+
+    def policy(state: GoState) -> int | str:
+        size = state.board_size
+        if size in PRETRAINED:
+            return network(state)
+        if size not in told:
+            told.add(size)
+            shipped = ", ".join(f"{n}x{n}" for n in sorted(PRETRAINED))
+            print(
+                f"no shipped network plays {size}x{size} (shipped: {shipped}): playing random "
+                "moves there (--agent alphazero --checkpoint FILE plays a network of your own)",
+                file=sys.stderr,
+                flush=True,
+            )
+        return fallback(state)
 
     return policy
 
@@ -154,12 +182,14 @@ PLAYERS: dict[str, PlayerFactory] = {
     "random": random_player,
     "mcts": mcts_player,
     "alphazero": alphazero_player,
+    "shipped": shipped_player,
 }
 
 
-def add_player_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options that choose and configure a player."""
-    parser.add_argument("--agent", choices=sorted(PLAYERS), default="random")
+def add_player_arguments(parser: argparse.ArgumentParser, default_agent: str = "random") -> None:
+    """The options that choose and configure a player (``--agent`` defaults to
+    ``default_agent``)."""
+    parser.add_argument("--agent", choices=sorted(PLAYERS), default=default_agent)
     parser.add_argument(
         "--checkpoint", metavar="FILE|RUN_DIR", help="network weights for the agent"
     )

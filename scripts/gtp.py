@@ -1,11 +1,14 @@
 #!/usr/bin/env python
 """A GTP version 2 engine on stdin/stdout around a Go-playing agent.
 
+    python scripts/gtp.py --board-size 7 --komi 9
     python scripts/gtp.py --agent random --board-size 9 --komi 7.5
-    gogui -program "python scripts/gtp.py --agent random"
+    gogui -program "python scripts/gtp.py"
 
-Agents are the Go players of `scripts/go_players.py` (``--agent random`` plays uniformly random
-legal moves that do not fill its own single-point eyes).
+Agents are the Go players of `scripts/go_players.py`. The default, ``--agent shipped``, plays
+the network shipped in agents/pretrained for the board size being played (5x5 and 7x7) and
+random moves, announced by one line on stderr, on a board size no network ships for;
+``--agent random`` plays uniformly random legal moves that do not fill its own single-point eyes.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    add_player_arguments(parser)
+    add_player_arguments(parser, default_agent="shipped")
     parser.add_argument(
         "--board-size", type=int, default=9, help="5..19 (GTP boardsize changes it)"
     )

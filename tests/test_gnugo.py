@@ -98,7 +98,8 @@ def test_area_score_agrees_with_gnugo_on_played_out_games(gnugo, size, games):
 
 def test_referee_plays_ours_against_gnugo(tmp_path):
     match = referee()
-    ours = f"{shlex.quote(sys.executable)} {shlex.quote(str(ROOT / 'scripts' / 'gtp.py'))} --seed 1"
+    script = shlex.quote(str(ROOT / "scripts" / "gtp.py"))
+    ours = f"{shlex.quote(sys.executable)} {script} --agent random --seed 1"
     (game,) = match.run_match((ours, match.GNUGO), games=1, size=7, komi=7.5, sgf_dir=tmp_path)
     assert (game.black, game.white) == ("rlcourse", "GNU Go")
     assert game.end == "two passes"

@@ -260,7 +260,17 @@ def test_random_policy_is_seeded_and_avoids_own_eyes():
 
 @pytest.fixture
 def our_engine():
-    with GtpClient([sys.executable, str(GTP_SCRIPT), "--seed", "3", "--board-size", "5"]) as client:
+    command = [
+        sys.executable,
+        str(GTP_SCRIPT),
+        "--agent",
+        "random",
+        "--seed",
+        "3",
+        "--board-size",
+        "5",
+    ]
+    with GtpClient(command) as client:
         yield client
 
 
@@ -320,10 +330,12 @@ def load_script(name):
 
 def test_script_refuses_options_its_agent_cannot_use(capsys):
     main = load_script("gtp").main
-    assert main(["--checkpoint", "net.pt"]) == 2
+    assert main(["--checkpoint", "net.pt"]) == 2  # the default agent plays the shipped networks
     err = capsys.readouterr().err
     assert "--checkpoint net.pt" in err and "loads checkpoints" in err and "Traceback" not in err
-    assert main(["--sims", "50"]) == 2
+    assert main(["--agent", "random", "--checkpoint", "net.pt"]) == 2
+    assert "loads checkpoints" in capsys.readouterr().err
+    assert main(["--agent", "random", "--sims", "50"]) == 2
     assert "--sims: agent 'random' does no search" in capsys.readouterr().err
     assert main(["--board-size", "4"]) == 2
     assert "board_size must be 5..19" in capsys.readouterr().err
@@ -331,7 +343,7 @@ def test_script_refuses_options_its_agent_cannot_use(capsys):
 
 def test_script_serves_stdin(monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdin", io.StringIO("boardsize 5\ngenmove b\nquit\n"))
-    assert load_script("gtp").main(["--seed", "0"]) == 0
+    assert load_script("gtp").main(["--agent", "random", "--seed", "0"]) == 0
     out = capsys.readouterr().out
     first, second, third = out.split("\n\n")[:3]
     assert first == "= " and third == "= "
@@ -352,7 +364,7 @@ for line in sys.stdin:
 def test_referee_forfeits_an_illegal_move(tmp_path):
     match = load_script("gtp_match")
     stubborn = shlex.join([sys.executable, "-c", ALWAYS_A1])
-    ours = shlex.join([sys.executable, str(GTP_SCRIPT), "--seed", "2"])
+    ours = shlex.join([sys.executable, str(GTP_SCRIPT), "--agent", "random", "--seed", "2"])
     (game,) = match.run_match((stubborn, ours), games=1, size=5, komi=0.5, sgf_dir=tmp_path)
     # black plays A1, white answers, black plays A1 again: occupied, white wins by forfeit
     assert (game.black, game.white) == ("stubborn", "rlcourse")
@@ -364,8 +376,8 @@ def test_referee_forfeits_an_illegal_move(tmp_path):
 
 def test_referee_stops_at_the_move_cap_and_compares_scores():
     match = load_script("gtp_match")
-    one = shlex.join([sys.executable, str(GTP_SCRIPT), "--seed", "1"])
-    two = shlex.join([sys.executable, str(GTP_SCRIPT), "--seed", "2"])
+    one = shlex.join([sys.executable, str(GTP_SCRIPT), "--agent", "random", "--seed", "1"])
+    two = shlex.join([sys.executable, str(GTP_SCRIPT), "--agent", "random", "--seed", "2"])
     games = match.run_match((one, two), games=2, size=5, komi=7.5, max_moves=6)
     assert [(g.black, g.white) for g in games] == [
         ("rlcourse (1)", "rlcourse (2)"),

@@ -22,13 +22,33 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import IO, NamedTuple
 
 import numpy as np
 
 from envs.go import coords
-from envs.go.rules import BLACK, MAX_SIZE, MIN_SIZE, WHITE, GoState, IllegalMoveError
-from envs.go.sgf import score_string
+from envs.go.life import chains, cleanup_move, dead_chains
+from envs.go.rules import (
+    BLACK,
+    COLOUR_NAMES,
+    MAX_SIZE,
+    MIN_SIZE,
+    WHITE,
+    GoState,
+    IllegalMoveError,
+    handicap_moves,
+    opponent,
+)
+from envs.go.sgf import (
+    GameInfo,
+    SgfError,
+    SgfGame,
+    format_sgf,
+    read_sgf,
+    result_string,
+    score_string,
+)
 
 Policy = Callable[[GoState], "int | str"]  # a move index, or "resign"
 
@@ -127,6 +147,26 @@ def _engine_version() -> str:
         return "unknown"
 
 
+class TimeSettings(NamedTuple):
+    """GTP ``time_settings``: ``main_time`` then Canadian byo-yomi of ``byo_yomi_time`` per
+    ``byo_yomi_stones`` stones [s]. Stones 0 with a byo-yomi time above 0 means no time limit."""
+
+    main_time: int  # [s]
+    byo_yomi_time: int  # [s]
+    byo_yomi_stones: int
+
+
+class TimeLeft(NamedTuple):
+    """GTP ``time_left``: ``seconds`` left in the current period, ``stones`` still to play in
+    it (0 while in main time)."""
+
+    seconds: int  # [s]
+    stones: int
+
+
+STATUSES = ("alive", "seki", "dead")  # final_status_list's argument
+
+
 class GtpEngine:
     """Serves GTP version 2 for one policy: keeps a board, a colour to play and an undo stack.
 
@@ -134,6 +174,30 @@ class GtpEngine:
     as the other side passing first. Where that pass would end the game (the other side just
     passed too), or a game already over gets another move, play continues from the same stones
     with a fresh position history (superko then forgets the earlier positions).
+
+    Beyond the required commands:
+
+    - ``fixed_handicap N`` puts black stones on GTP's fixed points (:func:`handicap_moves`);
+      ``place_free_handicap N`` lets the policy choose each stone in turn, as black to move
+      on the stones placed so far, and stops early (fewer stones, as GTP allows) where the
+      policy passes or resigns; ``set_free_handicap V...`` takes the controller's points. All
+      three need an empty board and leave white to play.
+    - ``final_status_list alive|dead|seki`` lists one chain per line; dead stones are judged by
+      random playouts (:mod:`envs.go.life`) and seki is never reported (seki stones are listed
+      as alive, which area scoring counts the same). ``kgs-genmove_cleanup`` is ``genmove``
+      except that a pass is replaced by a move that takes a liberty from a dead opposing
+      chain while one stands (:func:`envs.go.life.cleanup_move`), as GNU Go does in KGS's
+      cleanup phase.
+    - ``time_settings`` and ``time_left`` are checked and kept (``clock``, ``time_left``) but
+      do not change how the policy plays: it spends its own fixed search (simulations per
+      move) on every move, and keeping the game's time is the controller's business.
+    - ``loadsgf FILE [MOVE_NUMBER]`` reads the first game of an SGF file through
+      :func:`envs.go.sgf.read_sgf` (with that reader's limits on untrusted files), takes its
+      board size, komi and setup stones, and plays its main line up to just before move
+      ``MOVE_NUMBER`` (counting the record's moves from 1; all of them when it is left out or
+      beyond the end); the answer is the colour to play, as GNU Go answers. ``undo`` can step
+      back through the loaded moves. ``printsgf`` answers the game as SGF text (GNU Go's
+      ``printsgf FILE`` form, which writes a file the controller names, is refused).
     """
 
     COMMANDS = (
@@ -145,10 +209,19 @@ class GtpEngine:
         "boardsize",
         "clear_board",
         "komi",
+        "fixed_handicap",
+        "place_free_handicap",
+        "set_free_handicap",
         "play",
         "genmove",
+        "kgs-genmove_cleanup",
         "undo",
+        "time_settings",
+        "time_left",
         "final_score",
+        "final_status_list",
+        "loadsgf",
+        "printsgf",
         "showboard",
         "quit",
     )
@@ -168,13 +241,21 @@ class GtpEngine:
         self.version = version if version is not None else _engine_version()
         self.board_size = board_size
         self.komi = float(komi)
+        self.setup = np.zeros((board_size, board_size), dtype=np.int8)  # the starting stones
+        self.setup_to_play = BLACK
+        self.handicap = 0  # handicap stones in the setup (0: none placed by a command)
         self.state = self._new_state()
         self.undo_stack: list[GoState] = []  # the state before each move played
         self.played: list[tuple[int, int]] = []  # (colour, move) of each move played
+        self.clock: TimeSettings | None = None  # None: no time_settings received
+        self.time_left: dict[int, TimeLeft] = {}  # by colour, from the latest time_left
         self.quit_requested = False
 
     def _new_state(self) -> GoState:
-        return GoState.new(self.board_size, komi=self.komi, move_cap=ENGINE_MOVE_CAP)
+        """The starting position: the setup stones with the setup colour to play."""
+        return GoState.from_board(
+            self.setup, to_play=self.setup_to_play, komi=self.komi, move_cap=ENGINE_MOVE_CAP
+        )
 
     # --------------------------------------------------------------------- dispatch
 
@@ -184,7 +265,9 @@ class GtpEngine:
         if command is None:
             return ""
         handler = (
-            getattr(self, f"cmd_{command.name}", None) if command.name in self.COMMANDS else None
+            getattr(self, "cmd_" + command.name.replace("-", "_"), None)
+            if command.name in self.COMMANDS
+            else None
         )
         if handler is None:
             return format_response(command.id, "unknown command", ok=False)
@@ -208,7 +291,7 @@ class GtpEngine:
             if self.quit_requested:
                 return
 
-    # --------------------------------------------------------------------- commands
+    # --------------------------------------------------------------------- administration
 
     def cmd_protocol_version(self, args: list[str]) -> str:
         return "2"
@@ -229,6 +312,8 @@ class GtpEngine:
     def cmd_quit(self, args: list[str]) -> str:
         self.quit_requested = True
         return ""
+
+    # --------------------------------------------------------------------- setting up
 
     def cmd_boardsize(self, args: list[str]) -> str:
         _expect(args, 1)
@@ -255,6 +340,88 @@ class GtpEngine:
         self._replay(list(self.played))  # the same game, scored with the new komi
         return ""
 
+    def cmd_fixed_handicap(self, args: list[str]) -> str:
+        _expect(args, 1)
+        stones = _integer(args[0])
+        self._check_empty()
+        try:
+            points = handicap_moves(stones, self.board_size)
+        except ValueError:
+            raise _Failure("invalid number of stones") from None
+        self._place_handicap(points)
+        return _vertices(points, self.board_size)
+
+    def cmd_place_free_handicap(self, args: list[str]) -> str:
+        _expect(args, 1)
+        stones = _integer(args[0])
+        if not 2 <= stones < self.board_size**2:
+            raise _Failure("invalid number of stones")
+        self._check_empty()
+        board = np.zeros((self.board_size, self.board_size), dtype=np.int8)
+        points: list[int] = []
+        for _ in range(stones):
+            state = GoState.from_board(board, to_play=BLACK, komi=self.komi)
+            choice = self._ask(state)
+            if choice == "resign" or choice == state.pass_move:
+                break
+            if not state.is_legal(int(choice)):
+                raise _Failure(f"the policy chose an illegal handicap point: {choice}")
+            board.flat[int(choice)] = BLACK
+            points.append(int(choice))
+        if len(points) < 2:
+            raise _Failure(f"the policy placed {len(points)} handicap stones; GTP needs 2")
+        self._place_handicap(points)
+        return _vertices(points, self.board_size)
+
+    def cmd_set_free_handicap(self, args: list[str]) -> str:
+        self._check_empty()
+        size = self.board_size
+        try:
+            points = [coords.from_gtp(vertex, size) for vertex in args]
+        except ValueError:
+            raise _Failure("syntax error") from None
+        if (
+            not 2 <= len(points) < size * size
+            or len(set(points)) != len(points)
+            or size * size in points
+        ):
+            raise _Failure("bad vertex list")
+        self._place_handicap(points)
+        return ""
+
+    def cmd_loadsgf(self, args: list[str]) -> str:
+        _expect(args, 1)
+        before = _integer(args[1]) if len(args) > 1 else None
+        if before is not None and before < 1:
+            raise _Failure("syntax error")
+        try:
+            record = read_sgf(Path(args[0]))  # a Path: a name starting with '(' is not SGF text
+        except SgfError as exc:
+            raise _Failure(f"cannot load file: {exc}") from None
+        initial = record.initial
+        colour, played = initial.to_play, []
+        for move in _moves_before(record, before):
+            played.append((colour, move))
+            colour = opponent(colour)
+        self.board_size, self.komi = initial.board_size, initial.komi
+        self.handicap = record.info.handicap
+        self._start_from(initial.board(), initial.to_play, played)
+        return COLOUR_NAMES[self.state.to_play]
+
+    def cmd_time_settings(self, args: list[str]) -> str:
+        _expect(args, 3)
+        self.clock = TimeSettings(*(_integer(word) for word in args[:3]))
+        self.time_left = {}
+        return ""
+
+    def cmd_time_left(self, args: list[str]) -> str:
+        _expect(args, 3)
+        colour = _colour(args[0])
+        self.time_left[colour] = TimeLeft(_integer(args[1]), _integer(args[2]))
+        return ""
+
+    # --------------------------------------------------------------------- playing
+
     def cmd_play(self, args: list[str]) -> str:
         _expect(args, 2)
         colour = _colour(args[0])
@@ -269,22 +436,10 @@ class GtpEngine:
         return ""
 
     def cmd_genmove(self, args: list[str]) -> str:
-        _expect(args, 1)
-        colour = _colour(args[0])
-        before = self._turn_of(colour)
-        try:
-            choice = self.policy(before)
-        except ValueError as exc:  # it cannot play here, e.g. a network for another board size
-            raise _Failure(f"the policy cannot play this position: {exc}") from None
-        if isinstance(choice, str):
-            if choice != "resign":
-                raise _Failure(f"the policy answered {choice!r}: neither a move nor 'resign'")
-            return "resign"
-        try:
-            self._apply(colour, int(choice))
-        except IllegalMoveError as exc:
-            raise _Failure(f"the policy chose an illegal move: {exc}") from None
-        return coords.to_gtp(int(choice), self.board_size)
+        return self._genmove(args, cleanup=False)
+
+    def cmd_kgs_genmove_cleanup(self, args: list[str]) -> str:
+        return self._genmove(args, cleanup=True)
 
     def cmd_undo(self, args: list[str]) -> str:
         if not self.undo_stack:
@@ -293,17 +448,46 @@ class GtpEngine:
         self.played.pop()
         return ""
 
+    # --------------------------------------------------------------------- scoring and display
+
     def cmd_final_score(self, args: list[str]) -> str:
         return score_string(self.state.score())
+
+    def cmd_final_status_list(self, args: list[str]) -> str:
+        _expect(args, 1)
+        status = args[0].lower()
+        if status not in STATUSES:
+            raise _Failure("invalid status")
+        if status == "seki":
+            return ""  # never told apart from life (see envs.go.life)
+        dead = {int(chain.points[0]) for chain in dead_chains(self.state)}
+        listed = [
+            chain
+            for chain in chains(self.state.board())
+            if (int(chain.points[0]) in dead) == (status == "dead")
+        ]
+        return "\n".join(_vertices(chain.points, self.board_size) for chain in listed)
 
     def cmd_showboard(self, args: list[str]) -> str:
         # The board starts on the line after "= ", as GTP controllers expect.
         return f"\n{self.state}\nkomi {self.state.komi:g}"
 
+    def cmd_printsgf(self, args: list[str]) -> str:
+        if args:  # GNU Go writes to a named file; an engine a server drives should not
+            raise _Failure("printsgf FILE is not supported: printsgf answers the SGF text")
+        return format_sgf(self._record()).rstrip("\n")
+
     # --------------------------------------------------------------------- state handling
 
     def _clear(self) -> None:
-        self._replay([])
+        size = self.board_size
+        self.handicap = 0
+        self._start_from(np.zeros((size, size), dtype=np.int8), BLACK, [])
+
+    def _start_from(self, board: np.ndarray, to_play: int, played: list[tuple[int, int]]) -> None:
+        """A new game from the stones ``board`` with ``to_play`` to move, then ``played``."""
+        self.setup, self.setup_to_play = board, to_play
+        self._replay(played)
 
     def _replay(self, played: list[tuple[int, int]]) -> None:
         """Start a new game and play ``played`` again (moves that were legal stay legal)."""
@@ -312,6 +496,16 @@ class GtpEngine:
         self.played = []
         for colour, move in played:
             self._apply(colour, move)
+
+    def _check_empty(self) -> None:
+        if self.state.board().any():
+            raise _Failure("board not empty")
+
+    def _place_handicap(self, points: list[int]) -> None:
+        board = np.zeros((self.board_size, self.board_size), dtype=np.int8)
+        board.flat[points] = BLACK
+        self.handicap = len(points)
+        self._start_from(board, WHITE, [])
 
     def _apply(self, colour: int, move: int) -> None:
         after = self._turn_of(colour).play(move)  # raises IllegalMoveError
@@ -329,6 +523,52 @@ class GtpEngine:
         return GoState.from_board(
             state.board(), to_play=colour, komi=state.komi, move_cap=ENGINE_MOVE_CAP
         )
+
+    def _ask(self, state: GoState) -> int | str:
+        """The policy's move index for ``state``, or "resign"."""
+        try:
+            choice = self.policy(state)
+        except ValueError as exc:  # it cannot play here, e.g. a network for another board size
+            raise _Failure(f"the policy cannot play this position: {exc}") from None
+        if isinstance(choice, str) and choice != "resign":
+            raise _Failure(f"the policy answered {choice!r}: neither a move nor 'resign'")
+        return choice if isinstance(choice, str) else int(choice)
+
+    def _genmove(self, args: list[str], cleanup: bool) -> str:
+        _expect(args, 1)
+        colour = _colour(args[0])
+        before = self._turn_of(colour)
+        choice = self._ask(before)
+        if choice == "resign":
+            return "resign"
+        move = int(choice)
+        if cleanup and move == before.pass_move:
+            capture = cleanup_move(before, dead_chains(before))
+            move = move if capture is None else capture
+        try:
+            self._apply(colour, move)
+        except IllegalMoveError as exc:
+            raise _Failure(f"the policy chose an illegal move: {exc}") from None
+        return coords.to_gtp(move, self.board_size)
+
+    def _record(self) -> SgfGame:
+        """The game since the setup as an SGF record, a pass inserted wherever a colour moved
+        out of turn."""
+        start = self._new_state()
+        moves, to_play = [], start.to_play
+        for colour, move in self.played:
+            if colour != to_play:
+                moves.append(start.pass_move)
+            moves.append(move)
+            to_play = opponent(colour)
+        info = GameInfo(
+            board_size=self.board_size,
+            komi=self.komi,
+            result=result_string(self.state) if self.state.is_terminal else "",
+            rules="Chinese",
+            handicap=self.handicap,
+        )
+        return SgfGame(start, moves, info)
 
 
 class _Failure(Exception):
@@ -352,6 +592,26 @@ def _colour(word: str) -> int:
         return parse_colour(word)
     except ValueError:
         raise _Failure("syntax error") from None
+
+
+def _vertices(points: Sequence[int] | np.ndarray, size: int) -> str:
+    return " ".join(coords.to_gtp(int(point), size) for point in points)
+
+
+def _moves_before(record: SgfGame, number: int | None) -> list[int]:
+    """The record's moves (passes it left out included) played before its move ``number``
+    (counted from 1 over the moves the record holds); all of them when ``number`` is None or
+    beyond the end. A left-out pass just before that move is kept, so that its colour is to
+    play."""
+    left_out = set(record.info.inserted_passes)
+    kept = seen = 0
+    for index in range(len(record.moves)):
+        if index not in left_out:
+            seen += 1
+            if seen == number:
+                break
+        kept = index + 1
+    return record.moves[:kept]
 
 
 # --------------------------------------------------------------------------- client
