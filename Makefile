@@ -22,15 +22,9 @@ $(STAMP): pyproject.toml constraints.txt envs/go/_core.c envs/driving/_sim.c
 	$(PIP) install --quiet -e '.[dev,bench,box2d]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
-# The gridworld tour, then a short AlphaZero self-play run on 5x5 Go (about 20 s).
+# The gridworld tour, then the shipped 5x5 AlphaZero network against GNU Go (or plain MCTS).
 demo: install
 	$(PY) scripts/demo.py
-	$(PY) scripts/selfplay.py configs/go5/alphazero.yaml --workers 0 --no-progress \
-		train.episodes=32 agent.mcts.simulations=16 agent.learner.min_replay=256 \
-		agent.learner.games_per_iteration=16 agent.learner.steps_per_iteration=16 \
-		agent.arena.every=2 agent.arena.games=4 agent.arena.simulations=16 \
-		"agent.arena.opponents=[random,mcts]" agent.arena.mcts_simulations=32 \
-		train.eval_episodes=4
 
 test: install
 	$(VENV)/bin/pytest -q

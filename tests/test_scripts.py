@@ -201,3 +201,15 @@ def test_evaluate_and_render_point_a_shipped_go_network_to_go_match(capsys):
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and "scripts/go_match.py network random" in err
         assert "--size 5 --komi 7.5" in err
+
+
+@pytest.mark.skipif(not Path("/usr/games/gnugo").exists(), reason="GNU Go is not installed")
+def test_the_demo_ends_with_the_shipped_network_beating_gnugo(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("script_demo", ROOT / "scripts" / "demo.py")
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    demo.go_against_a_reference(tmp_path, no_window=True)
+    assert "the network as Black wins" in capsys.readouterr().out
+    sgf = (tmp_path / "go5_game1.sgf").read_text()
+    assert "PB[AlphaZero 5x5]" in sgf and "RE[B+" in sgf
+    assert Image.open(tmp_path / "go5_game1.gif").n_frames > 5
