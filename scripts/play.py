@@ -1,9 +1,16 @@
 #!/usr/bin/env python
-"""A person plays against an agent in a pygame window.
+"""A person plays against an agent in a pygame window, or in the terminal.
 
     python scripts/play.py go --size 9 --agent random --colour black
     python scripts/play.py go --load game.sgf --sgf-out continued.sgf
+    python scripts/play.py go --size 5 --text          # in the terminal: moves typed as C3
+    python scripts/play.py gridworld --env rlcourse/CliffWalking-v0    # always in the terminal
     python scripts/play.py driving --env rlcourse/Merge-v0 --seed 3
+
+Where no display exists, Go is played in the terminal (as with ``--text``): the board is printed
+and moves are typed in GTP coordinates (``C3``), ``pass``, ``resign``, ``undo`` (your last move
+and the agent's answer) or ``quit``. Gridworld: walk the grid with the arrow keys (then Enter),
+or w/a/s/d; the episode's return is printed at its end.
 
 Go: click a point to play there; the buttons under the board pass and resign. The left and
 right arrow keys step through the game (Home/End jump to its ends); from an earlier position a
@@ -25,19 +32,15 @@ import datetime
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import gymnasium as gym
-import numpy as np
-
-import envs  # noqa: F401  (registers the rlcourse/* ids)
-from envs.driving import Action as DrivingAction
-from envs.go.rendering import GoRenderer, result_text
-from envs.go.rules import BLACK, WHITE, GoState
-from envs.go.sgf import SgfError, game_record, read_sgf, save_sgf
 from rlcourse.cli import command
-from rlcourse.render import display_available
-from scripts.go_players import add_player_arguments, make_player
+from scripts.go_players import add_player_arguments
+
+if TYPE_CHECKING:
+    from envs.go.rules import GoState
+
+BLACK, WHITE = 1, 2  # envs.go.rules' colours (kept here so that --help imports no env)
 
 BUTTON_BAR = 56  # height of the strip of buttons under the board [px]
 BAR_COLOUR = (232, 226, 214)
@@ -73,6 +76,8 @@ class GoSession:
         # A loaded game opens at its start for review; the agent waits to be asked (space).
         self.cursor = 0
         self.agent_may_move = not moves
+        from envs.go.rendering import GoRenderer
+
         self.renderer = GoRenderer(start.board_size, size_px)
         height, width = self.renderer.shape[:2]
         self.size = (width, height + BUTTON_BAR)
@@ -173,6 +178,8 @@ class GoSession:
                 f"move {self.cursor} of {len(self.line) - 1}: arrows step, a click plays from here"
             )
         if state.is_terminal:
+            from envs.go.rendering import result_text
+
             return "game over: " + result_text(state)
         if self.note:
             return self.note
@@ -208,6 +215,8 @@ class GoSession:
 
     def record(self, black: str, white: str) -> Any:
         """The game so far (the whole line, whatever position is shown) as an SgfGame."""
+        from envs.go.sgf import game_record
+
         return game_record(self.line[0], self.line[-1], black=black, white=white)
 
 
@@ -218,6 +227,8 @@ def _colour_name(colour: int) -> str:
 def run_window(session: GoSession, title: str) -> None:
     """Show ``session`` in a window until it is closed."""
     import pygame
+
+    from envs.go.rendering import result_text
 
     pygame.init()
     try:
@@ -244,6 +255,12 @@ def run_window(session: GoSession, title: str) -> None:
 
 
 def play_go(opts: argparse.Namespace) -> int:
+    import envs  # noqa: F401  (registers the games)
+    from envs.go.rules import GoState
+    from envs.go.sgf import SgfError, game_record, read_sgf, save_sgf
+    from rlcourse.render import display_available
+    from scripts.go_players import make_player
+
     try:
         policy = make_player(opts)
         if opts.load is not None:
@@ -254,20 +271,80 @@ def play_go(opts: argparse.Namespace) -> int:
     except (ValueError, SgfError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if not display_available():
-        print(
-            "error: playing needs a display (none found, or SDL_VIDEODRIVER is dummy)",
-            file=sys.stderr,
-        )
-        return 2
     human = BLACK if opts.colour == "black" else WHITE
-    session = GoSession(policy, human, start, moves, opts.size_px, agent_name=opts.agent)
-    run_window(session, f"Go {start.board_size}x{start.board_size}: you are {opts.colour}")
+    if opts.text or not display_available():
+        if not opts.text:
+            print("no display: playing in the terminal (--text)")
+        line = play_go_in_text(policy, human, start, moves, opts.agent)
+        final = line[-1]
+    else:
+        session = GoSession(policy, human, start, moves, opts.size_px, agent_name=opts.agent)
+        run_window(session, f"Go {start.board_size}x{start.board_size}: you are {opts.colour}")
+        final = session.line[-1]
     names = {human: "human", 3 - human: opts.agent}
     out = opts.sgf_out or Path("runs/play") / f"go-{datetime.datetime.now():%Y%m%d-%H%M%S}.sgf"
-    save_sgf(session.record(black=names[BLACK], white=names[WHITE]), out)
+    save_sgf(game_record(start, final, black=names[BLACK], white=names[WHITE]), out)
     print(f"game saved to {out}")
     return 0
+
+
+def play_go_in_text(
+    policy: Callable[[GoState], int | str],
+    human: int,
+    start: GoState,
+    moves: Sequence[int] = (),
+    agent_name: str = "agent",
+    read: Callable[[str], str] = input,
+    write: Callable[[str], Any] = print,
+) -> list[GoState]:
+    """A game in the terminal from ``start`` (then ``moves``): the board printed before each of
+    the person's moves, typed in GTP coordinates, ``pass``, ``resign``, ``undo`` or ``quit``
+    (end of input quits too). Returns the game's positions."""
+    from envs.go import coords
+    from envs.go.rendering import result_text
+
+    line = [start]
+    for move in moves:
+        line.append(line[-1].play(move))
+    size = start.board_size
+    while not line[-1].is_terminal:
+        state = line[-1]
+        if state.to_play != human:
+            choice = policy(state)
+            line.append(state.resign() if choice == "resign" else state.play(int(choice)))
+            said = "resigns" if choice == "resign" else f"plays {coords.to_gtp(int(choice), size)}"
+            write(f"{agent_name} {said}")
+            continue
+        write(str(state))
+        try:
+            text = read(f"your move ({_colour_name(human)}): ").strip().lower()
+        except EOFError:
+            break
+        if text in ("quit", "q", "exit"):
+            break
+        if text == "undo":
+            back = 1 + (len(line) > 2)  # your move and the agent's answer
+            if len(line) - back < 1 or len(line) <= len(moves) + 1:
+                write("nothing of yours to undo")
+            else:
+                del line[-back:]
+            continue
+        if text == "resign":
+            line.append(state.resign())
+            continue
+        try:
+            move = state.pass_move if text == "pass" else coords.from_gtp(text.upper(), size)
+        except ValueError as exc:
+            write(f"not a move ({exc}): type a point such as C3, pass, resign, undo or quit")
+            continue
+        if not state.is_legal(move):
+            write(f"illegal: {state.illegal_reason(move)}")
+            continue
+        line.append(state.play(move))
+    write(str(line[-1]))
+    if line[-1].is_terminal:
+        write(f"game over: {result_text(line[-1])}")
+    return line
 
 
 def add_go_parser(modes: Any) -> None:
@@ -291,14 +368,15 @@ def add_go_parser(modes: Any) -> None:
     )
     go.add_argument("--sgf-out", type=Path, metavar="FILE.sgf", help="where to save the game")
     go.add_argument("--size-px", type=int, default=560, help="board width in pixels")
+    go.add_argument("--text", action="store_true", help="play in the terminal, not a window")
     go.set_defaults(run=play_go)
 
 
-DRIVING_KEYS = {  # pygame key name -> meta-action
-    "up": DrivingAction.LANE_LEFT,
-    "down": DrivingAction.LANE_RIGHT,
-    "right": DrivingAction.FASTER,
-    "left": DrivingAction.SLOWER,
+DRIVING_KEYS = {  # pygame key name -> meta-action (envs.driving.Action)
+    "up": "LANE_LEFT",
+    "down": "LANE_RIGHT",
+    "right": "FASTER",
+    "left": "SLOWER",
 }
 
 
@@ -307,7 +385,10 @@ class DrivingSession:
     ``next_action()`` gives the action for the next step (IDLE when no key was pressed)."""
 
     def __init__(self) -> None:
-        self.pending = DrivingAction.IDLE
+        from envs.driving import Action
+
+        self.actions = Action
+        self.pending = Action.IDLE
         self.running = True
 
     def handle(self, event: Any) -> None:
@@ -319,14 +400,22 @@ class DrivingSession:
             if event.key == pygame.K_ESCAPE:
                 self.running = False
             else:
-                self.pending = DRIVING_KEYS.get(pygame.key.name(event.key), self.pending)
+                name = DRIVING_KEYS.get(pygame.key.name(event.key))
+                if name is not None:
+                    self.pending = self.actions[name]
 
-    def next_action(self) -> DrivingAction:
-        action, self.pending = self.pending, DrivingAction.IDLE
+    def next_action(self) -> Any:
+        action, self.pending = self.pending, self.actions.IDLE
         return action
 
 
 def play_driving(opts: argparse.Namespace) -> int:
+    import gymnasium as gym
+    import numpy as np
+
+    import envs  # noqa: F401  (registers the rlcourse/* ids)
+    from rlcourse.render import display_available
+
     if not display_available():
         print(
             "error: playing needs a display (none found, or SDL_VIDEODRIVER is dummy)",
@@ -391,12 +480,80 @@ def add_driving_parser(modes: Any) -> None:
     driving.set_defaults(run=play_driving)
 
 
+TEXT_MOVES = {  # what a terminal sends for an arrow key (then Enter), and w/a/s/d
+    "\x1b[a": "UP", "\x1b[b": "DOWN", "\x1b[c": "RIGHT", "\x1b[d": "LEFT",
+    "w": "UP", "s": "DOWN", "d": "RIGHT", "a": "LEFT",
+}  # fmt: skip
+
+
+def play_gridworld(opts: argparse.Namespace) -> int:
+    import gymnasium as gym
+
+    import envs  # noqa: F401  (registers the rlcourse/* ids)
+
+    try:
+        env = gym.make(opts.env, render_mode="ansi")
+    except (ValueError, gym.error.Error) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not hasattr(env.unwrapped, "P"):
+        print(f"error: {opts.env} is not a gridworld (no explicit model P)", file=sys.stderr)
+        return 2
+    total = walk_in_text(env, opts.seed)
+    print(f"return {total:g}")
+    return 0
+
+
+def walk_in_text(
+    env: Any,
+    seed: int | None = None,
+    read: Callable[[str], str] = input,
+    write: Callable[[str], Any] = print,
+) -> float:
+    """One episode of a gridworld walked from the terminal; its return (``q`` or end of input
+    stops it early)."""
+    from envs.gridworld import Action
+
+    env.reset(seed=seed)
+    total, done = 0.0, False
+    while not done:
+        write(env.render())
+        try:
+            key = read("move (arrows or w/a/s/d, then Enter; q quits): ").strip().lower()
+        except EOFError:
+            break
+        if key == "q":
+            break
+        if key not in TEXT_MOVES:
+            write(f"{key!r}: use the arrow keys or w/a/s/d")
+            continue
+        _, reward, terminated, truncated, _ = env.step(Action[TEXT_MOVES[key]])
+        total += float(reward)
+        done = terminated or truncated
+    write(env.render())
+    env.close()
+    return total
+
+
+def add_gridworld_parser(modes: Any) -> None:
+    grid = modes.add_parser(
+        "gridworld",
+        help="walk a gridworld in the terminal",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    grid.add_argument("--env", default="rlcourse/CliffWalking-v0", help="a gridworld env id")
+    grid.add_argument("--seed", type=int, default=0)
+    grid.set_defaults(run=play_gridworld)
+
+
 def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     modes = parser.add_subparsers(dest="mode", required=True, metavar="MODE")
     add_go_parser(modes)
+    add_gridworld_parser(modes)
     add_driving_parser(modes)
     opts = parser.parse_args(argv)
     return opts.run(opts)

@@ -213,3 +213,39 @@ def test_the_demo_ends_with_the_shipped_network_beating_gnugo(tmp_path, capsys):
     sgf = (tmp_path / "go5_game1.sgf").read_text()
     assert "PB[AlphaZero 5x5]" in sgf and "RE[B+" in sgf
     assert Image.open(tmp_path / "go5_game1.gif").n_frames > 5
+
+
+def load_play():
+    spec = importlib.util.spec_from_file_location("script_play", ROOT / "scripts" / "play.py")
+    play = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(play)
+    return play
+
+
+def test_go_is_played_in_the_terminal_with_gtp_coordinates():
+    from envs.go.rules import BLACK, GoState
+
+    play = load_play()
+    typed = iter(["C3", "Z9", "C3", "undo", "B2", "pass", "pass"])
+    shown = []
+    line = play.play_go_in_text(lambda state: state.pass_move, BLACK, GoState.new(5),
+                                read=lambda prompt: next(typed), write=shown.append)  # fmt: skip
+    text = "\n".join(map(str, shown))
+    assert "not a move" in text and "illegal: " in text and "agent plays pass" in text
+    final = line[-1]
+    assert final.is_terminal and list(final.moves) == [16, 25, 25]  # B2 (C3 was undone), passes
+    assert "game over: Black wins by" in text
+
+
+def test_a_gridworld_is_walked_in_the_terminal_with_arrow_keys():
+    import gymnasium as gym
+
+    import envs  # noqa: F401
+
+    play = load_play()
+    env = gym.make("rlcourse/CliffWalking-v0", render_mode="ansi")
+    keys = iter(["\x1b[A"] + ["d"] * 11 + ["\x1b[B", "x"])
+    shown = []
+    total = play.walk_in_text(env, 0, read=lambda prompt: next(keys), write=shown.append)
+    assert total == -13  # up, 11 steps right, down onto the goal: the safe path's return
+    assert "'x'" not in "\n".join(map(str, shown))  # the episode ended before the stray key
