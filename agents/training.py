@@ -101,8 +101,15 @@ def train(
     if config.backend.name == "rllib":
         probe.close()
         return backend_module("rllib").train(config, resume_dir, progress, on_eval)
-    agent = build_agent(config, probe)
-    probe.close()
+    try:
+        agent = build_agent(config, probe)
+    except (TypeError, ValueError) as exc:  # the agent refuses the env's spaces
+        name = config.agent.name if config.agent is not None else config.backend.name
+        raise ConfigError(
+            config.name, [f"agent {name} cannot train on {config.env.id}: {exc}"]
+        ) from None
+    finally:
+        probe.close()
     run = (
         Run.open(resume_dir, config, progress=progress, announce=announce)
         if resume_dir
