@@ -126,7 +126,7 @@ def show_frames(frames: Sequence[np.ndarray], fps: float = 4.0, title: str = "rl
         return False
     import pygame
 
-    pygame.init()
+    pygame.display.init()  # not pygame.init(): no sound device is opened (nor complained of)
     try:
         height, width = frames[0].shape[:2]
         screen = pygame.display.set_mode((width, height))

@@ -230,7 +230,8 @@ def run_window(session: GoSession, title: str) -> None:
 
     from envs.go.rendering import result_text
 
-    pygame.init()
+    pygame.display.init()  # and fonts; not pygame.init(), which opens the sound device
+    pygame.font.init()
     try:
         screen = pygame.display.set_mode(session.size)
         pygame.display.set_caption(title)
