@@ -14,7 +14,7 @@ export MPLBACKEND ?= Agg
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt envs/go/_core.c envs/driving/_sim.c
+$(STAMP): pyproject.toml setup.py constraints.txt envs/go/_core.c envs/driving/_sim.c
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]} at {sys.executable}"'
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
