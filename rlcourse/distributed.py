@@ -82,3 +82,34 @@ def evaluate_distributed(
         for key, value in outcome.metrics.items():
             metrics.setdefault(key, []).append(value)
     return summarise([o.ret for o in outcomes], [o.length for o in outcomes], metrics)
+
+
+# ----------------------------------------------------------------------------- the cluster
+
+#: Ray's own chatter kept out of the terminal: repeated worker lines folded into one, and
+#: (through start_ray) Python warnings below errors, in the driver and in every worker.
+QUIET_RAY = {"RAY_DEDUP_LOGS": "1"}
+
+
+def start_ray(address: str | None = None, num_cpus: int | None = None) -> str:
+    """Join the cluster at ``address`` (``auto``, ``host:port``) or start a local one of
+    ``num_cpus`` CPUs, quietly (no dashboard; Ray's warnings and INFO lines silenced, its
+    errors kept), and return the one line that says which."""
+    import logging
+    import os
+
+    import ray
+
+    for key, value in QUIET_RAY.items():
+        os.environ.setdefault(key, value)
+    quiet = {"logging_level": logging.ERROR, "log_to_driver": True,
+             "logging_config": ray.LoggingConfig(log_level="ERROR"),
+             "runtime_env": {"env_vars": dict(QUIET_RAY)}}  # fmt: skip
+    if address is not None:
+        ray.init(address=address, **quiet)
+        where = f"joined the Ray cluster at {address}"
+    else:
+        ray.init(num_cpus=num_cpus, include_dashboard=False, **quiet)
+        where = "started a local Ray cluster"
+    cpus = int(ray.cluster_resources().get("CPU", 0))
+    return f"{where} ({cpus} CPUs)"

@@ -99,12 +99,9 @@ def evaluate_on_ray(
     import gymnasium as gym
     import ray
 
-    from rlcourse.distributed import evaluate_distributed
+    from rlcourse.distributed import evaluate_distributed, start_ray
 
-    if opts.address is not None:
-        ray.init(address=opts.address)
-    else:
-        ray.init(num_cpus=opts.workers, include_dashboard=False)
+    print(start_ray(opts.address, None if opts.address else opts.workers), flush=True)
     try:
         # Built from the env's spec, so that the workers need no env registration.
         make_env = functools.partial(gym.make, gym.spec(config.env.id), **config.env.kwargs)

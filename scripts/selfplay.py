@@ -96,11 +96,10 @@ def run(argv: list[str] | None = None) -> int:
     if workers:
         import ray
 
-        if opts.address is not None:
-            ray.init(address=opts.address)
-        else:
-            cpus = config.agent.distributed.num_cpus or os.cpu_count()  # type: ignore[union-attr]
-            ray.init(num_cpus=cpus, include_dashboard=False)
+        from rlcourse.distributed import start_ray
+
+        cpus = config.agent.distributed.num_cpus or os.cpu_count()  # type: ignore[union-attr]
+        print(start_ray(opts.address, None if opts.address else cpus), flush=True)
     try:
         result = train(config, resume_dir=opts.resume, progress=False if opts.no_progress else None)
     finally:

@@ -38,12 +38,14 @@ from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
 from ray.rllib.core.rl_module.rl_module import RLModule
+from ray.rllib.core.rl_module.torch import TorchRLModule
 from ray.rllib.utils.spaces.space_utils import unsquash_action
 from ray.tune.registry import register_env
 
 from agents.backends import accepted_keywords, unknown_keys
 from agents.training import EVAL_FILE, EvalHook, TrainResult, env_factory, evaluate_agent
 from rlcourse.config import ExperimentConfig, RLlibBackend
+from rlcourse.distributed import start_ray
 from rlcourse.files import CorruptFileError, FileError, atomic_write_bytes, load_data, save_data
 from rlcourse.runs import CHECKPOINT_DIR, KEEP_CHECKPOINTS, LATEST, Run
 
@@ -111,10 +113,7 @@ def connect(backend: RLlibBackend) -> bool:
     (the caller's cluster, which is left as it is)."""
     if ray.is_initialized():
         return False
-    if backend.address is not None:
-        ray.init(address=backend.address)
-    else:
-        ray.init(num_cpus=backend.num_cpus, include_dashboard=False)
+    print(start_ray(backend.address, backend.num_cpus), flush=True)
     return True
 
 
@@ -246,7 +245,10 @@ def save_checkpoint(algo: Algorithm, run: Run) -> Path:
     tmp = directory / f".{final.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     algo.save_to_path(str(tmp.resolve()))
-    weights = algo.learner_group.get_weights([DEFAULT_MODULE_ID])[DEFAULT_MODULE_ID]
+    learners = algo.learner_group
+    if learners is None:  # only RLlib's old API stack has none; its default is the new one
+        raise RuntimeError("the RLlib algorithm has no learner group to take the weights from")
+    weights = learners.get_weights([DEFAULT_MODULE_ID])[DEFAULT_MODULE_ID]
     save_data(tmp / MODULE_FILE, weights)
     if final.exists():
         shutil.rmtree(final)
@@ -327,6 +329,8 @@ def load_policy(path: str | Path, config: ExperimentConfig) -> RLlibPolicy:
     weights = load_data(weights_file)
     env = gym.make(config.env.id, **config.env.kwargs)
     module = algorithm_config(config).get_rl_module_spec(env=flat_observations(env)).build()
+    if not isinstance(module, TorchRLModule):  # torch is RLlib's default framework
+        raise TypeError(f"expected a torch RLModule, got a {type(module).__name__}")
     observation_space = env.observation_space
     env.close()
     stored = weights if isinstance(weights, Mapping) else {}
