@@ -26,14 +26,22 @@ def record_episode(
     seed: int | None = None,
     max_steps: int = 1_000,
 ) -> tuple[list[np.ndarray], float]:
-    """Frames (H x W x 3 uint8) of one episode of `act` on an rgb_array env, and its return."""
+    """Frames (H x W x 3 uint8) of one episode of `act` on an rgb_array env, and its return.
+
+    An env that can draw the simulation steps between its decisions (``record_substeps`` and
+    ``substep_frames`` on the unwrapped env, as the driving envs have) gives all of them, to
+    be played at its ``metadata["substep_fps"]``."""
+    base = env.unwrapped
+    substeps = hasattr(base, "record_substeps")
+    if substeps:
+        base.record_substeps = True
     obs, info = env.reset(seed=seed)
     frames = [np.asarray(env.render())]
     total = 0.0
     for _ in range(max_steps):
         obs, reward, terminated, truncated, info = env.step(act(obs, info))
         total += float(reward)
-        frames.append(np.asarray(env.render()))
+        frames += [np.asarray(f) for f in base.substep_frames] if substeps else [env.render()]
         if terminated or truncated:
             break
     return frames, total
@@ -85,8 +93,9 @@ def save_mp4(frames: Sequence[np.ndarray], path: str | Path, fps: float = 4.0) -
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
     try:
-        settings = {"codec": "libx264", "pixelformat": "yuv420p", "macro_block_size": 1}
-        with imageio.get_writer(tmp, fps=fps, ffmpeg_log_level="error", **settings) as writer:
+        writer = imageio.get_writer(tmp, fps=fps, ffmpeg_log_level="error", codec="libx264",
+                                    pixelformat="yuv420p", macro_block_size=1)  # fmt: skip
+        with writer:  # (imageio's stubs type `with get_writer(...) as w` as a writer-less base)
             for frame in frames:
                 image = _as_uint8(frame)
                 pad = ((0, image.shape[0] % 2), (0, image.shape[1] % 2), (0, 0))

@@ -84,7 +84,7 @@ def run(argv: list[str] | None = None) -> int:
         default_out = run_dir / "episode.gif"
     probe = make()
     render_modes = probe.metadata.get("render_modes", [])
-    fps = opts.fps or probe.metadata.get("render_fps", 4)
+    fps = opts.fps or probe.metadata.get("substep_fps") or probe.metadata.get("render_fps", 4)
     probe.close()
     if "rgb_array" not in render_modes:
         if "ansi" not in render_modes or opts.out:

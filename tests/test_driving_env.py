@@ -322,3 +322,23 @@ def test_occupancy_grid_by_hand():
     assert vx[6, 7] == pytest.approx(20.0 / 80.0)
     # cell rows are 5 m apart, centred on the ego: rows 3..6 (y = -2..13 m) lie on the road
     np.testing.assert_array_equal(on_road[:, 0], [0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0])
+
+
+def test_a_recorded_episode_draws_every_simulation_step_and_drives_the_same():
+    from rlcourse.render import record_episode
+
+    def actions():
+        rng = np.random.default_rng(0)
+        return lambda obs, info: int(rng.choice(np.flatnonzero(info["action_mask"])))
+
+    drawn = gym.make("rlcourse/Highway-v0", render_mode="rgb_array")
+    frames, total = record_episode(drawn, actions(), seed=3, max_steps=4)
+    assert len(frames) == 1 + 4 * 15 and drawn.metadata["substep_fps"] == 15  # 15 Hz, 1 Hz
+    plain = gym.make("rlcourse/Highway-v0")  # the compiled step, no pictures
+    obs, info = plain.reset(seed=3)
+    act, replayed = actions(), 0.0
+    for _ in range(4):
+        obs, reward, *_, info = plain.step(act(obs, info))
+        replayed += reward
+    assert replayed == total
+    np.testing.assert_array_equal(obs, drawn.unwrapped.sim.observation()[0])

@@ -97,8 +97,13 @@ class DrivingEnv(gym.Env):
             if self.config.action == "discrete"
             else spaces.Box(-1.0, 1.0, (2,), np.float32)
         )
-        self.metadata = {**self.metadata, "render_fps": self.config.policy_frequency}
+        self.metadata = {**self.metadata, "render_fps": self.config.policy_frequency,
+                         "substep_fps": self.config.simulation_frequency}  # fmt: skip
         self._renderer: Any = None
+        # With rgb_array rendering: draw every simulation step into substep_frames (videos at
+        # simulation_frequency instead of one picture per decision).
+        self.record_substeps = False
+        self.substep_frames: list[np.ndarray] = []
         self._last_rewards: dict[str, float] = {}
 
     def reset(
@@ -120,7 +125,16 @@ class DrivingEnv(gym.Env):
             actions = np.array([int(action)])
         else:
             actions = np.asarray(action, dtype=np.float64).reshape(1, 2)
-        result = self.sim.step(actions)
+        if self.record_substeps and self.render_mode == "rgb_array":
+            self.substep_frames, start = [], float(self.sim.time[0])
+            dt = 1.0 / self.config.simulation_frequency
+
+            def draw() -> None:
+                self.substep_frames.append(self._frame(start + dt * (len(self.substep_frames) + 1)))
+
+            result = self.sim.step_reference(actions, draw)
+        else:
+            result = self.sim.step(actions)
         self._last_rewards = {name: float(term[0]) for name, term in result.rewards.items()}
         if self.render_mode == "human":
             self.render()
@@ -144,14 +158,21 @@ class DrivingEnv(gym.Env):
         if self.render_mode is None:
             gym.logger.warn("render() called without a render_mode; pass render_mode= to the env")
             return None
+        if self.render_mode == "rgb_array":
+            return self._frame(self.sim.time[0])
+        self._drawer().show(self.sim.vehicles, 0, self.sim.time[0])
+        return None
+
+    def _drawer(self) -> Any:
         if self._renderer is None:
             from envs.driving.rendering import DrivingRenderer
 
             self._renderer = DrivingRenderer(self.config.road, fps=self.metadata["render_fps"])
-        if self.render_mode == "rgb_array":
-            return self._renderer.frame(self.sim.vehicles, 0, self.sim.time[0])
-        self._renderer.show(self.sim.vehicles, 0, self.sim.time[0])
-        return None
+        return self._renderer
+
+    def _frame(self, time: float) -> np.ndarray:
+        """The scene as an [H, W, 3] picture, labelled with ``time`` [s]."""
+        return self._drawer().frame(self.sim.vehicles, 0, time)
 
     def close(self) -> None:
         if self._renderer is not None:

@@ -12,6 +12,7 @@ is the same step in numpy, the oracle it is tested against and the step of conti
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import IntEnum
 from typing import Any, NamedTuple
 
@@ -172,8 +173,12 @@ class DrivingSim:
         rewards = dict(zip(TERM_NAMES, terms, strict=True))
         return StepResult(self.observation(), reward, terminated, truncated, rewards, mask)
 
-    def step_reference(self, actions: np.ndarray) -> StepResult:
-        """:meth:`step` written with numpy arrays around :func:`envs.driving.traffic.run`."""
+    def step_reference(
+        self, actions: np.ndarray, on_substep: Callable[[], None] | None = None
+    ) -> StepResult:
+        """:meth:`step` written with numpy arrays around :func:`envs.driving.traffic.run`;
+        ``on_substep`` is called after each simulation step (to draw it), which runs the
+        substeps one call each (the same arithmetic)."""
         c, v = self.config, self.vehicles
         if c.action == "discrete":
             lane_change = self._apply_meta_actions(np.asarray(actions).reshape(self.scenes))
@@ -183,7 +188,13 @@ class DrivingSim:
             a = np.minimum(np.maximum(a, -1.0), 1.0)
             ego = EgoControls(a[:, 0] * MAX_ACCELERATION, a[:, 1] * MAX_STEERING)
             lane_change = np.zeros(self.scenes, bool)
-        traffic.run(v, self.road, 1.0 / c.simulation_frequency, self._lane_change_directions(), ego)
+        directions, dt = self._lane_change_directions(), 1.0 / c.simulation_frequency
+        if on_substep is None:
+            traffic.run(v, self.road, dt, directions, ego)
+        else:
+            for k in range(len(directions)):
+                traffic.run(v, self.road, dt, directions[k : k + 1], ego)
+                on_substep()
         self.substep += c.substeps
         self.time += 1.0 / c.policy_frequency
         self.steps += 1
