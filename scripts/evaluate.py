@@ -38,6 +38,9 @@ def run(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-steps", type=int, default=None, help="cut episodes longer than this")
     parser.add_argument("--json", metavar="FILE", help="also write the statistics as JSON")
     parser.add_argument(
+        "--render", action="store_true", help="show the episodes in a window (with a display)"
+    )
+    parser.add_argument(
         "--workers", type=int, default=0, help="play the episodes on N Ray workers (0: here)"
     )
     parser.add_argument(
@@ -67,7 +70,7 @@ def run(argv: list[str] | None = None) -> int:
     if opts.workers:
         result = evaluate_on_ray(agent, config, opts)
     else:
-        env = env_factory(config)()
+        env = env_factory(config, **window(opts.render, config))()
         result = evaluate(
             agent,
             env,
@@ -89,6 +92,24 @@ def run(argv: list[str] | None = None) -> int:
             )
         )
     return 0
+
+
+def window(wanted: bool, config: ExperimentConfig) -> dict[str, str]:
+    """The env kwargs that show episodes in a window: when asked for, a display exists and
+    the env draws to one; otherwise nothing, with one line saying why not."""
+    if not wanted:
+        return {}
+    from agents.training import env_factory
+    from rlcourse.render import display_available
+
+    probe = env_factory(config)()
+    modes = probe.metadata.get("render_modes", [])
+    probe.close()
+    if display_available() and "human" in modes:
+        return {"render_mode": "human"}
+    why = "no display" if not display_available() else f"{config.env.id} draws no window"
+    print(f"--render: {why}; evaluating without a window", file=sys.stderr)
+    return {}
 
 
 def evaluate_on_ray(

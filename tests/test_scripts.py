@@ -249,3 +249,9 @@ def test_a_gridworld_is_walked_in_the_terminal_with_arrow_keys():
     total = play.walk_in_text(env, 0, read=lambda prompt: next(keys), write=shown.append)
     assert total == -13  # up, 11 steps right, down onto the goal: the safe path's return
     assert "'x'" not in "\n".join(map(str, shown))  # the episode ended before the stray key
+
+
+def test_evaluate_render_without_a_display_says_so_and_evaluates(trained, capsys):
+    assert script("evaluate")([str(trained), "--episodes", "2", "--render"]) == 0
+    out = capsys.readouterr()
+    assert "--render: no display; evaluating without a window" in out.err and "return" in out.out
