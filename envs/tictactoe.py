@@ -284,7 +284,7 @@ class TicTacToeEnv(gym.Env):
         info = self._info(perspective, opponent_move)
         return self._observation(), self._outcome(perspective), self.state.is_terminal, False, info
 
-    def render(self) -> str | None:
+    def render(self) -> Any:  # the board as text ("ansi"), or None without a render mode
         if self.render_mode is None:
             gym.logger.warn("render() called without a render_mode; pass render_mode= to the env")
             return None

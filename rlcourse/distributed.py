@@ -102,9 +102,9 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> str:
 
     for key, value in QUIET_RAY.items():
         os.environ.setdefault(key, value)
-    quiet = {"logging_level": logging.ERROR, "log_to_driver": True,
-             "logging_config": ray.LoggingConfig(log_level="ERROR"),
-             "runtime_env": {"env_vars": dict(QUIET_RAY)}}  # fmt: skip
+    quiet: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": True,
+                             "logging_config": ray.LoggingConfig(log_level="ERROR"),
+                             "runtime_env": {"env_vars": dict(QUIET_RAY)}}  # fmt: skip
     if address is not None:
         ray.init(address=address, **quiet)
         where = f"joined the Ray cluster at {address}"

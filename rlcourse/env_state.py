@@ -250,9 +250,10 @@ class _Restore:
             return self.object(current, node, path)
         if kind == "custom":
             cls = self.cls(node["class"], path)
-            if not callable(getattr(cls, "from_state_data", None)):
+            rebuild = getattr(cls, "from_state_data", None)
+            if not callable(rebuild):
                 raise EnvStateError(f"{path}: {cls.__qualname__} cannot be rebuilt from data")
-            value = cls.from_state_data(self.into(None, node["data"], path))
+            value = rebuild(self.into(None, node["data"], path))
             self.done[node["id"]] = value
             return value
         if kind == "ntuple":
@@ -276,38 +277,38 @@ class _Restore:
     def container(self, current: Any, node: dict[str, Any], path: str) -> Any:
         kind, number = node[KIND], node["id"]
         if kind == "list":
-            value = current if type(current) is list else []
-            self.done[number] = value
-            value[:] = self.items(current, node["items"], path)
-            return value
+            listed: list[Any] = current if type(current) is list else []
+            self.done[number] = listed
+            listed[:] = self.items(current, node["items"], path)
+            return listed
         if kind == "dict":
-            value = current if isinstance(current, dict) else {}
-            self.done[number] = value
+            mapping: dict[Any, Any] = current if isinstance(current, dict) else {}
+            self.done[number] = mapping
             entries = []
             for key_node, value_node in node["items"]:
                 key = self.into(None, key_node, f"{path} key")
-                old = value.get(key) if _hashable(key) else None
+                old = mapping.get(key) if _hashable(key) else None
                 entries.append((key, self.into(old, value_node, f"{path}[{key!r}]")))
-            value.clear()
-            value.update(entries)
-            return value
+            mapping.clear()
+            mapping.update(entries)
+            return mapping
         if kind == "deque":
-            value = current if isinstance(current, collections.deque) else None
-            if value is None or value.maxlen != node["maxlen"]:
-                value = collections.deque(maxlen=node["maxlen"])
-            self.done[number] = value
-            items = self.items(list(value), node["items"], path)
-            value.clear()
-            value.extend(items)
-            return value
+            queue = current if isinstance(current, collections.deque) else None
+            if queue is None or queue.maxlen != node["maxlen"]:
+                queue = collections.deque(maxlen=node["maxlen"])
+            self.done[number] = queue
+            items = self.items(list(queue), node["items"], path)
+            queue.clear()
+            queue.extend(items)
+            return queue
         if kind == "mappingproxy":
             pairs = [
                 (self.into(None, k, f"{path} key"), self.into(None, v, path))
                 for k, v in node["items"]
             ]
-            value = types.MappingProxyType(dict(pairs))
-            self.done[number] = value
-            return value
+            proxy = types.MappingProxyType(dict(pairs))
+            self.done[number] = proxy
+            return proxy
         if kind in ("tuple", "set", "frozenset"):
             items = self.items(current if kind == "tuple" else None, node["items"], path)
             value = {"tuple": tuple, "set": set, "frozenset": frozenset}[kind](items)

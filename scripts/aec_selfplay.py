@@ -26,10 +26,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from agents.tabular.targets import q_learning_target
-from envs.tictactoe import CELLS, TicTacToeEnv
-from envs.tictactoe_aec import TicTacToeAEC
-
 QTable = collections.defaultdict[bytes, np.ndarray]  # planes' bytes -> [9] action values
 
 
@@ -46,6 +42,8 @@ class Record(NamedTuple):
 
 
 def new_table() -> QTable:
+    from envs.tictactoe import CELLS
+
     return collections.defaultdict(lambda: np.zeros(CELLS))
 
 
@@ -65,6 +63,9 @@ def train(
     episodes: int, seed: int, alpha: float = 0.5, epsilon: float = 0.2, q: QTable | None = None
 ) -> QTable:
     """Q-learning self-play for ``episodes`` games of :class:`TicTacToeAEC`; returns the table."""
+    from agents.tabular.targets import q_learning_target
+    from envs.tictactoe_aec import TicTacToeAEC
+
     q = new_table() if q is None else q
     rng = np.random.default_rng(seed)
     env = TicTacToeAEC()
@@ -98,6 +99,8 @@ def play(
     policy: Callable[[dict[str, np.ndarray]], int], opponent: str, mark: str, games: int, seed: int
 ) -> Record:
     """``games`` games of ``policy`` playing ``mark`` ("x" or "o") against ``opponent``."""
+    from envs.tictactoe import TicTacToeEnv
+
     env = TicTacToeEnv(opponent=opponent, agent_mark=mark)
     outcomes = collections.Counter()
     for game in range(games):

@@ -31,14 +31,17 @@ import gc
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import gymnasium as gym
 import numpy as np
-import torch
 
 from rlcourse.benchmarking import bench_main, print_table
-from rlcourse.replay import PrioritizedReplayBuffer, ReplayBuffer, SumTree
+
+if TYPE_CHECKING:
+    import gymnasium as gym
+    import torch
+
+    from rlcourse.replay import ReplayBuffer
 
 FRAME_SHAPE = (84, 84)
 EPISODE_LENGTH = 1000
@@ -49,30 +52,54 @@ N_STEP = 3
 BATCH = 64
 TREE_CAPACITY = 100_000
 TREE_SEARCH_TARGET_US = 100.0
-OBSERVATIONS = gym.spaces.Box(0, 255, FRAME_SHAPE, np.uint8)
-BOX_OBSERVATIONS = gym.spaces.Box(-np.inf, np.inf, BOX_SHAPE, np.float32)
-ACTIONS = gym.spaces.Discrete(4)
+N_ACTIONS = 4  # discrete actions of the stored transitions
 RATIO_NOTE = (
     "ratio: ours against the first peer listed, oriented so that > 1 favours ours "
     "(peer / ours for times and bytes, ours / peer for rates)."
 )
 
 
+# The spaces are made when a case runs: gymnasium, torch and the buffers are imported there,
+# not at the top, so that --help answers at once.
+
+
+def frame_space() -> gym.spaces.Box:
+    """84x84 uint8 frames."""
+    import gymnasium as gym
+
+    return gym.spaces.Box(0, 255, FRAME_SHAPE, np.uint8)
+
+
+def box_space() -> gym.spaces.Box:
+    """CartPole-sized float32 observations."""
+    import gymnasium as gym
+
+    return gym.spaces.Box(-np.inf, np.inf, BOX_SHAPE, np.float32)
+
+
+def action_space() -> gym.spaces.Discrete:
+    import gymnasium as gym
+
+    return gym.spaces.Discrete(N_ACTIONS)
+
+
 class Stream:
     """Pre-made observations, actions and rewards of `num_envs` envs, replayed in a cycle (no
-    RNG cost while timed); every env's episodes end together, every `episode_length` steps."""
+    RNG cost while timed); every env's episodes end together, every `episode_length` steps.
+    The observations fill `space` (default: :func:`frame_space`)."""
 
     def __init__(
-        self, num_envs: int = 1, space: gym.spaces.Box = OBSERVATIONS,
+        self, num_envs: int = 1, space: gym.spaces.Box | None = None,
         episode_length: int = EPISODE_LENGTH, seed: int = 0, frames: int = 257,
     ):  # fmt: skip
+        space = frame_space() if space is None else space
         rng = np.random.default_rng(seed)
         shape = (frames, num_envs, *space.shape)
         if space.dtype == np.uint8:
             self.frames = rng.integers(0, 256, size=shape, dtype=np.uint8)
         else:
             self.frames = rng.normal(size=shape).astype(space.dtype)
-        self.actions = rng.integers(0, ACTIONS.n, size=(frames, num_envs))
+        self.actions = rng.integers(0, N_ACTIONS, size=(frames, num_envs))
         self.rewards = rng.normal(size=(frames, num_envs))
         self.num_envs, self.space, self.episode_length = num_envs, space, episode_length
 
@@ -120,6 +147,8 @@ def ours_adder(buffer: ReplayBuffer, stream: Stream) -> Callable[[int], None]:
 
 
 def as_tensors(batch: Any) -> list[torch.Tensor]:
+    import torch
+
     return [torch.from_numpy(field) for field in batch if isinstance(field, np.ndarray)]
 
 
@@ -127,18 +156,21 @@ def as_tensors(batch: Any) -> list[torch.Tensor]:
 
 
 def sb3_buffer(
-    capacity: int, optimize_memory_usage: bool, space: gym.spaces.Box = OBSERVATIONS,
+    capacity: int, optimize_memory_usage: bool, space: gym.spaces.Box | None = None,
     num_envs: int = 1, n_step: int = 1,
 ) -> Any:  # fmt: skip
+    """SB3's buffer of `space` (default: :func:`frame_space`)."""
     from stable_baselines3.common.buffers import NStepReplayBuffer
     from stable_baselines3.common.buffers import ReplayBuffer as SB3Buffer
 
+    space, actions = frame_space() if space is None else space, action_space()
+
     if n_step > 1:  # it stores no more than SB3Buffer does: the n steps are summed when sampled
         return NStepReplayBuffer(
-            capacity, space, ACTIONS, device="cpu", n_envs=num_envs, n_steps=n_step
+            capacity, space, actions, device="cpu", n_envs=num_envs, n_steps=n_step
         )
     return SB3Buffer(
-        capacity, space, ACTIONS, device="cpu", n_envs=num_envs,
+        capacity, space, actions, device="cpu", n_envs=num_envs,
         optimize_memory_usage=optimize_memory_usage,
         handle_timeout_termination=not optimize_memory_usage,
     )  # fmt: skip
@@ -197,10 +229,12 @@ def rllib_trees(values: np.ndarray) -> tuple[Any, Any]:
 
 
 def uniform_cases(capacity: int, adds: int, samples: int, repeats: int) -> dict[str, Any]:
+    from rlcourse.replay import ReplayBuffer
+
     stream = Stream()
     add_rate, sample_us, nbytes = {}, {}, {}
     makers = {
-        "ours": lambda: ReplayBuffer(capacity, OBSERVATIONS, seed=0),
+        "ours": lambda: ReplayBuffer(capacity, stream.space, seed=0),
         "sb3": lambda: sb3_buffer(capacity, optimize_memory_usage=False),
         "sb3_optimized": lambda: sb3_buffer(capacity, optimize_memory_usage=True),
     }
@@ -231,7 +265,9 @@ def uniform_cases(capacity: int, adds: int, samples: int, repeats: int) -> dict[
 
 def more_add_cases(capacity: int, adds: int, repeats: int) -> dict[str, Any]:
     """Adds per second in more settings: n-step windows, 8 envs, CartPole-sized observations."""
-    box: dict[str, Any] = {"space": BOX_OBSERVATIONS, "episode_length": BOX_EPISODE_LENGTH}
+    from rlcourse.replay import ReplayBuffer
+
+    box: dict[str, Any] = {"space": box_space(), "episode_length": BOX_EPISODE_LENGTH}
     cases: dict[str, tuple[dict[str, Any], int]] = {  # case: the stream's settings, n_step
         "add/uniform_nstep3": ({}, N_STEP),
         "add/uniform_8envs": ({"num_envs": MANY_ENVS}, 1),
@@ -267,12 +303,14 @@ def prioritized_cases(capacity: int, adds: int, samples: int, repeats: int) -> d
         PrioritizedReplayBuffer as RLlibPrioritizedReplayBuffer,
     )
 
+    from rlcourse.replay import PrioritizedReplayBuffer
+
     stream = Stream()
     td_errors = np.random.default_rng(1).random(BATCH) + 0.01
     results: dict[str, dict[str, float]] = {"add": {}, "sample": {}, "update": {}}
     for name in ("ours", "rllib"):
         if name == "ours":
-            buffer: Any = PrioritizedReplayBuffer(capacity, OBSERVATIONS, alpha=0.6, seed=0)
+            buffer: Any = PrioritizedReplayBuffer(capacity, stream.space, alpha=0.6, seed=0)
             add = ours_adder(buffer, stream)
         else:
             buffer = RLlibPrioritizedReplayBuffer(capacity=capacity, alpha=0.6)
@@ -308,6 +346,8 @@ def prioritized_cases(capacity: int, adds: int, samples: int, repeats: int) -> d
 
 
 def tree_cases(calls: int, repeats: int) -> dict[str, Any]:
+    from rlcourse.replay import SumTree
+
     rng = np.random.default_rng(2)
     values = rng.random(TREE_CAPACITY) + 1e-3
     ours = SumTree(TREE_CAPACITY)
@@ -342,6 +382,8 @@ def run(quick: bool) -> dict[str, dict[str, Any]]:
     capacity, adds, samples, repeats = (
         (10_000, 5_000, 200, 3) if quick else (100_000, 20_000, 1_000, 5)
     )
+    import torch
+
     torch.set_num_threads(1)
     results = tree_cases(samples, repeats)
     results.update(uniform_cases(capacity, adds, samples, repeats))

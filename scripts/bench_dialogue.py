@@ -19,8 +19,6 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-import envs  # noqa: F401  (registers the rlcourse/* ids)
-from envs.dialogue import InCarDialogueEnv, RulePolicy
 from rlcourse.benchmarking import bench_parser, print_rows, version_line, write_json
 from rlcourse.evaluation import evaluate
 
@@ -43,6 +41,8 @@ def case_name(metric: str, error: float) -> str:
 def policies(checkpoints: list[str]) -> dict[str, Callable[[float], tuple[Any, Any]]]:
     """Name (the rule policy's, then each checkpoint's config name) -> make(slot_error)
     returning (policy, env)."""
+    from envs.dialogue import InCarDialogueEnv, RulePolicy  # importing envs registers the ids
+
     made: dict[str, Callable[[float], tuple[Any, Any]]] = {
         RULE: lambda e: (RulePolicy(), InCarDialogueEnv(slot_error=e))
     }

@@ -20,16 +20,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import gymnasium as gym
 import numpy as np
-import torch
 
-import envs  # noqa: F401
-from agents.training import build_agent, env_factory, load_experiment
 from rlcourse.benchmarking import bench_parser, write_json
 from rlcourse.evaluation import evaluate
-from rlcourse.runs import Run
-from rlcourse.schedules import Linear
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = {  # env id -> (config folder, budget in env steps)
@@ -57,6 +51,8 @@ class Stopwatch:
         self.seconds = 0.0
 
     def evaluate(self, act, env_id: str) -> float:
+        import gymnasium as gym
+
         started = time.perf_counter()
         env = gym.make(env_id)
         mean = evaluate(act, env, EVAL_EPISODES, seed=EVAL_SEED).mean
@@ -66,6 +62,9 @@ class Stopwatch:
 
 
 def run_ours(config_path: Path, seed: int, steps: int, eval_every: int, runs_dir: str) -> Outcome:
+    from agents.training import build_agent, env_factory, load_experiment
+    from rlcourse.runs import Run
+
     config = load_experiment(
         config_path,
         [
@@ -106,8 +105,12 @@ def _record(curve: list[tuple[int, float]], step: int, value: float) -> float:
 
 
 def run_sb3(config_path: Path, seed: int, steps: int, eval_every: int) -> Outcome:
+    import gymnasium as gym
     from stable_baselines3 import DQN
     from stable_baselines3.common.callbacks import BaseCallback
+
+    from agents.training import load_experiment
+    from rlcourse.schedules import Linear
 
     cfg = load_experiment(config_path).agent
     eps = cfg.epsilon
@@ -268,6 +271,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--envs", nargs="+", default=list(CASES), choices=list(CASES))
     parser.add_argument("--png", metavar="FILE", help="draw the learning curves into FILE")
     opts = parser.parse_args(argv)
+    # Imported once the arguments are read, so that --help answers at once.
+    import torch
+
+    import envs  # noqa: F401  (registers the rlcourse/* env ids)
+
     torch.set_num_threads(1)
     env_ids = ["CartPole-v1"] if opts.quick else opts.envs
     seeds = 1 if opts.quick else opts.seeds

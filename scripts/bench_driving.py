@@ -39,13 +39,10 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import gymnasium as gym
 import numpy as np
 
-import envs  # noqa: F401  (registers the rlcourse/* ids)
-from envs.driving import REGISTERED, DrivingBatch, DrivingConfig
 from rlcourse.benchmarking import bench_main, import_peer, print_table, spread, taking_turns
 
 HIGHWAY_ENV_TARGET = 100.0
@@ -61,6 +58,11 @@ RATIO_NOTE = (
 )
 
 Runner = Callable[[int], float]  # round -> steps per second over that round
+
+if TYPE_CHECKING:
+    import gymnasium as gym
+
+    from envs.driving import DrivingConfig
 
 
 def single_env(make: Callable[[], gym.Env], seconds: float) -> Runner:
@@ -82,6 +84,8 @@ def single_env(make: Callable[[], gym.Env], seconds: float) -> Runner:
 
 
 def batch_env(config: DrivingConfig, scenes: int, seconds: float) -> Runner:
+    from envs.driving import DrivingBatch
+
     batch = DrivingBatch(config, scenes, seed=0)
     batch.reset()
 
@@ -113,10 +117,15 @@ def envpool_env(envpool: Any, env_id: str, num_envs: int, seconds: float) -> Run
 
 
 def registered(env_id: str) -> Callable[[], gym.Env]:
+    import gymnasium as gym
+
     return lambda: gym.make(env_id)
 
 
 def run(quick: bool) -> dict[str, dict[str, Any]]:
+    # Imported here, not at the top, so that --help answers at once.
+    from envs.driving import REGISTERED, DrivingConfig  # importing envs registers the ids
+
     seconds, rounds = (2.0, 2) if quick else (10.0, 5)
     highway_env = import_peer("highway_env", "highway-env")  # registers highway-v0, ...
     envpool = import_peer("envpool", "envpool")

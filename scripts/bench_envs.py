@@ -21,15 +21,14 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import gymnasium as gym
 import numpy as np
 
-import envs  # noqa: F401  (registers the rlcourse/* ids)
-from agents.tabular.planning import value_iteration
-from envs.gridworld import REGISTERED, GridWorldEnv, TabularMDP, parse_map
 from rlcourse.benchmarking import bench_main, print_table
+
+if TYPE_CHECKING:
+    import gymnasium as gym
 
 STEP_RATIO_TARGET = 1 / 1.2  # ours / FrozenLake-v1 steps per second
 VI_TARGET_S = 0.1
@@ -84,6 +83,12 @@ def best_seconds(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
 
 
 def run(quick: bool) -> dict[str, dict[str, Any]]:
+    # Imported here, not at the top, so that --help answers at once.
+    import gymnasium as gym
+
+    from agents.tabular.planning import value_iteration
+    from envs.gridworld import REGISTERED, GridWorldEnv, TabularMDP, parse_map  # registers ids
+
     n_steps, repeats = (20_000, 3) if quick else (200_000, 5)
     results: dict[str, dict[str, Any]] = {}
     frozen = steps_per_second(lambda: gym.make("FrozenLake-v1"), n_steps, repeats)

@@ -48,13 +48,10 @@ import random
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import gymnasium as gym
 import numpy as np
 
-import envs  # noqa: F401  (registers rlcourse/Go-v0)
-from envs.go.rules import GoState
 from rlcourse.benchmarking import bench_main, import_peer, print_rows, spread, taking_turns
 
 KOMI = 7.5
@@ -71,9 +68,19 @@ PEERS = {"open_spiel": ("pyspiel", "open-spiel"), "pettingzoo": ("pettingzoo", "
 GameFn = Callable[[int], int]  # seed -> moves played in one game
 Measure = Callable[[int], float]  # round -> moves or steps per second over that round
 
+if TYPE_CHECKING:
+    from envs.go.rules import GoState
+
+
+def empty_board(size: int) -> GoState:
+    """The start of our games (envs is imported here, not at the top: --help needs none)."""
+    from envs.go.rules import GoState
+
+    return GoState.new(size, KOMI)
+
 
 def ours_python_mask(size: int) -> GameFn:
-    start = GoState.new(size, KOMI)
+    start = empty_board(size)
 
     def game(seed: int) -> int:
         rng, state, moves = random.Random(seed), start, 0
@@ -87,7 +94,7 @@ def ours_python_mask(size: int) -> GameFn:
 
 
 def ours_python_list(size: int) -> GameFn:
-    start = GoState.new(size, KOMI)
+    start = empty_board(size)
 
     def game(seed: int) -> int:
         rng, state, moves = random.Random(seed), start, 0
@@ -100,7 +107,7 @@ def ours_python_list(size: int) -> GameFn:
 
 
 def ours_native(size: int) -> GameFn:
-    start = GoState.new(size, KOMI)
+    start = empty_board(size)
     return lambda seed: start.rollout(seed).moves
 
 
@@ -164,6 +171,10 @@ def random_legal(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def ours_env_single(seconds: float) -> Measure:
+    import gymnasium as gym
+
+    import envs  # noqa: F401  (registers rlcourse/Go-v0)
+
     env = gym.make("rlcourse/Go-v0", board_size=ENV_SIZE, komi=KOMI, history=HISTORY)
 
     def measure(round_: int) -> float:
@@ -182,6 +193,10 @@ def ours_env_single(seconds: float) -> Measure:
 
 
 def ours_env_batch(seconds: float) -> Measure:
+    import gymnasium as gym
+
+    import envs  # noqa: F401  (registers rlcourse/Go-v0)
+
     envs_ = gym.make_vec(
         "rlcourse/Go-v0", num_envs=BATCH, vectorization_mode="sync",
         vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP},

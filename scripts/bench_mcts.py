@@ -29,13 +29,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import torch
-
-from agents.alphazero.config import MCTSConfig
-from agents.alphazero.evaluators import NeuralEvaluator, RolloutEvaluator
-from agents.alphazero.mcts import MCTS, search_together
-from agents.alphazero.network import PolicyValueNet
-from envs.go.game import GoGame
 from rlcourse.benchmarking import bench_main, print_table
 
 SIZE, KOMI, C_PUCT = 9, 7.5, 2.0
@@ -48,6 +41,11 @@ Search = Callable[[int], None]  # seed -> one search
 
 
 def ours_rollout(simulations: int) -> Search:
+    from agents.alphazero.config import MCTSConfig
+    from agents.alphazero.evaluators import RolloutEvaluator
+    from agents.alphazero.mcts import MCTS
+    from envs.go.game import GoGame
+
     game = GoGame(SIZE, KOMI)
     config = MCTSConfig(simulations=simulations, c_puct=C_PUCT, leaves_per_call=1, virtual_loss=0)
 
@@ -73,6 +71,12 @@ def open_spiel_rollout(simulations: int) -> Search:
 
 def ours_neural(batch: int, simulations: int) -> tuple[Search, int]:
     """A search of ``simulations`` in each of ``batch / leaves`` trees, and its total."""
+    from agents.alphazero.config import MCTSConfig
+    from agents.alphazero.evaluators import NeuralEvaluator
+    from agents.alphazero.mcts import MCTS, search_together
+    from agents.alphazero.network import PolicyValueNet
+    from envs.go.game import GoGame
+
     game = GoGame(SIZE, KOMI)
     net = PolicyValueNet(game.planes_shape, game.num_actions)
     evaluator = NeuralEvaluator(game, net)
@@ -94,6 +98,8 @@ def simulations_per_second(search: Search, simulations: int, seed: int) -> float
 
 
 def run(quick: bool) -> dict[str, dict[str, Any]]:
+    import torch  # here, not at the top: --help answers without it
+
     torch.set_num_threads(1)  # every engine here searches on one core
     rollout_sims, neural_sims, rounds = (2_000, 64, 3) if quick else (5_000, 128, 3)
     engines = {"ours": ours_rollout(rollout_sims), "open_spiel": open_spiel_rollout(rollout_sims)}
@@ -123,6 +129,8 @@ def run(quick: bool) -> dict[str, dict[str, Any]]:
 
 
 def show(results: dict[str, dict[str, Any]]) -> None:
+    import torch
+
     print_table(
         results,
         "sims/s: simulations per second of wall time, best of rounds. rollout: ours / OpenSpiel "

@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,6 +75,8 @@ class Evaluator:
     """Greedy evaluation on a fresh env; keeps the curve and the time spent evaluating."""
 
     def __init__(self, env_id: str):
+        import gymnasium as gym
+
         self.env = gym.make(env_id)
         self.seconds = 0.0
         self.curve: list[tuple[int, float]] = []

@@ -26,18 +26,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import gymnasium as gym
-import torch
-
-import envs  # noqa: F401  (registers the rlcourse/* env ids)
-from agents import REGISTRY, agent_schemas
-from agents.backends import backend_module
-from agents.training import build_agent, env_factory
 from rlcourse.benchmarking import Results, bench_parser, print_table, version_line, write_json
-from rlcourse.config import ExperimentConfig, parse_config
-from rlcourse.runs import Run
+
+if TYPE_CHECKING:
+    from rlcourse.config import ExperimentConfig
 
 DRIVING, GRIDWORLD = "rlcourse/HighwayFast-v0", "rlcourse/SuttonBarto4x4-v0"
 HIDDEN = [64, 64]
@@ -57,11 +51,16 @@ def settings(quick: bool) -> tuple[int, int]:
 
 
 def experiment(env_id: str, section: str, body: dict[str, Any], steps: int) -> ExperimentConfig:
+    from agents import agent_schemas
+    from rlcourse.config import parse_config
+
     data = {"env": {"id": env_id}, "train": {"steps": steps, "checkpoint_every": 10**9}}
     return parse_config({**data, section: body}, agent_schemas(), "bench_scale")
 
 
 def rllib_steps_per_second(env_id: str, runners: int, batch: int, updates: int) -> float:
+    from agents.backends import backend_module
+
     rllib = backend_module("rllib")
     backend = {
         "name": "rllib",
@@ -93,6 +92,9 @@ def _sampled(algo: Any) -> int:
 
 
 def ours_steps_per_second(env_id: str, batch: int, updates: int) -> float:
+    from agents.training import build_agent, env_factory
+    from rlcourse.runs import Run
+
     agent_section = {
         "name": "ppo",
         "network": {"mlp": {"hidden": HIDDEN, "activation": "tanh"}},
@@ -113,6 +115,8 @@ def ours_steps_per_second(env_id: str, batch: int, updates: int) -> float:
 
 def measure(env_id: str, quick: bool) -> Results:
     import ray
+
+    from agents import REGISTRY
 
     batch, updates = settings(quick)
     rates: dict[str, float] = {}
@@ -143,9 +147,18 @@ def measure(env_id: str, quick: bool) -> Results:
 
 def main(argv: list[str] | None = None) -> int:
     parser = bench_parser(__doc__, "2 timed iterations of 1,000 steps (about two minutes)")
-    default = DRIVING if DRIVING in gym.registry else GRIDWORLD
-    parser.add_argument("--env", default=default, help=f"env id (default {default})")
+    parser.add_argument(
+        "--env", help=f"env id (default {DRIVING}, or {GRIDWORLD} where that is not registered)"
+    )
     opts = parser.parse_args(argv)
+    # Imported once the arguments are read, so that --help answers at once.
+    import gymnasium as gym
+    import torch
+
+    import envs  # noqa: F401  (registers the rlcourse/* env ids)
+
+    if opts.env is None:
+        opts.env = DRIVING if DRIVING in gym.registry else GRIDWORLD
     torch.set_num_threads(1)
     print(version_line(["ray", "torch", "gymnasium"]))
     batch, updates = settings(opts.quick)

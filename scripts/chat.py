@@ -18,20 +18,14 @@ import argparse
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
-import envs  # noqa: F401  (registers the rlcourse/* ids)
-from envs.dialogue import (
-    BeliefState,
-    InCarDialogueEnv,
-    RulePolicy,
-    SystemActType,
-)
-from envs.dialogue.nlg import text_observation
-from envs.dialogue.nlu import KeywordNLU
 from rlcourse.cli import command
+
+if TYPE_CHECKING:
+    from envs.dialogue import InCarDialogueEnv
 
 Act = Callable[[Any, Mapping[str, Any]], int]
 PRETRAINED = Path(__file__).resolve().parent.parent / "agents" / "pretrained" / "dialogue"
@@ -41,6 +35,9 @@ class ChatSession:
     """The system side of a dialogue with a person: belief, policy and words, no simulator."""
 
     def __init__(self, env: InCarDialogueEnv, act: Act, seed: int = 0) -> None:
+        from envs.dialogue import BeliefState
+        from envs.dialogue.nlu import KeywordNLU
+
         self.env = env
         self.act = act
         self.nlu = KeywordNLU(env.ontology)
@@ -51,6 +48,9 @@ class ChatSession:
 
     def turn(self, line: str) -> list[str]:
         """Hear one line of the driver and answer; returns the lines to print."""
+        from envs.dialogue import SystemActType
+        from envs.dialogue.nlg import text_observation
+
         heard = self.nlu.parse(line, self.belief.last_system, self.belief.active_intent())
         self.belief.hear(heard)
         out = [f"  (heard: {', '.join(str(h.act) for h in heard) or 'nothing'})"]
@@ -76,6 +76,8 @@ class ChatSession:
 
 def policy_for(checkpoint: str | None) -> tuple[InCarDialogueEnv, Act, str]:
     """(env the policy was made for, its act function, its name)."""
+    from envs.dialogue import InCarDialogueEnv, RulePolicy
+
     if checkpoint is None:
         env = InCarDialogueEnv()
         return env, RulePolicy(env.ontology).act, "rule-based policy"

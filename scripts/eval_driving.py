@@ -24,17 +24,16 @@ import json
 import math
 import sys
 from collections.abc import Callable
-from typing import Any, NamedTuple, SupportsFloat
+from typing import TYPE_CHECKING, Any, NamedTuple, SupportsFloat
 
-import gymnasium as gym
-
-import envs  # noqa: F401  (registers the rlcourse/* env ids)
-from agents.training import env_factory, load_agent
-from envs.driving import idm_ego_policy
 from rlcourse.cli import command
-from rlcourse.config import ConfigError, ExperimentConfig
 from rlcourse.evaluation import Policy, confidence_interval, evaluate
 from rlcourse.files import atomic_write_text
+
+if TYPE_CHECKING:
+    import gymnasium as gym
+
+    from rlcourse.config import ExperimentConfig
 
 Z95 = 1.959963984540054  # standard normal quantile of 0.975
 
@@ -51,12 +50,25 @@ class DriverRow(NamedTuple):
     speeds: tuple[float, ...]  # each episode's mean speed [m/s]
 
 
-class FinalInfos(gym.Wrapper):
-    """Keeps the last `info` of every finished episode (`evaluate` reports only means)."""
+class FinalInfos:
+    """An env that keeps the last `info` of every finished episode (`evaluate` reports only
+    means): `reset`, `step`, `metadata` and `unwrapped` are the wrapped env's. A plain class,
+    not a ``gym.Wrapper``, so that --help needs no gymnasium."""
 
     def __init__(self, env: gym.Env):
-        super().__init__(env)
+        self.env = env
         self.finals: list[dict[str, Any]] = []
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return self.env.metadata
+
+    @property
+    def unwrapped(self) -> gym.Env:
+        return self.env.unwrapped
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        return self.env.reset(**kwargs)
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(action)
@@ -116,7 +128,11 @@ def paired_speed_difference(row: DriverRow, baseline: DriverRow) -> tuple[float,
 
 
 def compare(agent: Any, config: ExperimentConfig, episodes: int, seed: int = 0) -> list[DriverRow]:
-    """The agent, the continuous IDM ego and the discrete IDM ego on the same episodes."""
+    """The agent, the continuous IDM ego and the discrete IDM ego on the same episodes;
+    ValueError when the config's env is not a driving env with discrete meta-actions."""
+    from agents.training import env_factory
+    from envs.driving import DrivingEnv, idm_ego_policy
+
     if config.env.kwargs.get("action", "discrete") != "discrete":
         raise ValueError("eval_driving compares agents that use discrete meta-actions")
     rows = []
@@ -126,6 +142,9 @@ def compare(agent: Any, config: ExperimentConfig, episodes: int, seed: int = 0) 
         ("idm (discrete)", idm_ego_policy, {}),
     ):
         env = env_factory(config, **extra)()
+        if not isinstance(env.unwrapped, DrivingEnv):  # the agent's own env comes first
+            env.close()
+            raise ValueError(f"{config.env.id} is not a driving env: eval_driving compares drivers")
         rows.append(drive(driver, policy, env, episodes, seed))
         env.close()
     return rows
@@ -163,6 +182,11 @@ def run(argv: list[str] | None = None) -> int:
     opts = parser.parse_args(argv)
     if opts.episodes < 1:
         parser.error(f"--episodes must be at least 1, got {opts.episodes}")
+    # Imported once the arguments are read, so that --help answers at once.
+    import envs  # noqa: F401  (registers the rlcourse/* env ids)
+    from agents.training import load_agent
+    from rlcourse.config import ConfigError
+
     try:
         agent, config = load_agent(opts.path)
         rows = compare(agent, config, opts.episodes, opts.seed)

@@ -20,21 +20,21 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from agents.alphazero.arena import play_game
-from envs.go.game import GoGame
-from envs.go.gtp import RandomPolicy
-from envs.go.opponents import GnuGoPlayer
-from envs.go.rules import BLACK, GoState
-from envs.go.sgf import game_record, save_sgf
+if TYPE_CHECKING:
+    from envs.go.game import GoGame
+    from envs.go.rules import GoState
 
 GNUGO_NAME = "GNU Go"
 
 
 def opening(game: GoGame, moves: int, rng: np.random.Generator) -> GoState:
     """The initial state after ``moves`` random legal moves (fewer if the game ends)."""
+    from envs.go.gtp import RandomPolicy
+
     state = game.initial_state()
     policy = RandomPolicy(rng)
     for _ in range(moves):
@@ -47,6 +47,8 @@ def opening(game: GoGame, moves: int, rng: np.random.Generator) -> GoState:
 def forfeit(final: GoState) -> str | None:
     """RE of a game that stopped on an illegal move (the mover forfeits); None when the game
     ended on the board or by resignation (RE then follows from the final state)."""
+    from envs.go.rules import BLACK
+
     if final.is_terminal:
         return None
     return "W+F" if final.to_play == BLACK else "B+F"
@@ -63,6 +65,11 @@ def write_games(
     first: int = 0,
 ) -> list[Path]:
     """Play ``games`` GNU Go self-play games numbered from ``first``; returns the SGF paths."""
+    from agents.alphazero.arena import play_game
+    from envs.go.game import GoGame
+    from envs.go.opponents import GnuGoPlayer
+    from envs.go.sgf import game_record, save_sgf
+
     if games < 1:
         raise ValueError(f"games must be at least 1, got {games}")
     if opening_moves < 0:

@@ -21,24 +21,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-
-from agents.alphazero.arena import (
-    FinishedGame,
-    MatchResult,
-    Player,
-    mcts_player,
-    network_player,
-    play_match,
-    random_player,
-)
-from agents.alphazero.config import ArenaConfig, GameConfig
-from agents.alphazero.games import make_game
-from envs.go.opponents import GnuGoPlayer  # importing envs registers the games
 from rlcourse.cli import command
 from scripts.go_players import PRETRAINED, load_alphazero
+
+if TYPE_CHECKING:
+    from agents.alphazero.arena import FinishedGame, MatchResult, Player
 
 KINDS = ("network", "mcts", "random", "gnugo")
 
@@ -46,6 +35,10 @@ KINDS = ("network", "mcts", "random", "gnugo")
 def build_player(
     kind: str, opts: argparse.Namespace, game: Any, network: Any, seed: int, closers: list[Any]
 ) -> Player:
+    from agents.alphazero.arena import mcts_player, network_player, random_player
+    from agents.alphazero.config import ArenaConfig
+    from envs.go.opponents import GnuGoPlayer
+
     if kind == "network":
         arena = ArenaConfig(simulations=opts.sims)
         return network_player(game, network.net, arena, seed, opts.sampled_moves)
@@ -124,6 +117,14 @@ def run(argv: list[str] | None = None) -> int:
         parser.error("--games, --sims and --mcts-sims must be >= 1, --sampled-moves >= 0")
     if opts.first == opts.second == "gnugo":
         parser.error("GNU Go against itself: use scripts/gtp_match.py")
+    # Imported once the arguments are read, so that --help answers at once.
+    import torch
+
+    import envs  # noqa: F401  (registers the rlcourse/* env ids)
+    from agents.alphazero.arena import MatchResult, play_match
+    from agents.alphazero.config import GameConfig
+    from agents.alphazero.games import make_game
+
     torch.set_num_threads(1)
     closers: list[Any] = []
     try:

@@ -18,20 +18,23 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from envs.go.game import GoGame
-from envs.go.gtp import Policy, RandomPolicy
-from envs.go.rules import GoState
+if TYPE_CHECKING:
+    from envs.go.gtp import Policy
+    from envs.go.rules import GoState
 
 MCTS_SIMULATIONS = 1000  # plain MCTS's default --sims
 
-PlayerFactory = Callable[[argparse.Namespace], Policy]
+# envs is imported inside the factories: add_player_arguments serves --help without it.
+PlayerFactory = Callable[[argparse.Namespace], "Policy"]
 
 
 def random_player(opts: argparse.Namespace) -> Policy:
+    from envs.go.gtp import RandomPolicy
+
     if opts.checkpoint is not None:
         raise ValueError(
             f"--checkpoint {opts.checkpoint}: agent 'random' has no network to load "
@@ -46,6 +49,7 @@ def mcts_player(opts: argparse.Namespace) -> Policy:
     from agents.alphazero.config import MCTSConfig
     from agents.alphazero.evaluators import RolloutEvaluator
     from agents.alphazero.mcts import MCTS
+    from envs.go.game import GoGame
 
     if opts.checkpoint is not None:
         raise ValueError(
@@ -88,6 +92,8 @@ def alphazero_player(opts: argparse.Namespace) -> Policy:
 
 
 def shipped_player(opts: argparse.Namespace) -> Policy:
+    from envs.go.gtp import RandomPolicy
+
     if opts.checkpoint is not None:
         raise ValueError(
             f"--checkpoint {opts.checkpoint}: agent 'shipped' plays the networks of "

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from envs.go.gtp import GtpEngine
 from rlcourse.cli import command
 from scripts.go_players import add_player_arguments, make_player
 
@@ -32,6 +31,9 @@ def run(argv: list[str] | None = None) -> int:
     parser.add_argument("--komi", type=float, default=7.5)
     parser.add_argument("--name", default="rlcourse", help="the engine's GTP name")
     opts = parser.parse_args(argv)
+    # Imported once the arguments are read, so that --help answers at once.
+    from envs.go.gtp import GtpEngine
+
     try:
         policy = make_player(opts)
         engine = GtpEngine(policy, name=opts.name, board_size=opts.board_size, komi=opts.komi)

@@ -22,17 +22,19 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from envs.go import coords
-from envs.go.gtp import GtpClient, GtpError
-from envs.go.rules import BLACK, WHITE, GoState
-from envs.go.sgf import game_record, result_string, save_sgf, score_string, score_value
 from rlcourse.cli import command
 from rlcourse.files import atomic_write_text
+
+if TYPE_CHECKING:
+    from envs.go.gtp import GtpClient
+    from envs.go.rules import GoState
 
 ROOT = Path(__file__).resolve().parent.parent
 OURS = shlex.join(
@@ -75,6 +77,8 @@ class GameResult:
 
 
 def _same_score(a: str, b: str) -> bool:
+    from envs.go.sgf import score_value
+
     va, vb = score_value(a), score_value(b)
     return va is not None and va == vb
 
@@ -88,6 +92,11 @@ def play_game(
     max_moves: int | None = None,
 ) -> GameResult:
     """One refereed game; ``names`` are (black's, white's) for the record."""
+    from envs.go import coords
+    from envs.go.gtp import GtpError
+    from envs.go.rules import BLACK, WHITE, GoState
+    from envs.go.sgf import result_string, score_string
+
     players = {BLACK: black, WHITE: white}
     for engine in players.values():
         engine.boardsize(size)
@@ -149,6 +158,9 @@ def run_match(
 ) -> list[GameResult]:
     """``games`` games between two engine command lines, colours alternating (engine 1 black
     first); each game saved as ``<sgf_dir>/game_<k>.sgf`` when ``sgf_dir`` is given."""
+    from envs.go.gtp import GtpClient
+    from envs.go.sgf import game_record, save_sgf
+
     results = []
     with GtpClient(commands[0], timeout) as one, GtpClient(commands[1], timeout) as two:
         names = _distinct_names(one.name(), two.name())
@@ -170,6 +182,15 @@ def run_match(
                 )
                 save_sgf(record, sgf_dir / f"game_{k + 1:03d}.sgf")
     return results
+
+
+def runnable(command: str) -> bool:
+    """Whether the command line's program exists (a path, or a name on the PATH)."""
+    try:
+        words = shlex.split(command)
+    except ValueError:  # an unclosed quote
+        return False
+    return bool(words) and shutil.which(words[0]) is not None
 
 
 def _distinct_names(a: str, b: str) -> tuple[str, str]:
@@ -242,6 +263,12 @@ def run(argv: list[str] | None = None) -> int:
         parser.error(f"--size must be 5..19, got {opts.size}")
     if opts.max_moves is not None and opts.max_moves < 1:
         parser.error(f"--max-moves must be at least 1, got {opts.max_moves}")
+    for option, engine in (("--engine1", opts.engine1), ("--engine2", opts.engine2)):
+        if not runnable(engine):
+            parser.error(f"{option} {engine!r}: no such program to run")
+    # Imported once the arguments are read, so that --help answers at once.
+    from envs.go.gtp import GtpError
+
     try:
         results = run_match(
             (opts.engine1, opts.engine2),

@@ -14,10 +14,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rlcourse.plotting import plot_learning_curves
+from rlcourse.cli import command
 
 
-def main(argv: list[str] | None = None) -> int:
+def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ylim", type=float, nargs=2, metavar=("LOW", "HIGH"))
     parser.add_argument("--title")
     opts = parser.parse_args(argv)
+    # Imported once the arguments are read, so that --help answers at once.
+    from rlcourse.plotting import plot_learning_curves
+
     try:
         path = plot_learning_curves(
             opts.runs, opts.out, opts.tag, opts.smooth, opts.band, opts.title, opts.x, opts.ylim
@@ -43,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"wrote {path}")
     return 0
+
+
+# a file that cannot be read as data, or written, ends the command in one line naming it
+main = command(run)
 
 
 if __name__ == "__main__":

@@ -18,18 +18,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-import envs  # noqa: F401  (registers the rlcourse/* env ids)
-from agents.alphazero.agent import AlphaZeroAgent, log_arena
-from agents.alphazero.arena import Arena
-from agents.alphazero.games import make_game
-from agents.alphazero.pretrain import load_positions, pretrain, sgf_files
-from agents.alphazero.system import weights_of
-from agents.training import AGENT_FILE, load_experiment
-from rlcourse.config import ConfigError
-from rlcourse.runs import Run
+from rlcourse.cli import command
 
 
-def main(argv: list[str] | None = None) -> int:
+def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -42,7 +34,18 @@ def main(argv: list[str] | None = None) -> int:
     files = [a for a in opts.args if "=" not in a]
     if len(files) != 1:
         parser.error("give exactly one config file (then key=value overrides)")
+    # Imported once the arguments are read, so that --help answers at once.
     import torch
+
+    import envs  # noqa: F401  (registers the rlcourse/* env ids)
+    from agents.alphazero.agent import AlphaZeroAgent, log_arena
+    from agents.alphazero.arena import Arena
+    from agents.alphazero.games import make_game
+    from agents.alphazero.pretrain import load_positions, pretrain, sgf_files
+    from agents.alphazero.system import weights_of
+    from agents.training import AGENT_FILE, load_experiment
+    from rlcourse.config import ConfigError
+    from rlcourse.runs import Run
 
     torch.set_num_threads(max(opts.threads, 1))
     try:
@@ -60,21 +63,25 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     seed = config.train.seed
     agent = AlphaZeroAgent(agent_config, seed=seed)  # type: ignore[arg-type]
-    with Run.create(config, progress=False) as run:
-        report = pretrain(agent.net, agent.game, agent.config.pretrain, seed, run)  # type: ignore[arg-type]
+    with Run.create(config, progress=False) as new_run:
+        report = pretrain(agent.net, agent.game, agent.config.pretrain, seed, new_run)  # type: ignore[arg-type]
         print(report.summary())
-        agent.save(run.dir / AGENT_FILE)
+        agent.save(new_run.dir / AGENT_FILE)
         if opts.arena:
             arena = Arena(agent.config, seed)
             result = arena.evaluate(0, weights_of(agent.net))
             arena.close()
-            log_arena(run, result)
+            log_arena(new_run, result)
             for opponent, match in result.results.items():
                 low, high = match.interval()
                 print(f"arena vs {opponent:<8} score {match.score:.2f} (95% CI {low:.2f}-"
                       f"{high:.2f}; {match.wins}-{match.draws}-{match.losses} W-D-L)")  # fmt: skip
-    print(f"run directory: {run.dir}")
+    print(f"run directory: {new_run.dir}")
     return 0
+
+
+# a file that cannot be read as data, or written, ends the command in one line naming it
+main = command(run)
 
 
 if __name__ == "__main__":

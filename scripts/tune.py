@@ -37,12 +37,8 @@ from typing import Any
 
 import yaml
 
-import envs  # noqa: F401  (registers the rlcourse/* env ids)
-from agents.backends import BackendVersionError, require
-from agents.training import load_experiment
 from rlcourse.benchmarking import print_rows
-from rlcourse.config import ConfigError
-from rlcourse.files import atomic_write_text
+from rlcourse.cli import command
 
 METRIC = "return_mean"  # our evaluator's mean return, maximised
 DOMAINS = ("uniform", "loguniform", "randint", "choice")
@@ -133,8 +129,8 @@ def run_trial(params: dict[str, Any], config_path: str, overrides: list[str], ru
     then the final one (``final: 1``)."""
     from ray import tune
 
-    import envs  # noqa: F401, F811  (a Ray worker registers the env ids itself)
-    from agents.training import train
+    import envs  # noqa: F401  (a Ray worker registers the env ids itself)
+    from agents.training import load_experiment, train
 
     config = load_experiment(
         config_path,
@@ -158,6 +154,9 @@ def run_trial(params: dict[str, Any], config_path: str, overrides: list[str], ru
 def sweep_overrides(config_path: str, overrides: list[str]) -> tuple[list[str], int]:
     """The overrides every trial gets (an eval cadence when the config has none) and the
     number of reports a full trial makes (ASHA's max_t)."""
+    from agents.training import load_experiment
+    from rlcourse.config import ConfigError
+
     config = load_experiment(config_path, overrides)
     every, steps = config.train.eval_every, config.train.steps
     extra = []
@@ -223,7 +222,7 @@ def _cell(value: Any) -> str:
 # ----------------------------------------------------------------------------- main
 
 
-def main(argv: list[str] | None = None) -> int:
+def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -250,6 +249,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give at least one --search KEY=DOMAIN")
     if opts.samples < 1:
         parser.error(f"--samples must be at least 1, got {opts.samples}")
+    # Imported once the arguments are read, so that --help answers at once.
+    import envs  # noqa: F401  (registers the rlcourse/* env ids)
+    from agents.backends import BackendVersionError, require
+    from agents.training import load_experiment
+    from rlcourse.config import ConfigError
+    from rlcourse.files import atomic_write_text
+
     config_path = str(Path(files[0]).resolve())
     try:
         space = dict(parse_search(text) for text in opts.search)
@@ -288,6 +294,8 @@ def trial_resources(config_path: str, overrides: list[str]) -> Any:
     places together, RLlib's actors inside them)."""
     from ray import tune
 
+    from agents.training import load_experiment
+
     backend = load_experiment(config_path, overrides).backend
     runners = backend.num_env_runners if backend.name == "rllib" else 0
     return tune.PlacementGroupFactory([{"CPU": 1}] * (1 + runners))
@@ -309,10 +317,9 @@ def sweep(
     from ray.tune.schedulers import ASHAScheduler
     from ray.tune.search.basic_variant import BasicVariantGenerator
 
-    if opts.address is not None:
-        ray.init(address=opts.address)
-    else:
-        ray.init(num_cpus=opts.cpus, include_dashboard=False)
+    from rlcourse.distributed import start_ray
+
+    print(start_ray(opts.address, None if opts.address else opts.cpus), flush=True)
     try:
         trainable = functools.partial(
             run_trial, config_path=config_path, overrides=overrides, runs_dir=str(out / "trials")
@@ -333,6 +340,10 @@ def sweep(
         return result_rows(tuner.fit(), list(space))
     finally:
         ray.shutdown()
+
+
+# a file that cannot be read as data, or written, ends the command in one line naming it
+main = command(run)
 
 
 if __name__ == "__main__":

@@ -69,7 +69,8 @@ def net_for(config: AlphaZeroConfig, seed: int = 0) -> PolicyValueNet:
     with torch.random.fork_rng(devices=[]):  # the layers' own initial draws, replaced below
         net = PolicyValueNet(planes_shape, game.num_actions, config.network)
     generator = torch.Generator().manual_seed(seed)
-    return init_module(net, "kaiming_uniform", TORCH_DEFAULT_GAIN, generator=generator).eval()
+    init_module(net, "kaiming_uniform", TORCH_DEFAULT_GAIN, generator=generator)  # in place
+    return net.eval()
 
 
 def torch_device(config: AlphaZeroConfig) -> torch.device:

@@ -154,8 +154,8 @@ class ReplayStore:
         self.window.add_games([record], self.config.learner.value_q_weight)
         self.games += 1
         self.positions += len(record.moves)
-        empty = np.empty(0, np.float32)
-        self.untaken.append(record._replace(**dict.fromkeys(_DROPPED, empty)))
+        dropped: dict[str, Any] = dict.fromkeys(_DROPPED, np.empty(0, np.float32))
+        self.untaken.append(record._replace(**dropped))
         return True
 
     def close(self) -> None:
@@ -193,7 +193,7 @@ class ReplayStore:
         self.seen = {GameId(*g) for g in state["seen"]}
         self.games, self.positions = int(state["games"]), int(state["positions"])
         self.duplicates = int(state["duplicates"])
-        empty = dict.fromkeys(_DROPPED, np.empty(0, np.float32))
+        empty: dict[str, Any] = dict.fromkeys(_DROPPED, np.empty(0, np.float32))
         self.untaken = [GameRecord(**empty, **{**r, "returns": tuple(r["returns"])})
                         for r in state["untaken"]]  # fmt: skip
         self.closed = False
@@ -322,7 +322,8 @@ class SelfPlaySystem:
         cfg, seed = self.config, self.seed
         # On the driver's node: a worker node that leaves must not take the replay with it.
         here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
-        service = ray.remote(num_cpus=0, scheduling_strategy=here)
+        # (ray's stubs list placement groups only, but its actors take a node affinity too)
+        service = ray.remote(num_cpus=0, scheduling_strategy=here)  # type: ignore[call-overload]
         self.replay = service(ReplayStore).remote(cfg)
         self.learner = service(LearnerService).remote(cfg, seed)
         self.arena = service(Arena).remote(cfg, seed)

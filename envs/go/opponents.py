@@ -90,7 +90,10 @@ class AgainstOpponent(gym.Wrapper):
             raise ValueError(
                 f"opponent must be 'random', a callable policy or a GTP command, got {opponent!r}"
             )
-        self.go: GoEnv = env.unwrapped
+        go = env.unwrapped
+        if not isinstance(go, GoEnv):
+            raise TypeError(f"AgainstOpponent wraps a GoEnv, got a {type(go).__name__}")
+        self.go = go
         labels = (*env.metadata.get("info_labels", ()), "opponent_move")
         self.metadata = {**env.metadata, "side_key": "agent_colour", "info_labels": labels}
         self.opponent = opponent
@@ -107,7 +110,7 @@ class AgainstOpponent(gym.Wrapper):
         elif self.agent_colour_choice == "random":
             self.agent_colour = int(self.np_random.choice([BLACK, WHITE]))
         else:
-            self.agent_colour = AGENT_COLOURS[self.agent_colour_choice]
+            self.agent_colour = BLACK if self.agent_colour_choice == "black" else WHITE
         move, reward = None, 0.0
         if self.agent_colour == WHITE:
             move, (obs, opponent_reward, _, _, info) = self._opponent_turn()
@@ -121,8 +124,8 @@ class AgainstOpponent(gym.Wrapper):
         if not terminated:
             move, (obs, opponent_reward, terminated, truncated, info) = self._opponent_turn()
             reward = -opponent_reward
-        obs, reward, info = self._agent_side(obs, reward, info, move)
-        return obs, reward, terminated, truncated, info
+        obs, outcome, info = self._agent_side(obs, float(reward), info, move)
+        return obs, outcome, terminated, truncated, info
 
     def close(self) -> None:
         if self._gtp is not None:
