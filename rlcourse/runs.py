@@ -245,9 +245,9 @@ class Run:
             self.resumed_from = path
             # Events logged after this checkpoint by the interrupted process are discarded.
             purge_step = self.step + 1
-        self._say_where()
         self._learner, self._env = learner, env
-        self._catch_interrupts()
+        self._catch_interrupts()  # before the run is announced: a Ctrl-C from then on is caught
+        self._say_where()
         self._open_writer(purge_step)
         self._open_progress()
         self._clock, self._clock_step = time.perf_counter(), self.step
