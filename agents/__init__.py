@@ -9,7 +9,10 @@ from agents.dqn import DQNAgent
 from agents.imitation import BehaviourCloningAgent
 from agents.pg import A2CAgent, PPOAgent, REINFORCEAgent
 from agents.tabular import PolicyIterationAgent, ValueIterationAgent
+from agents.tabular.bandits import EpsilonGreedyBanditAgent, GradientBanditAgent, UCBBanditAgent
+from agents.tabular.dyna import DynaQAgent, PrioritizedSweepingAgent
 from agents.tabular.monte_carlo import MCExploringStartsAgent, MCOffPolicyAgent, MCOnPolicyAgent
+from agents.tabular.prediction import MCPredictionAgent, TDPredictionAgent
 from agents.tabular.td import (
     DoubleQLearningAgent,
     ExpectedSarsaAgent,
@@ -20,8 +23,13 @@ from agents.tabular.td import (
 from rlcourse.config import AgentConfig
 
 REGISTRY: dict[str, Any] = {  # name -> class following `agents.base.Agent`
+    "bandit_epsilon_greedy": EpsilonGreedyBanditAgent,
+    "bandit_ucb": UCBBanditAgent,
+    "bandit_gradient": GradientBanditAgent,
     "value_iteration": ValueIterationAgent,
     "policy_iteration": PolicyIterationAgent,
+    "td_prediction": TDPredictionAgent,
+    "mc_prediction": MCPredictionAgent,
     "mc_exploring_starts": MCExploringStartsAgent,
     "mc_on_policy": MCOnPolicyAgent,
     "mc_off_policy": MCOffPolicyAgent,
@@ -30,6 +38,8 @@ REGISTRY: dict[str, Any] = {  # name -> class following `agents.base.Agent`
     "q_learning": QLearningAgent,
     "double_q_learning": DoubleQLearningAgent,
     "n_step_sarsa": NStepSarsaAgent,
+    "dyna_q": DynaQAgent,
+    "prioritized_sweeping": PrioritizedSweepingAgent,
     "behaviour_cloning": BehaviourCloningAgent,
     "dqn": DQNAgent,
     "reinforce": REINFORCEAgent,
