@@ -31,8 +31,13 @@ class AgentRegistry(Mapping[str, Any]):
 
 
 REGISTRY = AgentRegistry({
+    "bandit_epsilon_greedy": "agents.tabular.bandits:EpsilonGreedyBanditAgent",
+    "bandit_ucb": "agents.tabular.bandits:UCBBanditAgent",
+    "bandit_gradient": "agents.tabular.bandits:GradientBanditAgent",
     "value_iteration": "agents.tabular.dp:ValueIterationAgent",
     "policy_iteration": "agents.tabular.dp:PolicyIterationAgent",
+    "td_prediction": "agents.tabular.prediction:TDPredictionAgent",
+    "mc_prediction": "agents.tabular.prediction:MCPredictionAgent",
     "mc_exploring_starts": "agents.tabular.monte_carlo:MCExploringStartsAgent",
     "mc_on_policy": "agents.tabular.monte_carlo:MCOnPolicyAgent",
     "mc_off_policy": "agents.tabular.monte_carlo:MCOffPolicyAgent",
@@ -47,6 +52,8 @@ REGISTRY = AgentRegistry({
     "a2c": "agents.pg.a2c:A2CAgent",
     "ppo": "agents.pg.ppo:PPOAgent",
     "alphazero": "agents.alphazero.agent:AlphaZeroAgent",
+    "dyna_q": "agents.tabular.dyna:DynaQAgent",
+    "prioritized_sweeping": "agents.tabular.dyna:PrioritizedSweepingAgent",
 })  # fmt: skip
 
 

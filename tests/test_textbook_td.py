@@ -16,7 +16,6 @@ from typing import Any, NamedTuple
 import gymnasium as gym
 import numpy as np
 import pytest
-from gymnasium import spaces
 
 import envs  # noqa: F401  (registers the rlcourse/* ids)
 from agents.tabular.td import (
@@ -29,6 +28,7 @@ from agents.tabular.td import (
     SarsaAgent,
     SarsaConfig,
 )
+from envs.maximization_bias import MaximizationBiasEnv
 
 CLIFF, WINDY = "rlcourse/CliffWalking-v0", "rlcourse/WindyGridworld-v0"
 CLIFF_COLS, CLIFF_START, CLIFF_GOAL = 12, 36, 47
@@ -149,42 +149,11 @@ def test_windy_gridworld_sarsa_reaches_the_15_step_optimum():
     assert 140 <= np.mean(episodes_by_8000) <= 200
 
 
-class MaximizationBias(gym.Env):
-    """Example 6.7: from A (0), RIGHT (0) ends with reward 0 and LEFT (1) leads to B (1) with
-    reward 0; in B each of 10 actions ends with reward N(-0.1, 1). A allows only its 2 actions
-    (info["action_mask"])."""
-
-    N_B_ACTIONS = 10
-
-    def __init__(self) -> None:
-        self.observation_space = spaces.Discrete(3)
-        self.action_space = spaces.Discrete(self.N_B_ACTIONS)
-
-    def _info(self) -> dict[str, Any]:
-        mask = np.ones(self.N_B_ACTIONS, dtype=bool)
-        if self.s == 0:
-            mask[2:] = False
-        return {"action_mask": mask}
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
-        self.s = 0
-        return self.s, self._info()
-
-    def step(self, action: int):
-        if self.s == 0 and action == 1:
-            self.s = 1
-            return self.s, 0.0, False, False, self._info()
-        reward = 0.0 if self.s == 0 else float(self.np_random.normal(-0.1, 1.0))
-        self.s = 2
-        return self.s, reward, True, False, self._info()
-
-
 def left_fraction(cls: type, config: Any, runs: int, episodes: int) -> np.ndarray:
     """Fraction of runs that go LEFT from A, per episode."""
     left = np.zeros(episodes)
     for run in range(runs):
-        env = MaximizationBias()
+        env = MaximizationBiasEnv()
         agent = cls(config, env.observation_space, env.action_space, seed=run)
         env.reset(seed=run)
         for episode in range(episodes):
@@ -206,3 +175,13 @@ def test_double_q_learning_avoids_the_maximization_bias():
     assert double[5:50].mean() < 0.5 * q[5:50].mean()
     assert double[200:].mean() < 0.1
     assert double[200:].mean() < q[200:].mean()
+
+
+def test_maximization_bias_env_passes_the_gymnasium_check():
+    from gymnasium.utils.env_checker import check_env
+
+    check_env(MaximizationBiasEnv(), skip_render_check=True)
+    env = MaximizationBiasEnv()
+    _, info = env.reset(seed=0)
+    assert info["action_mask"].tolist() == [True, True] + [False] * 8
+    assert env.step(1)[:3] == (1, 0.0, False)  # LEFT leads to B

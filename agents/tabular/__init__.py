@@ -1,4 +1,5 @@
-"""Tabular methods: dynamic programming, Monte Carlo control and temporal-difference control."""
+"""Tabular methods: bandits, dynamic programming, Monte Carlo and temporal-difference prediction
+and control, and planning with a learned model (Dyna, prioritized sweeping)."""
 
 from agents.tabular.dp import PolicyIterationAgent, ValueIterationAgent
 from agents.tabular.monte_carlo import (

@@ -194,11 +194,15 @@ class MCExploringStartsAgent(ReturnAveragingAgent):
         self._starts_env: gym.Env | None = None
 
     def start_states(self, env: gym.Env) -> np.ndarray:
-        """The states an episode may start from: the non-terminal states of the env's model,
-        or every state when the env has no model."""
+        """The states an episode may start from: those the env lists in its
+        `exploring_starts` attribute (Blackjack's decision states), else the non-terminal
+        states of the env's model, or every state when the env has neither."""
         if self._starts is None or self._starts_env is not env:
             starts = np.arange(self.n_states)
-            if hasattr(env.unwrapped, "P"):
+            listed = getattr(env.unwrapped, "exploring_starts", None)
+            if listed is not None:
+                starts = np.asarray(listed, dtype=np.int64)
+            elif hasattr(env.unwrapped, "P"):
                 starts = np.flatnonzero(~TabularMDP.from_env(env).terminal)
             if starts.size == 0:
                 raise ValueError(f"{_env_name(env)} has no non-terminal state to start from")

@@ -18,6 +18,7 @@ episode, so that equally good actions such as bumping into a wall for free canno
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
@@ -29,6 +30,11 @@ if TYPE_CHECKING:
     from rlcourse.mdp import TabularMDP
 
 Evaluation = Literal["exact", "iterative"]
+# Called with the values [S] after every sweep (value iteration, iterative evaluation) or with
+# each evaluated policy's values [S] and the policy [S, A] (policy iteration): what the
+# textbook's figures of successive estimates draw.
+SweepTrace = Callable[[np.ndarray], None]
+PolicyTrace = Callable[[np.ndarray, np.ndarray], None]
 
 
 class Solution(NamedTuple):
@@ -110,6 +116,7 @@ def policy_evaluation(
     values: np.ndarray | None = None,
     *,
     method: Evaluation = "exact",
+    trace: SweepTrace | None = None,
 ) -> np.ndarray:
     """State values [S] of `policy`.
 
@@ -118,7 +125,7 @@ def policy_evaluation(
     naming a state from which the episode never ends. ``method="iterative"`` runs synchronous
     (Jacobi) sweeps from `values` (zeros by default) until no value changes by more than
     `theta`, and raises RuntimeError after `max_iterations` sweeps; `theta`, `max_iterations`
-    and `values` matter to it alone.
+    and `values` matter to it alone; `trace` sees the values after each of its sweeps.
     """
     _check_gamma(gamma)
     chain, reward = _chain(mdp, policy)
@@ -139,6 +146,8 @@ def policy_evaluation(
         new = np.where(live, reward + gamma * (chain @ v), 0.0)
         delta = np.max(np.abs(new - v)) if mdp.n_states else 0.0
         v = new
+        if trace is not None:
+            trace(v)
         if delta <= theta:
             return v
     raise RuntimeError(
@@ -152,11 +161,13 @@ def value_iteration(
     gamma: float = 1.0,
     theta: float = 1e-8,
     max_iterations: int = 100_000,
+    trace: SweepTrace | None = None,
 ) -> Solution:
     """Optimal values and a greedy optimal policy by value iteration.
 
     Stops when the largest change in a sweep is at most `theta`; actions within
     ``max(1e-9, 10 * theta)`` of the best count as greedy (see :func:`proper_greedy_policy`).
+    `trace` sees the values after each sweep.
     """
     _check_gamma(gamma)
     tol = max(1e-9, 10 * theta)
@@ -166,6 +177,8 @@ def value_iteration(
         new = row_max(q)
         delta = np.max(np.abs(new - v)) if mdp.n_states else 0.0
         v = new
+        if trace is not None:
+            trace(v)
         if delta <= theta:
             return Solution(v, proper_greedy_policy(mdp, q_values(mdp, v, gamma), tol), sweep)
     raise RuntimeError(
@@ -181,6 +194,7 @@ def policy_iteration(
     policy: np.ndarray | None = None,
     *,
     method: Evaluation = "exact",
+    trace: PolicyTrace | None = None,
 ) -> Solution:
     """Optimal values and policy by alternating evaluation and greedy improvement.
 
@@ -189,6 +203,7 @@ def policy_iteration(
     greedy and otherwise picks a greedy action that heads for the end of the episode, so the
     policies stay proper. Returns when the policy is greedy for its own values. `method` is
     :func:`policy_evaluation`'s (`theta` is also the iterative evaluation's tolerance).
+    `trace` sees every evaluated policy's values and the policy, the last one optimal.
     """
     _check_gamma(gamma)
     pi = uniform_policy(mdp) if policy is None else np.asarray(policy, dtype=np.float64)
@@ -196,6 +211,8 @@ def policy_iteration(
     v = None
     for improvement in range(1, max_iterations + 1):
         v = policy_evaluation(mdp, pi, gamma, theta, values=v, method=method)
+        if trace is not None:
+            trace(v, pi)
         q = q_values(mdp, v, gamma)
         stable = np.all((pi * q).sum(axis=1) >= q.max(axis=1) - tol)
         pi = proper_greedy_policy(mdp, q, tol, previous=pi)

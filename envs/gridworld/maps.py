@@ -108,6 +108,11 @@ LAYOUTS: Mapping[str, str] = MappingProxyType(
         "windy_stochastic": "windy_gridworld_stochastic.txt",
         "slippery_ice": "slippery_ice.txt",
         "maze100": "maze_100x100.txt",
+        "dyna_maze": "dyna_maze.txt",
+        "blocking_maze_before": "blocking_maze_before.txt",
+        "blocking_maze_after": "blocking_maze_after.txt",
+        "shortcut_maze_before": "shortcut_maze_before.txt",
+        "shortcut_maze_after": "shortcut_maze_after.txt",
     }
 )
 
