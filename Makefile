@@ -22,9 +22,11 @@ $(STAMP): pyproject.toml setup.py constraints.txt envs/go/_core.c envs/driving/_
 	$(PIP) install --quiet -e '.[dev,bench,box2d]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
-# The gridworld tour, then the shipped 5x5 AlphaZero network against GNU Go (or plain MCTS).
+# The gridworld tour, the shipped 5x5 AlphaZero network against GNU Go (or plain MCTS), then
+# two of the Sutton & Barto figures (bandits, Dyna) from short runs.
 demo: install
 	$(PY) scripts/demo.py
+	$(PY) scripts/figures.py 2.2 8.2 --quick --out runs/demo/figures
 
 test: install
 	$(VENV)/bin/pytest -q

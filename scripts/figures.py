@@ -15,8 +15,7 @@ import argparse
 import sys
 import time
 
-from rlcourse.files import ending_file_errors
-from scripts.gallery import FIGURES, make_figures
+from rlcourse.cli import command
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -31,6 +30,9 @@ def run(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the figures and stop")
     parser.add_argument("--no-progress", action="store_true")
     opts = parser.parse_args(argv)
+    # Imported once the arguments are read, so that --help answers at once.
+    from scripts.gallery import FIGURES, make_figures
+
     if opts.list:
         for number, figure in FIGURES.items():
             print(f"{number:>13}  {figure.title}  [{figure.book}]")
@@ -52,7 +54,7 @@ def run(argv: list[str] | None = None) -> int:
     return 0
 
 
-main = ending_file_errors(run)
+main = command(run)
 
 if __name__ == "__main__":
     sys.exit(main())
