@@ -295,12 +295,12 @@ def play_go_in_text(
     start: GoState,
     moves: Sequence[int] = (),
     agent_name: str = "agent",
-    read: Callable[[str], str] = input,
+    read: Callable[[str], str] | None = None,
     write: Callable[[str], Any] = print,
 ) -> list[GoState]:
     """A game in the terminal from ``start`` (then ``moves``): the board printed before each of
     the person's moves, typed in GTP coordinates, ``pass``, ``resign``, ``undo`` or ``quit``
-    (end of input quits too). Returns the game's positions."""
+    (end of input quits too). Returns the game's positions. ``read`` defaults to ``input``."""
     from envs.go import coords
     from envs.go.rendering import result_text
 
@@ -318,7 +318,7 @@ def play_go_in_text(
             continue
         write(str(state))
         try:
-            text = read(f"your move ({_colour_name(human)}): ").strip().lower()
+            text = (read or input)(f"your move ({_colour_name(human)}): ").strip().lower()
         except EOFError:
             break
         if text in ("quit", "q", "exit"):
@@ -508,7 +508,7 @@ def play_gridworld(opts: argparse.Namespace) -> int:
 def walk_in_text(
     env: Any,
     seed: int | None = None,
-    read: Callable[[str], str] = input,
+    read: Callable[[str], str] | None = None,
     write: Callable[[str], Any] = print,
 ) -> float:
     """One episode of a gridworld walked from the terminal; its return (``q`` or end of input
@@ -520,7 +520,7 @@ def walk_in_text(
     while not done:
         write(env.render())
         try:
-            key = read("move (arrows or w/a/s/d, then Enter; q quits): ").strip().lower()
+            key = (read or input)("move (arrows or w/a/s/d, then Enter; q quits): ").strip().lower()
         except EOFError:
             break
         if key == "q":

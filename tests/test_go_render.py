@@ -214,12 +214,17 @@ def test_space_lets_the_agent_move_from_a_reviewed_position(play):
     assert session.state.moves == (12, 0)
 
 
-def test_quit_event_and_no_display(play, capsys):
+def test_quit_event_and_no_display(play, capsys, monkeypatch, tmp_path):
     session = play.GoSession(lowest_legal, BLACK, GoState.new(5))
     session.handle(pygame.event.Event(pygame.QUIT))
     assert not session.running
-    assert play.main(["go", "--size", "5"]) == 2
-    assert "needs a display" in capsys.readouterr().err
+
+    def end_of_input(prompt):
+        raise EOFError
+
+    monkeypatch.setattr("builtins.input", end_of_input)  # no display: the terminal is asked
+    assert play.main(["go", "--size", "5", "--sgf-out", str(tmp_path / "g.sgf")]) == 0
+    assert "no display: playing in the terminal" in capsys.readouterr().out
     assert play.main(["go", "--load", "/nonexistent.sgf"]) == 2
     assert "cannot read SGF file /nonexistent.sgf" in capsys.readouterr().err
 
@@ -251,7 +256,7 @@ def test_main_saves_the_game(play, monkeypatch, tmp_path):
         session.agent_turn()
         session.play("resign")
 
-    monkeypatch.setattr(play, "display_available", lambda: True)
+    monkeypatch.setattr("rlcourse.render.display_available", lambda: True)
     monkeypatch.setattr(play, "run_window", person_passes_then_resigns)
     out = tmp_path / "game.sgf"
     argv = ["go", "--size", "5", "--komi", "0.5", "--seed", "4", "--sgf-out", str(out)]

@@ -1,8 +1,11 @@
 """Top-down pygame view of one driving scene: a straight road with the camera following the
 ego, or a whole ring (roundabout) seen from above.
 
-Lanes on grass with dashed white markings between lanes and solid edges; the ramp's edge
-with the main road is solid before the merge zone. Vehicles are rotated boxes coloured by
+Lanes on grass with dashed white markings between lanes and solid edges. An on-ramp is drawn
+as it looks: before the merge zone it approaches from below at ``RAMP_ANGLE`` (the simulation
+keeps it as a lane beside the road: the picture bends it, and the vehicles on it, by
+:meth:`DrivingRenderer.ramp_offset`), alongside the road in the merge zone, then narrows to its
+end while the main road goes on. Vehicles are rotated boxes coloured by
 kind (ego green, cars blue, trucks purple, crashed red) with a darker windscreen at the
 front; a strip at the top shows the ego's speed, lane and the time.
 
@@ -35,6 +38,9 @@ DASH, GAP = 3.0, 6.0  # lane marking dash and gap lengths [m]
 STRIP_HEIGHT = 28  # [px]
 RING_MARGIN = 20  # around a ring [px]
 ARC_STEP = 0.02  # angle between the points of a drawn arc [rad]
+RAMP_ANGLE = np.radians(10.0)  # of a drawn on-ramp approaching the road
+RAMP_DROP = 1.6  # how far below its lane a drawn on-ramp starts [lane widths]
+RAMP_TAPER = 30.0  # length of a drawn ramp's narrowing end [m]
 
 
 class DrivingRenderer:
@@ -47,7 +53,8 @@ class DrivingRenderer:
         self.road = road
         self.scale = scale
         self.fps = fps
-        road_px = (road.total_lanes + 1) * road.lane_width * scale
+        drop = RAMP_DROP if road.ramp is not None else 0.0
+        road_px = (road.total_lanes + 1 + drop) * road.lane_width * scale
         self.size = (width, int(road_px) + STRIP_HEIGHT + 20)
         if road.circumference is not None:  # the whole ring in a square under the strip
             self.scale = (width / 2 - RING_MARGIN) / self._radius(
@@ -99,27 +106,51 @@ class DrivingRenderer:
         road, s = self.road, self.scale
         left, right = camera_x, camera_x + self.size[0] / s
         width = road.lane_width
-        main_end = min(right, road.length)
+        main_end = right  # the road goes on past road.length (where episodes end): traffic does
         x0, y0 = self.to_px(left, -width / 2, camera_x)
         x1, y1 = self.to_px(main_end, (road.lanes - 0.5) * width, camera_x)
         pygame.draw.rect(surface, ASPHALT, pygame.Rect(x0, y0, x1 - x0, y1 - y0))
-        ramp_end = road.ramp.end if road.ramp is not None else left
-        if road.ramp is not None and ramp_end > left:
-            rx1, ry1 = self.to_px(min(ramp_end, right), (road.lanes + 0.5) * width, camera_x)
-            pygame.draw.rect(surface, ASPHALT, pygame.Rect(x0, y1, rx1 - x0, ry1 - y1))
-        for boundary in range(road.total_lanes + 1):
+        for boundary in range(road.lanes + 1):
             y = (boundary - 0.5) * width
-            is_edge = boundary in (0, road.lanes, road.total_lanes)
-            on_ramp_edge = road.ramp is not None and boundary == road.total_lanes
-            end = ramp_end if on_ramp_edge else main_end
-            if boundary == road.lanes and road.ramp is not None:
-                self._line(surface, left, min(road.ramp.merge_start, end), y, camera_x)
-                self._dashes(surface, road.ramp.merge_start, ramp_end, left, right, y, camera_x)
-                self._line(surface, max(ramp_end, left), main_end, y, camera_x)
-            elif is_edge:
-                self._line(surface, left, end, y, camera_x)
+            if boundary == road.lanes and road.ramp is not None:  # dashed in the merge zone
+                self._line(surface, left, min(road.ramp.merge_start, main_end), y, camera_x)
+                self._line(surface, max(road.ramp.end, left), main_end, y, camera_x)
+            elif boundary in (0, road.lanes):
+                self._line(surface, left, main_end, y, camera_x)
             else:
                 self._dashes(surface, left, main_end, left, right, y, camera_x)
+        if road.ramp is not None:
+            self._draw_ramp(surface, camera_x, left, right)
+
+    def ramp_offset(self, x: float) -> float:
+        """How far below its lane the drawn on-ramp runs at ``x`` [m]: ``RAMP_DROP`` lane
+        widths far before the merge zone, rising at ``RAMP_ANGLE`` to 0 where it begins."""
+        ramp = self.road.ramp
+        if ramp is None or x >= ramp.merge_start:
+            return 0.0
+        return min((ramp.merge_start - x) * np.tan(RAMP_ANGLE), RAMP_DROP * self.road.lane_width)
+
+    def _draw_ramp(self, surface: Any, camera_x: float, left: float, right: float) -> None:
+        """The ramp lane: an asphalt band bent by `ramp_offset`, its narrowing end, its edges;
+        the merge zone's boundary with the road dashed."""
+        import pygame
+
+        road, ramp = self.road, self.road.ramp
+        assert ramp is not None
+        width, top = road.lane_width, (road.lanes - 0.5) * road.lane_width
+        xs = [x for x in np.linspace(left, min(right, ramp.end), 80) if x <= ramp.end]
+        if not xs:
+            return
+        upper = [self.to_px(x, top + self.ramp_offset(x), camera_x) for x in xs]
+        lower = [self.to_px(x, top + width + self.ramp_offset(x), camera_x) for x in xs]
+        tip = [self.to_px(ramp.end + RAMP_TAPER, top, camera_x)] if xs[-1] >= ramp.end else []
+        pygame.draw.polygon(surface, ASPHALT, upper + tip + lower[::-1])
+        pygame.draw.lines(surface, MARKING, False, lower + tip, 2)
+        before = [p for x, p in zip(xs, upper, strict=True) if x <= ramp.merge_start]
+        if len(before) > 1:
+            pygame.draw.lines(surface, MARKING, False, before, 2)
+        end = min(ramp.end, right)
+        self._dashes(surface, ramp.merge_start, end, left, right, top, camera_x)
 
     def _line(self, surface: Any, start: float, end: float, y: float, camera_x: float) -> None:
         import pygame
@@ -199,8 +230,12 @@ class DrivingRenderer:
         length, width = float(v.length[scene, i]), float(v.width[scene, i])
         # the road's forward and rightward directions at the vehicle, in pixels per metre
         if self.road.circumference is None:
-            cx, cy = self.to_px(x, y, camera_x)
-            along, right = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+            on_ramp = self.road.ramp is not None and self.road.lane_of(y) == self.road.ramp_lane
+            bend = self.ramp_offset(x) if on_ramp else 0.0
+            cx, cy = self.to_px(x, y + bend, camera_x)
+            slope = RAMP_ANGLE if 0.0 < bend < RAMP_DROP * self.road.lane_width else 0.0
+            along = np.array([np.cos(slope), -np.sin(slope)])  # up the drawn ramp's slope
+            right = np.array([np.sin(slope), np.cos(slope)])
         else:
             cx, cy = self.ring_px(x, y)
             angle = 2 * np.pi * x / self.road.circumference
