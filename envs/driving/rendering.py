@@ -5,9 +5,10 @@ Lanes on grass with dashed white markings between lanes and solid edges. An on-r
 as it looks: before the merge zone it approaches from below at ``RAMP_ANGLE`` (the simulation
 keeps it as a lane beside the road: the picture bends it, and the vehicles on it, by
 :meth:`DrivingRenderer.ramp_offset`), alongside the road in the merge zone, then narrows to its
-end while the main road goes on. Vehicles are rotated boxes coloured by
-kind (ego green, cars blue, trucks purple, crashed red) with a darker windscreen at the
-front; a strip at the top shows the ego's speed, lane and the time.
+end while the main road goes on. A ring's entry is drawn as a straight road meeting the ring
+at ``RING_ENTRY_ANGLE`` where merging begins (:meth:`DrivingRenderer.entry_px`). Vehicles
+are rotated boxes coloured by kind (ego green, cars blue, trucks purple, crashed red) with a
+darker windscreen at the front; a strip at the top shows the ego's speed, lane and the time.
 
 A ring is simulated in road coordinates (``x`` along it, ``y`` across): lane ``y`` is drawn
 at radius ``circumference / 2 pi + y - y_middle`` (``y_middle`` the middle of the main
@@ -38,8 +39,9 @@ DASH, GAP = 3.0, 6.0  # lane marking dash and gap lengths [m]
 STRIP_HEIGHT = 28  # [px]
 RING_MARGIN = 20  # around a ring [px]
 ARC_STEP = 0.02  # angle between the points of a drawn arc [rad]
-RAMP_ANGLE = np.radians(10.0)  # of a drawn on-ramp approaching the road
+RAMP_ANGLE = np.radians(10.0)  # of a drawn on-ramp approaching a straight road
 RAMP_DROP = 1.6  # how far below its lane a drawn on-ramp starts [lane widths]
+RING_ENTRY_ANGLE = np.radians(50.0)  # a ring's entry road, from the ring's tangent, outwards
 RAMP_TAPER = 30.0  # length of a drawn ramp's narrowing end [m]
 
 
@@ -56,10 +58,13 @@ class DrivingRenderer:
         drop = RAMP_DROP if road.ramp is not None else 0.0
         road_px = (road.total_lanes + 1 + drop) * road.lane_width * scale
         self.size = (width, int(road_px) + STRIP_HEIGHT + 20)
-        if road.circumference is not None:  # the whole ring in a square under the strip
-            self.scale = (width / 2 - RING_MARGIN) / self._radius(
-                (road.total_lanes - 0.5) * road.lane_width
-            )
+        if road.circumference is not None:  # the ring and its entry road in a square
+            reach = self._radius((road.total_lanes - 0.5) * road.lane_width)
+            if road.ramp is not None:  # the entry road's far end, straight out from the ring
+                along = road.ramp.merge_start
+                out = reach + along * np.sin(RING_ENTRY_ANGLE)
+                reach = float(np.hypot(out, along * np.cos(RING_ENTRY_ANGLE)))
+            self.scale = (width / 2 - RING_MARGIN) / reach
             self.size = (width, width + STRIP_HEIGHT)
         self._fonts = FontCache()
         self._window = PygameWindow()
@@ -123,12 +128,29 @@ class DrivingRenderer:
             self._draw_ramp(surface, camera_x, left, right)
 
     def ramp_offset(self, x: float) -> float:
-        """How far below its lane the drawn on-ramp runs at ``x`` [m]: ``RAMP_DROP`` lane
-        widths far before the merge zone, rising at ``RAMP_ANGLE`` to 0 where it begins."""
+        """How far below its lane the drawn on-ramp of a straight road runs at ``x`` [m]:
+        ``RAMP_DROP`` lane widths far before the merge zone, rising at ``RAMP_ANGLE`` to 0
+        where it begins."""
         ramp = self.road.ramp
         if ramp is None or x >= ramp.merge_start:
             return 0.0
         return min((ramp.merge_start - x) * np.tan(RAMP_ANGLE), RAMP_DROP * self.road.lane_width)
+
+    def entry_px(self, x: float, y: float) -> tuple[float, float]:
+        """Pixel of the road point ``(x, y)`` on a ring's entry road before its merge zone: a
+        straight road meeting the ring at ``merge_start`` at ``RING_ENTRY_ANGLE``, ``x``
+        counting along it (``y`` across it, as on the ring)."""
+        ramp = self.road.ramp
+        assert ramp is not None and self.road.circumference is not None
+        angle = 2 * np.pi * ramp.merge_start / self.road.circumference
+        tangent = np.array([-np.sin(angle), -np.cos(angle)])  # anticlockwise, screen y down
+        outward = np.array([np.cos(angle), -np.sin(angle)])
+        back = -np.cos(RING_ENTRY_ANGLE) * tangent + np.sin(RING_ENTRY_ANGLE) * outward
+        lane_y = self.road.ramp_lane * self.road.lane_width
+        meet = np.array(self.ring_px(ramp.merge_start, lane_y))
+        across = np.array([back[1], -back[0]])  # to the right of travel (travel is -back)
+        point = meet + ((ramp.merge_start - x) * back + (y - lane_y) * across) * self.scale
+        return float(point[0]), float(point[1])
 
     def _draw_ramp(self, surface: Any, camera_x: float, left: float, right: float) -> None:
         """The ramp lane: an asphalt band bent by `ramp_offset`, its narrowing end, its edges;
@@ -206,9 +228,17 @@ class DrivingRenderer:
         else:
             ramp = road.ramp
             outside = edge_y + width
-            band = self._arc(0.0, ramp.end, outside) + self._arc(0.0, ramp.end, edge_y)[::-1]
+            band = (self._arc(ramp.merge_start, ramp.end, outside)
+                    + self._arc(ramp.merge_start, ramp.end, edge_y)[::-1])  # fmt: skip
             pygame.draw.polygon(surface, ASPHALT, band)
-            pygame.draw.lines(surface, MARKING, False, self._arc(0.0, ramp.end, outside), 2)
+            left_edge = [self.entry_px(x, edge_y) for x in (0.0, ramp.merge_start)]
+            right_edge = [self.entry_px(x, outside) for x in (0.0, ramp.merge_start)]
+            pygame.draw.polygon(surface, ASPHALT, left_edge + right_edge[::-1])
+            pygame.draw.lines(surface, MARKING, False, left_edge, 2)
+            pygame.draw.lines(surface, MARKING, False, right_edge, 2)
+            pygame.draw.lines(
+                surface, MARKING, False, self._arc(ramp.merge_start, ramp.end, outside), 2
+            )
             pygame.draw.lines(surface, MARKING, False, self._arc(0.0, ramp.merge_start, edge_y), 2)
             pygame.draw.lines(surface, MARKING, False, self._arc(ramp.end, ring, edge_y), 2)
             self._dashed_arc(surface, ramp.merge_start, ramp.end, edge_y)
@@ -229,13 +259,19 @@ class DrivingRenderer:
         x, y, heading = float(v.x[scene, i]), float(v.y[scene, i]), float(v.heading[scene, i])
         length, width = float(v.length[scene, i]), float(v.width[scene, i])
         # the road's forward and rightward directions at the vehicle, in pixels per metre
+        ramp = self.road.ramp
+        on_ramp = ramp is not None and self.road.lane_of(y) == self.road.ramp_lane
+        approaching = on_ramp and ramp is not None and x < ramp.merge_start
         if self.road.circumference is None:
-            on_ramp = self.road.ramp is not None and self.road.lane_of(y) == self.road.ramp_lane
             bend = self.ramp_offset(x) if on_ramp else 0.0
             cx, cy = self.to_px(x, y + bend, camera_x)
             slope = RAMP_ANGLE if 0.0 < bend < RAMP_DROP * self.road.lane_width else 0.0
             along = np.array([np.cos(slope), -np.sin(slope)])  # up the drawn ramp's slope
             right = np.array([np.sin(slope), np.cos(slope)])
+        elif approaching:  # on the ring's straight entry road
+            cx, cy = self.entry_px(x, y)
+            ahead = np.subtract(self.entry_px(x + 1.0, y), (cx, cy)) / self.scale
+            along, right = ahead, np.array([-ahead[1], ahead[0]])
         else:
             cx, cy = self.ring_px(x, y)
             angle = 2 * np.pi * x / self.road.circumference
