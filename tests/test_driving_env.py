@@ -231,9 +231,13 @@ def test_renders_the_whole_roundabout(tmp_path):
         assert frame.shape[0] == frame.shape[1] + 28  # the square ring view under the strip
         rows, cols = np.nonzero((frame == ego).all(axis=2))
         centres.append((cols.mean() - frame.shape[1] / 2, (rows.mean() - 28) - frame.shape[1] / 2))
-    angles = np.unwrap([np.arctan2(-dy, dx) for dx, dy in centres])
-    assert angles[0] == pytest.approx(0.0, abs=0.05)  # the entry starts due east of the centre
-    assert (np.diff(angles) > 0).all()  # and the ego drives anticlockwise
+    drawer, road = env.unwrapped._renderer, env.unwrapped.sim.road
+    ring_px = drawer._radius((road.lanes - 0.5) * road.lane_width) * drawer.scale
+    distances = [np.hypot(dx, dy) for dx, dy in centres]
+    assert distances[0] > ring_px + 2 * road.lane_width * drawer.scale  # out on the entry road
+    assert (np.diff(distances) < 0).all()  # driving in towards the ring
+    angles = np.arctan2([-dy for _, dy in centres], [dx for dx, _ in centres])
+    assert (angles > 0).all() and (angles < np.pi / 2).all()  # north-east, where it meets it
     assert save_png(frames[-1], tmp_path / "roundabout.png").stat().st_size > 0
     env.close()
 
