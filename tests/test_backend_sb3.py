@@ -68,7 +68,7 @@ def test_an_sb3_run_and_one_of_ours_write_comparable_run_directories(sb3_run, ru
         layout(sb3_run.run_dir)
         == layout(ours.run_dir)
         == (
-            {"config.yaml", "checkpoints", "agent.ckpt", "eval.json"},
+            {"config.yaml", "checkpoints", "agent.ckpt", "eval.json", "best.ckpt", "best.json"},
             {"latest", ".pt"},
         )
     )
