@@ -28,6 +28,7 @@ import csv
 import datetime as _dt
 import json
 import math
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -319,6 +320,9 @@ def sweep(
 
     from rlcourse.distributed import start_ray
 
+    # Each trial writes TensorBoard events into its own run directory (under the sweep folder):
+    # Tune's copies, and its hint pointing at a staging folder, are not wanted.
+    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
     print(start_ray(opts.address, None if opts.address else opts.cpus), flush=True)
     try:
         trainable = functools.partial(
