@@ -46,6 +46,9 @@ REGISTRY = AgentRegistry({
     "reinforce": "agents.pg.reinforce:REINFORCEAgent",
     "a2c": "agents.pg.a2c:A2CAgent",
     "ppo": "agents.pg.ppo:PPOAgent",
+    "ddpg": "agents.actor_critic.ddpg:DDPGAgent",
+    "td3": "agents.actor_critic.td3:TD3Agent",
+    "sac": "agents.actor_critic.sac:SACAgent",
     "alphazero": "agents.alphazero.agent:AlphaZeroAgent",
 })  # fmt: skip
 

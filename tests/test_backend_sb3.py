@@ -11,7 +11,10 @@ import torch
 from stable_baselines3 import PPO
 
 import envs  # noqa: F401  (registers the rlcourse/* env ids)
+from agents import agent_schemas
+from agents.backends import check_backend
 from agents.training import EVAL_SEED, load_agent, load_experiment, resume_config, train
+from rlcourse.config import ConfigError, parse_config
 from rlcourse.evaluation import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -180,3 +183,32 @@ def test_maskable_ppo_trains_and_acts_within_the_action_mask(runs_dir, tmp_path)
     obs, _ = env.reset(seed=0)
     only_right = {"action_mask": np.array([False, True, False])}
     assert all(agent.act(obs, only_right, deterministic=d) == 1 for d in (True, False))
+
+
+# ----------------------------------------------------------------------------- off-policy
+
+
+@pytest.mark.parametrize("algo", ["SAC", "TD3", "DDPG"])
+def test_off_policy_algorithms_train_on_a_box_action_space(algo, runs_dir):
+    def experiment(**hyperparameters):
+        return parse_config(
+            {
+                "env": {"id": "Pendulum-v1"},
+                "backend": {
+                    "name": "sb3", "algo": algo, "policy_kwargs": {"net_arch": [16, 16]},
+                    "hyperparameters": {"learning_starts": 50, "batch_size": 16,
+                                        **hyperparameters},
+                },
+                "train": {"steps": 120, "checkpoint_every": 60, "eval_episodes": 1,
+                          "runs_dir": str(runs_dir)},
+            },
+            agent_schemas(), name=f"sb3_{algo.lower()}",
+        )  # fmt: skip
+
+    result = train(experiment(), progress=False)
+    assert result.agent.model.num_timesteps == 120
+    agent, _ = load_agent(result.run_dir)  # the zip read without unpickling
+    space = gym.spaces.Box(-2.0, 2.0, (1,), np.float32)
+    assert space.contains(agent.act(np.array([1.0, 0.0, 0.5], np.float32), deterministic=True))
+    with pytest.raises(ConfigError, match=r"backend\.hyperparameters\.n_epochs"):
+        check_backend(experiment(n_epochs=3), "test")
