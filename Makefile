@@ -43,7 +43,8 @@ typecheck: install
 	$(VENV)/bin/mypy
 
 BENCHES := scripts/bench_envs.py scripts/bench_go.py scripts/bench_buffers.py scripts/bench_dqn.py \
-	scripts/bench_pg.py scripts/bench_mcts.py scripts/bench_dialogue.py scripts/bench_driving.py \
+	scripts/bench_pg.py scripts/bench_offpolicy.py scripts/bench_mcts.py scripts/bench_dialogue.py \
+	scripts/bench_driving.py \
 	scripts/bench_scale.py
 
 bench: install

@@ -129,7 +129,7 @@ class SB3Backend(FrozenModel):
     """
 
     name: Literal["sb3"] = "sb3"
-    algo: Literal["PPO", "DQN", "A2C", "MaskablePPO"] = "PPO"
+    algo: Literal["PPO", "DQN", "A2C", "SAC", "TD3", "DDPG", "MaskablePPO"] = "PPO"
     policy: Literal["MlpPolicy", "CnnPolicy", "MultiInputPolicy"] = "MlpPolicy"
     n_envs: PositiveInt = Field(1, description="environments stepped together (DummyVecEnv)")
     policy_kwargs: dict[str, Any] = Field(default_factory=dict)

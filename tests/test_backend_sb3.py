@@ -11,7 +11,10 @@ import torch
 from stable_baselines3 import PPO
 
 import envs  # noqa: F401  (registers the rlcourse/* env ids)
+from agents import agent_schemas
+from agents.backends import check_backend
 from agents.training import EVAL_SEED, load_agent, load_experiment, resume_config, train
+from rlcourse.config import ConfigError, parse_config
 from rlcourse.evaluation import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -190,3 +193,32 @@ def test_a_short_sb3_run_ends_with_a_checkpoint_it_resumes_from(runs_dir, capsys
     capsys.readouterr()
     train(resume_config(result.run_dir), resume_dir=result.run_dir, progress=False)
     assert "from step 512 (step_0000000512.pt): already complete" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- off-policy
+
+
+@pytest.mark.parametrize("algo", ["SAC", "TD3", "DDPG"])
+def test_off_policy_algorithms_train_on_a_box_action_space(algo, runs_dir):
+    def experiment(**hyperparameters):
+        return parse_config(
+            {
+                "env": {"id": "Pendulum-v1"},
+                "backend": {
+                    "name": "sb3", "algo": algo, "policy_kwargs": {"net_arch": [16, 16]},
+                    "hyperparameters": {"learning_starts": 50, "batch_size": 16,
+                                        **hyperparameters},
+                },
+                "train": {"steps": 120, "checkpoint_every": 60, "eval_episodes": 1,
+                          "runs_dir": str(runs_dir)},
+            },
+            agent_schemas(), name=f"sb3_{algo.lower()}",
+        )  # fmt: skip
+
+    result = train(experiment(), progress=False)
+    assert result.agent.model.num_timesteps == 120
+    agent, _ = load_agent(result.run_dir)  # the zip read without unpickling
+    space = gym.spaces.Box(-2.0, 2.0, (1,), np.float32)
+    assert space.contains(agent.act(np.array([1.0, 0.0, 0.5], np.float32), deterministic=True))
+    with pytest.raises(ConfigError, match=r"backend\.hyperparameters\.n_epochs"):
+        check_backend(experiment(n_epochs=3), "test")

@@ -457,3 +457,55 @@ def test_a_continuing_observation_equal_in_value_but_not_in_bits_is_recognised(n
     buffer.add(zero, action, reward, np.full((num_envs, 1), nan), going_on, going_on)
     buffer.add(np.full((num_envs, 1), other_nan), action, reward, zero, going_on, going_on)
     assert len(buffer) == 3 * num_envs
+
+
+# ----------------------------------------------------------------------------- Box actions
+
+ACTION_BOX = gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
+
+
+@pytest.mark.parametrize("num_envs", [1, 3])
+@pytest.mark.parametrize("shared", [True, False])
+def test_box_actions_are_stored_as_float32_vectors_and_survive_a_state_dict(num_envs, shared):
+    buffer = ReplayBuffer(
+        10, SCALAR_BOX, num_envs, n_step=2, gamma=0.5, seed=0,
+        optimize_memory_usage=shared, action_space=ACTION_BOX,
+    )  # fmt: skip
+    obs = 100 * np.arange(num_envs, dtype=np.float32)[:, None]  # env e starts at 100 e
+    for t in range(6):
+        actions = np.concatenate([obs, -obs / 10], axis=1)  # the action names its observation
+        next_obs = obs + 1
+        ended = np.full(num_envs, t == 3)
+        buffer.add(obs, actions, np.ones(num_envs), next_obs, ended, np.zeros(num_envs, bool))
+        obs = next_obs
+    stored = contents(buffer)
+    assert stored.actions.dtype == np.float32 and stored.actions.shape == (len(buffer), 2)
+    # each 2-step window keeps the action taken at its first observation
+    assert np.array_equal(stored.actions[:, 0], stored.observations[:, 0])
+    assert np.allclose(stored.actions[:, 1], -stored.observations[:, 0] / 10)
+    copy = ReplayBuffer(
+        10, SCALAR_BOX, num_envs, n_step=2, gamma=0.5, seed=1,
+        optimize_memory_usage=shared, action_space=ACTION_BOX,
+    )  # fmt: skip
+    copy.load_state_dict(pickle.loads(pickle.dumps(buffer.state_dict())))
+    assert np.array_equal(copy.sample(5).actions, buffer.sample(5).actions)
+
+
+def test_box_actions_of_the_wrong_shape_or_not_finite_are_refused():
+    buffer = ReplayBuffer(10, SCALAR_BOX, 1, action_space=ACTION_BOX)
+    step = dict(obs=np.zeros((1, 1), np.float32), rewards=np.ones(1),
+                next_obs=np.ones((1, 1), np.float32), terminated=np.zeros(1, bool),
+                truncated=np.zeros(1, bool))  # fmt: skip
+    with pytest.raises(ValueError, match=r"actions must be numbers of shape \(1, 2\)"):
+        buffer.add(actions=np.zeros(1), **step)
+    with pytest.raises(ValueError, match="actions must be finite"):
+        buffer.add(actions=np.array([[np.nan, 0.0]], np.float32), **step)
+
+
+def test_a_state_of_discrete_actions_does_not_load_into_a_box_action_buffer():
+    discrete = ReplayBuffer(10, SCALAR_BOX, 1)
+    add_one(discrete, 0, 1, 1.0, 1)
+    with pytest.raises(ValueError, match="action_shape"):
+        ReplayBuffer(10, SCALAR_BOX, 1, action_space=ACTION_BOX).load_state_dict(
+            discrete.state_dict()
+        )

@@ -7,8 +7,8 @@ agent.ckpt (an SB3 zip that ``ALGO.load`` reads) and eval.json from our evaluato
 MaskablePPO needs an env whose `info` carries ``action_mask``; the env is wrapped with
 sb3-contrib's ActionMasker, and `act` passes the mask of the given `info`.
 
-``--resume`` restores the weights, optimiser and counters of the last checkpoint (not a DQN's
-replay buffer) and starts fresh episodes: it carries on, but not bit for bit.
+``--resume`` restores the weights, optimiser and counters of the last checkpoint (not the replay
+buffer of DQN, SAC, TD3 or DDPG) and starts fresh episodes: it carries on, but not bit for bit.
 """
 
 from __future__ import annotations
@@ -276,7 +276,7 @@ class SB3Agent:
         self._unzip(path.read_bytes(), str(path))
 
     def state_dict(self) -> dict[str, Any]:
-        """The SB3 zip: weights, optimiser and counters (not a DQN's replay buffer)."""
+        """The SB3 zip: weights, optimiser and counters (not an off-policy replay buffer)."""
         return {"sb3_zip": self._zip()}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:

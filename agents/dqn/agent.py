@@ -26,7 +26,7 @@ from agents.dqn.losses import masked, td_loss
 from agents.dqn.network import QNetwork
 from agents.dqn.warm_start import WarmStart
 from rlcourse.files import load_data, save_data
-from rlcourse.nn import FlatParameters
+from rlcourse.nn import FlatParameters, fused_adam
 from rlcourse.replay import PrioritizedReplayBuffer, ReplayBatch, ReplayBuffer
 from rlcourse.runs import Run, warn
 from rlcourse.schedules import schedule_value
@@ -88,7 +88,7 @@ class DQNAgent:
         # hard target update and a Polyak step are then one operation each.
         self.online_flat = FlatParameters(self.online)
         self.target_flat = FlatParameters(self.target, gradients=False)
-        self.optimizer = _adam([self.online_flat.param], lr=config.lr, eps=config.adam_eps)
+        self.optimizer = fused_adam([self.online_flat.param], lr=config.lr, eps=config.adam_eps)
         # What a hard update copies: parameters, and buffers (noise samples, atom support).
         self._hard_copies = list(
             zip([self.target_flat.param, *self.target.buffers()],
@@ -330,11 +330,3 @@ class DQNAgent:
             # The seed is irrelevant: the buffer's own generator state is restored next.
             self.buffer = self._make_buffer(self.config.num_envs, with_masks, seed=0)
             self.buffer.load_state_dict(state["replay"])
-
-
-def _adam(params: list[torch.Tensor], lr: float, eps: float) -> torch.optim.Adam:
-    """Adam in one fused kernel where torch has one for these tensors, else multi-tensor."""
-    try:
-        return torch.optim.Adam(params, lr=lr, eps=eps, fused=True)
-    except RuntimeError:  # no fused Adam for this device or dtype
-        return torch.optim.Adam(params, lr=lr, eps=eps, foreach=True)

@@ -5,14 +5,15 @@ Torsos map observations to features [B, F] (`MLP`, `NatureCNN`, `GridCNN`, `ResN
 (`QHead`, `DuelingHead`, `DistributionalHead`, `CategoricalPolicyHead`, `GaussianPolicyHead`,
 `ValueHead`). `build_encoder(spec, observation_space)` builds a torso from a config section;
 `init_module` re-initialises weights; `summary` lists shapes and parameter counts;
-`FlatParameters` puts a module's parameters in one tensor for cheap optimiser steps;
+`FlatParameters` puts a module's parameters in one tensor for cheap optimiser steps
+(`fused_adam` steps it in one kernel);
 `run_layers(layers_of(module), x)` calls a sequential module leaf by leaf.
 """
 
 from rlcourse.nn.attention import EntityAttentionEncoder, EntityEncoding
 from rlcourse.nn.chain import layers_of, run_layers, sequential_leaves, sequential_modules
 from rlcourse.nn.cnn import GridCNN, NatureCNN
-from rlcourse.nn.flat import FlatParameters
+from rlcourse.nn.flat import FlatParameters, fused_adam
 from rlcourse.nn.heads import (
     CategoricalPolicyHead,
     DiagGaussian,
@@ -72,6 +73,7 @@ __all__ = [
     "as_batch",
     "build_encoder",
     "dueling_combine",
+    "fused_adam",
     "init_module",
     "layers_of",
     "make_activation",

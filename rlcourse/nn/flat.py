@@ -76,3 +76,11 @@ class FlatParameters:
         norm = torch.linalg.vector_norm(grad)
         grad.mul_((max_norm / (norm + 1e-6)).clamp_(max=1.0))
         return norm
+
+
+def fused_adam(params: list[torch.Tensor], lr: float, eps: float = 1e-8) -> torch.optim.Adam:
+    """Adam in one fused kernel where torch has one for these tensors, else multi-tensor."""
+    try:
+        return torch.optim.Adam(params, lr=lr, eps=eps, fused=True)
+    except RuntimeError:  # no fused Adam for this device or dtype
+        return torch.optim.Adam(params, lr=lr, eps=eps, foreach=True)

@@ -22,6 +22,7 @@ from rlcourse.nn.mlp import MLP
 #: The logit given to illegal actions: exp() of it is exactly 0, so they are never sampled.
 MASKED_LOGIT = torch.finfo(torch.float32).min
 LOG_2 = math.log(2.0)
+HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
 # ----------------------------------------------------------------------------- noisy linear
@@ -251,10 +252,11 @@ class DiagGaussian:
 
     def __init__(self, mean: torch.Tensor, log_std: torch.Tensor, squash: bool = False):
         self.mean, self.log_std, self.squash = mean, log_std, squash
-        self.normal = torch.distributions.Normal(mean, log_std.exp())
 
-    def _log_prob_pre_squash(self, u: torch.Tensor) -> torch.Tensor:
-        log_prob = self.normal.log_prob(u).sum(dim=-1)
+    def _log_prob_pre_squash(self, u: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """log p [B] of pre-squash actions u [B, D], whose standard scores are z = (u - mean) / std
+        (closed form: fewer operations than `torch.distributions.Normal`, same values)."""
+        log_prob = (-0.5 * z.square() - self.log_std - HALF_LOG_2PI).sum(dim=-1)
         if self.squash:
             log_prob = log_prob - (2.0 * (LOG_2 - u - F.softplus(-2.0 * u))).sum(dim=-1)
         return log_prob
@@ -268,7 +270,7 @@ class DiagGaussian:
         )
         u = self.mean + self.log_std.exp() * noise
         action = torch.tanh(u) if self.squash else u
-        return action, self._log_prob_pre_squash(u)
+        return action, self._log_prob_pre_squash(u, noise)
 
     def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
         """An action [B, D], without gradient."""
@@ -280,13 +282,13 @@ class DiagGaussian:
         if self.squash:
             eps = torch.finfo(action.dtype).eps
             action = torch.atanh(action.clamp(-1.0 + eps, 1.0 - eps))
-        return self._log_prob_pre_squash(action)
+        return self._log_prob_pre_squash(action, (action - self.mean) * (-self.log_std).exp())
 
     def entropy(self) -> torch.Tensor:
         """Entropy [B]; only the unsquashed Gaussian has a closed form."""
         if self.squash:
             raise ValueError("a tanh-squashed Gaussian has no closed-form entropy; use -log_prob")
-        return self.normal.entropy().sum(dim=-1)
+        return (0.5 + HALF_LOG_2PI + self.log_std).sum(dim=-1)
 
     def mode(self) -> torch.Tensor:
         """The most likely pre-squash action, squashed: tanh(mean) or mean [B, D]."""

@@ -10,7 +10,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-INT64, FLOAT64, BOOL = np.dtype(np.int64), np.dtype(np.float64), np.dtype(bool)
+INT64, FLOAT32, FLOAT64 = np.dtype(np.int64), np.dtype(np.float32), np.dtype(np.float64)
+BOOL = np.dtype(bool)
 
 
 def positive_int(value: Any, name: str) -> int:
@@ -47,13 +48,15 @@ def index_array(indices: Any, name: str, size: int) -> np.ndarray:
 class StepFormat:
     """What `ReplayBuffer.add` accepts: one step of `num_envs` envs, each argument checked and
     converted to the stored dtype (observations of the space's dtype, int64 for a Discrete
-    space; int64 actions; float64 rewards; bool flags and masks)."""
+    space; int64 actions, or float32 vectors for a Box action space; float64 rewards; bool
+    flags and masks)."""
 
     def __init__(
         self,
         observation_space: gym.spaces.Box | gym.spaces.Discrete,
         num_envs: int,
         action_mask_size: int | None,
+        action_space: gym.spaces.Box | gym.spaces.Discrete | None = None,
     ):
         if isinstance(observation_space, gym.spaces.Discrete):
             self.observation_shape: tuple[int, ...] = ()
@@ -66,19 +69,31 @@ class StepFormat:
                 f"observation_space must be a gymnasium Box or Discrete space, "
                 f"got {observation_space!r}"
             )
+        if action_space is None or isinstance(action_space, gym.spaces.Discrete):
+            self.action_shape: tuple[int, ...] = ()
+            self.action_dtype: np.dtype[Any] = INT64
+        elif isinstance(action_space, gym.spaces.Box):
+            self.action_shape, self.action_dtype = tuple(action_space.shape), FLOAT32
+        else:
+            raise TypeError(
+                f"action_space must be a gymnasium Discrete or Box space, got {action_space!r}"
+            )
         self.num_envs, self.action_mask_size = num_envs, action_mask_size
         self._step_shape = (num_envs, *self.observation_shape)  # of obs and next_obs
-        self._env_shape = (num_envs,)  # of actions, rewards, terminated, truncated
+        self._env_shape = (num_envs,)  # of rewards, terminated, truncated (and Discrete actions)
+        self._action_shape = (num_envs, *self.action_shape)
         # obs, next_obs, actions, rewards, terminated, truncated that need no conversion
-        self._plain_shapes = (self._step_shape,) * 2 + (self._env_shape,) * 4
-        self._plain_dtypes = (self.observation_dtype,) * 2 + (INT64, FLOAT64, BOOL, BOOL)
+        obs_shape, obs_dtype = self._step_shape, self.observation_dtype
+        self._plain_shapes = (obs_shape, obs_shape, self._action_shape) + (self._env_shape,) * 3
+        self._plain_dtypes = (obs_dtype, obs_dtype, self.action_dtype, FLOAT64, BOOL, BOOL)
 
     def is_plain(
         self, obs: Any, actions: Any, rewards: Any, next_obs: Any, terminated: Any, truncated: Any
     ) -> bool:
         """Whether a one-env step is arrays that the checks below would pass unchanged:
-        observations of the stored shape and dtype, int64 actions, a finite float64 reward and
-        bool flags. Attribute checks only, cheaper than the checks themselves."""
+        observations of the stored shape and dtype, actions of the stored shape and dtype
+        (int64, or float32 vectors; finite), a finite float64 reward and bool flags. Attribute
+        checks (and one finiteness check of a vector action), cheaper than the checks."""
         return (
             type(obs) is type(next_obs) is type(actions) is type(rewards) is type(terminated)
             is type(truncated) is np.ndarray
@@ -87,6 +102,7 @@ class StepFormat:
             and (obs.dtype, next_obs.dtype, actions.dtype, rewards.dtype, terminated.dtype,
                  truncated.dtype) == self._plain_dtypes
             and math.isfinite(rewards.item())
+            and (actions.dtype == INT64 or bool(np.isfinite(actions).all()))
         )  # fmt: skip
 
     def observations(self, value: Any, name: str) -> np.ndarray:
@@ -100,9 +116,25 @@ class StepFormat:
             )
         return _stored_as(array, self.observation_dtype, name)
 
-    def actions(self, value: Any) -> list[int]:
-        actions = self._per_env(value, "actions", "iu")
-        return (actions if actions.dtype == np.int64 else actions.astype(np.int64)).tolist()
+    def actions(self, value: Any) -> list[int] | np.ndarray:
+        """Discrete actions as a list of ints; Box actions as a float32 [num_envs, *shape] array
+        of finite values."""
+        if not self.action_shape and self.action_dtype == INT64:
+            actions = self._per_env(value, "actions", "iu")
+            return (actions if actions.dtype == np.int64 else actions.astype(np.int64)).tolist()
+        array = np.asarray(value)
+        if array.shape != self._action_shape or array.dtype.kind not in "biuf":
+            raise ValueError(
+                f"actions must be numbers of shape {self._action_shape} (num_envs, *action "
+                f"shape), got {array.dtype} {array.shape}"
+            )
+        if not np.isfinite(array).all():
+            raise ValueError(f"actions must be finite, got {array}")
+        return array.astype(FLOAT32)
+
+    def one_action(self, actions: np.ndarray) -> int | np.ndarray:
+        """The action of a plain one-env step (see `is_plain`): an int, or a copied vector."""
+        return actions.item() if self.action_dtype == INT64 else actions[0].copy()
 
     def rewards(self, value: Any) -> list[float]:
         rewards = self._per_env(value, "rewards", "biuf")

@@ -20,10 +20,12 @@ from __future__ import annotations
 from typing import Any
 
 # A closed window: (env, obs_slot, action, reward, discount, last_of_episode), where obs_slot is
-# the frame slot of the window's first observation, action the action taken there, and
+# the frame slot of the window's first observation, action the action taken there (a number, or
+# a vector for a Box action space: windows carry it without looking inside), and
 # last_of_episode tells whether it opened at the last step of its episode. A plain tuple, as
 # one is built in most steps: a NamedTuple takes about ten times as long to build.
-ClosedWindow = tuple[int, int, int, float, float, bool]
+Action = Any  # int, or a numpy vector
+ClosedWindow = tuple[int, int, Action, float, float, bool]
 
 # An open window is a list [obs_slot, action, reward sum, discount], updated in place; the
 # positions of the two fields that each step updates:
@@ -41,7 +43,7 @@ class NStepWindows:
     def push(
         self,
         obs_slot: list[int],
-        action: list[int],
+        action: Any,  # indexable by env: a list of ints, or an array of action vectors
         reward: list[float],
         terminated: list[bool],
         ended: list[bool],
@@ -56,7 +58,7 @@ class NStepWindows:
         return closed
 
     def push_env(
-        self, env: int, obs_slot: int, action: int, reward: float, terminated: bool, ended: bool
+        self, env: int, obs_slot: int, action: Action, reward: float, terminated: bool, ended: bool
     ) -> list[ClosedWindow]:
         """Advance one env by one step and return the windows this closed, oldest first."""
         gamma = self.gamma

@@ -40,6 +40,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         epsilon: float = 1e-6,
         *,
         optimize_memory_usage: bool = True,
+        action_space: gym.spaces.Box | gym.spaces.Discrete | None = None,
     ):
         self.alpha = in_range(alpha, "alpha", 0.0, 1.0)
         self.beta = beta
@@ -55,7 +56,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         self.epsilon: float = float(epsilon)
         super().__init__(
             capacity, observation_space, num_envs, n_step, gamma, action_mask_size, seed,
-            optimize_memory_usage=optimize_memory_usage,
+            optimize_memory_usage=optimize_memory_usage, action_space=action_space,
         )  # fmt: skip
         self._tree: SumTree = SumTree(self.capacity)
         self._max_priority: float = 1.0

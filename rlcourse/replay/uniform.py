@@ -20,6 +20,9 @@ frees its own first observation (the one transition that ends there was complete
 evicted, before it), and the last transition of an episode also frees the episode's final
 observation (which only the transitions flushed with it refer to, all completed just before it).
 
+Actions are int64 numbers by default; with a Box `action_space` (continuous control) each is a
+float32 vector of the space's shape, stored as given (bounds are the agent's business).
+
 Randomness comes only from the buffer's own seeded generator, and `state_dict` holds all of
 the contents, the open n-step windows and the generator state (arrays and plain values only),
 so a reloaded buffer samples exactly as the original would have.
@@ -50,7 +53,7 @@ class ReplayBatch(NamedTuple):
     """B sampled transitions, field by field."""
 
     observations: np.ndarray  # [B, *obs_shape], the stored dtype (int64 for Discrete spaces)
-    actions: np.ndarray  # [B] int64
+    actions: np.ndarray  # [B] int64, or [B, *action_shape] float32 for a Box action_space
     rewards: np.ndarray  # [B] float32: the n-step discounted reward sum R_t^(n)
     next_observations: np.ndarray  # [B, *obs_shape]: n steps later, or the episode's final one
     discounts: np.ndarray  # [B] float32: gamma**k for the k steps taken, 0 if terminated
@@ -77,6 +80,7 @@ class ReplayBuffer:
         seed: int | None = None,
         *,
         optimize_memory_usage: bool = True,
+        action_space: gym.spaces.Box | gym.spaces.Discrete | None = None,
     ):
         self.capacity = positive_int(capacity, "capacity")
         self.num_envs = positive_int(num_envs, "num_envs")
@@ -88,9 +92,13 @@ class ReplayBuffer:
         if not isinstance(optimize_memory_usage, bool):
             raise ValueError(f"optimize_memory_usage must be a bool, got {optimize_memory_usage!r}")
         self.optimize_memory_usage = optimize_memory_usage
-        self._step_format = StepFormat(observation_space, self.num_envs, self.action_mask_size)
+        self._step_format = StepFormat(
+            observation_space, self.num_envs, self.action_mask_size, action_space
+        )
         self.observation_shape = self._step_format.observation_shape
         self.observation_dtype = self._step_format.observation_dtype
+        self.action_shape = self._step_format.action_shape
+        self.action_dtype = self._step_format.action_dtype
         self._rng = np.random.default_rng(seed)
 
         if optimize_memory_usage:
@@ -109,7 +117,7 @@ class ReplayBuffer:
         self._obs_slot = np.zeros(self.capacity, dtype=np.int64)
         self._next_slot = np.zeros(self.capacity, dtype=np.int64)
         self._owns_next = np.zeros(self.capacity, dtype=bool)  # frees next_slot on eviction
-        self._action = np.zeros(self.capacity, dtype=np.int64)
+        self._action = np.zeros((self.capacity, *self.action_shape), dtype=self.action_dtype)
         self._reward = np.zeros(self.capacity, dtype=np.float32)
         self._discount = np.zeros(self.capacity, dtype=np.float32)
         self._position = 0  # where the next transition goes
@@ -162,7 +170,7 @@ class ReplayBuffer:
             and check.is_plain(obs, actions, rewards, next_obs, terminated, truncated)
         ):  # the usual step: nothing to convert, and plain numbers instead of lists
             self._add_to_one_env(
-                obs, actions.item(), rewards.item(), next_obs, terminated.item(),
+                obs, check.one_action(actions), rewards.item(), next_obs, terminated.item(),
                 truncated.item(), check.masks(next_action_masks),
             )  # fmt: skip
             return
@@ -237,8 +245,9 @@ class ReplayBuffer:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what `state_dict` returned; the settings must match this buffer's."""
-        # states saved before the option existed were saved with frames shared
-        mine, saved = self._settings(), {"optimize_memory_usage": True, **state["settings"]}
+        # states saved before these settings existed shared frames and held Discrete actions
+        older = {"optimize_memory_usage": True, "action_shape": (), "action_dtype": "<i8"}
+        mine, saved = self._settings(), {**older, **state["settings"]}
         differences = [
             f"{key}={saved.get(key)!r} (this buffer: {value!r})"
             for key, value in mine.items()
@@ -253,7 +262,7 @@ class ReplayBuffer:
         self._obs_slot = np.array(transitions["obs_slot"], dtype=np.int64)
         self._next_slot = np.array(transitions["next_slot"], dtype=np.int64)
         self._owns_next = np.array(transitions["owns_next"], dtype=bool)
-        self._action = np.array(transitions["action"], dtype=np.int64)
+        self._action = np.array(transitions["action"], dtype=self.action_dtype)
         self._reward = np.array(transitions["reward"], dtype=np.float32)
         self._discount = np.array(transitions["discount"], dtype=np.float32)
         self._position = int(state["position"])
@@ -273,12 +282,14 @@ class ReplayBuffer:
             "observation_dtype": self.observation_dtype.str,
             "action_mask_size": self.action_mask_size,
             "optimize_memory_usage": self.optimize_memory_usage,
+            "action_shape": self.action_shape,
+            "action_dtype": self.action_dtype.str,
         }
 
     def _add_to_one_env(
         self,
         obs: np.ndarray,
-        action: int,
+        action: int | np.ndarray,
         reward: float,
         next_obs: np.ndarray,
         terminated: bool,
@@ -305,7 +316,7 @@ class ReplayBuffer:
     def _add_with_own_frames(
         self,
         obs: np.ndarray,
-        actions: list[int],
+        actions: list[int] | np.ndarray,
         rewards: list[float],
         next_obs: np.ndarray,
         terminated: list[bool],
@@ -325,7 +336,7 @@ class ReplayBuffer:
             np.array(obs_slots, dtype=np.int64),
             np.array(next_slot, dtype=np.int64),
             np.ones(len(closed), dtype=bool),
-            np.array(window_actions, dtype=np.int64),
+            np.array(window_actions, dtype=self.action_dtype),
             np.array(window_rewards, dtype=np.float64),
             np.array(discounts, dtype=np.float64),
         )
@@ -346,7 +357,7 @@ class ReplayBuffer:
         obs_slot: int,
         next_slot: int,
         owns_next: bool,
-        action: int,
+        action: int | np.ndarray,
         reward: float,
         discount: float,
     ) -> None:
@@ -384,7 +395,7 @@ class ReplayBuffer:
             np.array(obs_slots, dtype=np.int64),
             np.array([next_slot[e] for e in envs], dtype=np.int64),
             np.array(lasts, dtype=bool),
-            np.array(actions, dtype=np.int64),
+            np.array(actions, dtype=self.action_dtype),
             np.array(rewards, dtype=np.float64),
             np.array(discounts, dtype=np.float64),
         )
