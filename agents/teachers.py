@@ -28,7 +28,7 @@ import inspect
 import json
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol
 
@@ -36,12 +36,14 @@ import gymnasium as gym
 import numpy as np
 from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator
 
-from agents.tabular.planning import policy_iteration, value_iteration
+from agents.tabular.planning import Solution, policy_iteration, value_iteration
 from agents.training import env_factory, load_agent
 from rlcourse.mdp import TabularMDP
 from rlcourse.schedules import FrozenModel
 
-PLANNERS = {"value_iteration": value_iteration, "policy_iteration": policy_iteration}
+PLANNERS: dict[str, Callable[[TabularMDP, float, float], Solution]] = {
+    "value_iteration": value_iteration, "policy_iteration": policy_iteration,
+}  # fmt: skip
 POLICY_CLASS = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")  # module:Class
 INPUT_DESCRIPTION = "an info key whose value the teacher acts on instead of the observation"
 # Each spec's `kind` is its key (planner, run, policy), never written: it is how

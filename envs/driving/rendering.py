@@ -260,7 +260,7 @@ class DrivingRenderer:
         length, width = float(v.length[scene, i]), float(v.width[scene, i])
         # the road's forward and rightward directions at the vehicle, in pixels per metre
         ramp = self.road.ramp
-        on_ramp = ramp is not None and self.road.lane_of(y) == self.road.ramp_lane
+        on_ramp = ramp is not None and int(self.road.lane_of(np.asarray(y))) == self.road.ramp_lane
         approaching = on_ramp and ramp is not None and x < ramp.merge_start
         if self.road.circumference is None:
             bend = self.ramp_offset(x) if on_ramp else 0.0
