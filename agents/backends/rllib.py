@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import os
 import shutil
 import sys
@@ -114,6 +115,9 @@ def connect(backend: RLlibBackend) -> bool:
     if ray.is_initialized():
         return False
     print(start_ray(backend.address, backend.num_cpus), flush=True)
+    # RLlib sets its own loggers' level when imported: its notices ("running PPO on the new API
+    # stack") are kept below errors here, as start_ray keeps Ray's.
+    logging.getLogger("ray.rllib").setLevel(logging.ERROR)
     return True
 
 
@@ -129,7 +133,7 @@ def algorithm_config(config: ExperimentConfig) -> AlgorithmConfig:
         )
         .training(**backend.hyperparameters)
         .rl_module(model_config=DefaultModelConfig(**backend.model))
-        .debugging(seed=config.train.seed)
+        .debugging(seed=config.train.seed, log_level="ERROR")  # RLlib's notices stay quiet
     )
 
 
