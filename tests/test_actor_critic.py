@@ -14,6 +14,7 @@ from agents.training import train
 from rlcourse.config import ConfigError, parse_config
 from rlcourse.files import FileError
 from rlcourse.runs import Run
+from tests.run_dirs import only_run
 
 AGENTS = ("ddpg", "td3", "sac")
 SMALL = {
@@ -111,7 +112,7 @@ def test_resume_continues_exactly_with_the_replay(runs_dir, monkeypatch, name):
             progress=False,
         )
     monkeypatch.setattr(Run, "checkpoint", real_checkpoint)
-    (first_dir,) = (cut / f"{name}_test").iterdir()
+    first_dir = only_run(cut)
     resumed = train(cfg, resume_dir=first_dir, progress=False)
     for part, net in whole.agent._networks().items():
         for key, value in net.state_dict().items():

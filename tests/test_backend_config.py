@@ -102,8 +102,9 @@ def test_unknown_backends_keys_and_values_name_the_dotted_key(tmp_path):
         "address, algo, hyperparameters, model, num_cpus, num_env_runners, "
         "num_envs_per_env_runner)",
     ]
-    (msg,) = problems(tmp_path, {**base, "backend": {"name": "sb3", "algo": "SAC"}})
-    assert msg == ("backend.algo: input should be 'PPO', 'DQN', 'A2C' or 'MaskablePPO', got 'SAC'")
+    (msg,) = problems(tmp_path, {**base, "backend": {"name": "sb3", "algo": "TRPO"}})
+    assert msg == ("backend.algo: input should be 'PPO', 'DQN', 'A2C', 'SAC', 'TD3', 'DDPG' or "
+                   "'MaskablePPO', got 'TRPO'")  # fmt: skip
     (msg,) = problems(tmp_path, {**base, "backend": "sb3"}, ["backend.n_envs=0"])
     assert msg.startswith("backend.n_envs: input should be greater than 0") and (
         "(set on the command line)" in msg
