@@ -41,7 +41,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from rlcourse import env_state
-from rlcourse.config import ExperimentConfig
+from rlcourse.config import ConfigError, ExperimentConfig
 from rlcourse.files import (
     CorruptFileError,
     FileError,
@@ -86,7 +86,7 @@ def env_folder(env_id: str) -> str:
 
 def make_run_dir(config: ExperimentConfig, root: str | Path | None = None) -> Path:
     """A fresh ``<runs_dir>/<env>/<config name>/<stamp>`` directory (as RL Zoo files runs by
-    experiment), or ``.../<train.name>`` when the config names the run; FileExistsError when
+    experiment), or ``.../<train.name>`` when the config names the run; `ConfigError` when
     that name is taken."""
     base = Path(root if root is not None else config.train.runs_dir)
     base = base / env_folder(config.env.id) / config.name
@@ -95,9 +95,8 @@ def make_run_dir(config: ExperimentConfig, root: str | Path | None = None) -> Pa
         try:
             path.mkdir(parents=True)
         except FileExistsError:
-            raise FileExistsError(
-                f"{path} exists: resume it with --resume {path}, or choose another train.name"
-            ) from None
+            taken = f"train.name: {path} exists: resume it with --resume {path}, or choose another"
+            raise ConfigError(config.name, [taken]) from None
         return path
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     for suffix in [""] + [f"-{i}" for i in range(1, 1000)]:

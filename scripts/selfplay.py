@@ -102,6 +102,9 @@ def run(argv: list[str] | None = None) -> int:
         print(start_ray(opts.address, None if opts.address else cpus), flush=True)
     try:
         result = train(config, resume_dir=opts.resume, progress=False if opts.no_progress else None)
+    except ConfigError as exc:  # found when the run starts: a train.name already taken
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     finally:
         if workers:
             ray.shutdown()

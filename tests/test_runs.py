@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from agents import agent_schemas
-from rlcourse.config import parse_config
+from rlcourse.config import ConfigError, parse_config
 from rlcourse.files import FileError
 from rlcourse.plotting import read_scalars
 from rlcourse.runs import Run, latest_checkpoint, load_state
@@ -97,7 +97,7 @@ def test_a_named_run_is_filed_under_its_name_and_never_overwritten(runs_dir):
     with Run.create(config, progress=False) as run:
         Counter().play(run, gym.make("FrozenLake-v1"))
     assert run.dir == runs_dir / "FrozenLake-v1" / "unit" / "baseline"
-    with pytest.raises(FileExistsError, match=r"baseline exists: resume it with --resume"):
+    with pytest.raises(ConfigError, match=r"train.name: .*baseline exists: resume it with"):
         Run.create(config, progress=False)
     assert (run.dir / "checkpoints" / "latest").is_file()  # the first run is untouched
 

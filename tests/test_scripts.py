@@ -255,3 +255,13 @@ def test_evaluate_render_without_a_display_says_so_and_evaluates(trained, capsys
     assert script("evaluate")([str(trained), "--episodes", "2", "--render"]) == 0
     out = capsys.readouterr()
     assert "--render: no display; evaluating without a window" in out.err and "return" in out.out
+
+
+def test_a_run_name_already_taken_is_refused_in_one_line(runs_dir, capsys):
+    named = [str(CONFIG), f"train.runs_dir={runs_dir}", "train.name=first", "--no-progress"]
+    assert script("train")(named) == 0
+    capsys.readouterr()
+    assert script("train")(named) == 2
+    err = capsys.readouterr().err
+    assert "train.name: " in err and "first exists: resume it with --resume" in err
+    assert "Traceback" not in err
