@@ -35,7 +35,17 @@ from typing import Any
 
 import numpy as np
 
-from scripts.bench_pg import Evaluator, Job, Outcome, group, run_ours
+from scripts.bench_pg import (
+    NOTES,
+    Evaluator,
+    Job,
+    Outcome,
+    draw_runs,
+    group,
+    run_ours,
+    show_agents,
+    summarise,
+)
 
 ENV_ID = "Pendulum-v1"
 STEPS = 20_000
@@ -48,7 +58,6 @@ RATIO_NOTE = (
     "ratio: ours / sb3 for steps per second, sb3 / ours for the (negative) returns: above 1 "
     f"is better for us. Targets: steps/s ratio >= 1.3; {TARGET:g} or better on 4 of 5 seeds."
 )
-NOTES = ("ours_std", "sb3_std", "seeds_at_target", "sb3_seeds_at_target", "seeds")
 
 
 def sb3_arguments(config: Any) -> dict[str, Any]:
@@ -146,49 +155,6 @@ def run_all(algos: Sequence[str], seeds: int, steps: int, jobs: int) -> list[Out
         return [o for future in futures for o in future.result()]
 
 
-def summarise(outcomes: Sequence[Outcome]) -> dict[str, dict[str, Any]]:
-    groups = group(outcomes)
-    results: dict[str, dict[str, Any]] = {}
-    for (env_id, algo, lib), ours in groups.items():
-        if lib != "ours" or (env_id, algo, "sb3") not in groups:
-            continue
-        sb3 = groups[(env_id, algo, "sb3")]
-        sps, sb3_sps = (float(np.mean([o.steps_per_second for o in g])) for g in (ours, sb3))
-        results[f"{env_id}/{algo}/steps_per_second"] = {
-            "ours": sps, "sb3": sb3_sps, "ratio": sps / sb3_sps, "unit": "env steps/s",
-        }  # fmt: skip
-        final, sb3_final = (float(np.mean([o.final for o in g])) for g in (ours, sb3))
-        results[f"{env_id}/{algo}/final_return"] = {
-            "ours": final, "sb3": sb3_final, "ratio": sb3_final / final, "unit": "return",
-            "ours_std": float(np.std([o.final for o in ours])),
-            "sb3_std": float(np.std([o.final for o in sb3])),
-            "seeds_at_target": sum(o.final >= TARGET for o in ours),
-            "sb3_seeds_at_target": sum(o.final >= TARGET for o in sb3), "seeds": len(ours),
-        }  # fmt: skip
-    return results
-
-
-def show_agents(outcomes: Sequence[Outcome]) -> None:
-    """One row per agent: final return mean +- std, seeds at target, steps/s and the ratio."""
-    from rlcourse.benchmarking import print_rows
-
-    groups = group(outcomes)
-    rows = [("algo", "lib", "final return", f"seeds >= {TARGET:g}", "steps/s", "vs SB3")]
-    for (_, algo, lib), runs in groups.items():
-        finals = [o.final for o in runs]
-        sps = float(np.mean([o.steps_per_second for o in runs]))
-        peer = groups.get((ENV_ID, algo, "sb3"), runs)
-        peer_sps = float(np.mean([o.steps_per_second for o in peer]))
-        rows.append((
-            algo, lib, f"{np.mean(finals):8.1f} ± {np.std(finals):6.1f}",
-            f"{sum(f >= TARGET for f in finals)}/{len(finals)}", f"{sps:,.1f}",
-            f"{sps / peer_sps:.2f}x",
-        ))  # fmt: skip
-    print()
-    print_rows(rows)
-    print()
-
-
 def plot(outcomes: Sequence[Outcome], out: Path) -> None:
     """Evaluation return against env steps, mean and std band over seeds, one panel per algo."""
     import matplotlib
@@ -196,7 +162,7 @@ def plot(outcomes: Sequence[Outcome], out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from rlcourse.plotting import Curve, aggregate, save_figure
+    from rlcourse.plotting import save_figure
 
     groups = group(outcomes)
     algos = [a for a in ALGOS if any(algo == a for _, algo, _ in groups)]
@@ -204,19 +170,8 @@ def plot(outcomes: Sequence[Outcome], out: Path) -> None:
                              squeeze=False, sharey=True)  # fmt: skip
     for ax, algo in zip(axes[0], algos, strict=True):
         for lib in ("ours", "sb3"):
-            runs = groups.get((ENV_ID, algo, lib))
-            if not runs:
-                continue
-            curves = [
-                Curve(Path(), f"{lib} {algo}", np.array([s for s, _ in o.curve], float),
-                      np.array([v for _, v in o.curve], float))
-                for o in runs
-            ]  # fmt: skip
-            grid, mean, low, high = aggregate(curves, "std", points=50)
-            (line,) = ax.plot(grid, mean, "-" if lib == "ours" else "--", color=COLORS[algo],
-                              lw=2, label=f"{lib} {algo} (n={len(runs)})")  # fmt: skip
-            if len(runs) > 1:
-                ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.15, lw=0)
+            if groups.get((ENV_ID, algo, lib)):
+                draw_runs(ax, groups[(ENV_ID, algo, lib)], lib, algo, COLORS[algo])
         ax.axhline(TARGET, color="grey", lw=1, ls=":")
         ax.set_title(f"{algo.upper()} on {ENV_ID}")
         ax.set_xlabel("environment steps")
@@ -253,10 +208,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(opts.algos) * seeds} pairs of runs of {steps:,} steps, {opts.jobs} at a "
               f"time; seeds {seeds}; {ENV_ID}", flush=True)  # fmt: skip
         outcomes.extend(run_all(opts.algos, seeds, steps, opts.jobs))
-        return summarise(outcomes)
+        return summarise(outcomes, {ENV_ID: TARGET})
 
     def show(results: dict[str, dict[str, Any]]) -> None:
-        show_agents(outcomes)
+        show_agents(outcomes, {ENV_ID: TARGET})
         print_table(results, RATIO_NOTE, notes=NOTES)
         if opts.plot:
             plot(outcomes, Path(opts.plot))

@@ -27,7 +27,7 @@ import multiprocessing
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +40,7 @@ CASES = {  # env id -> (config folder, budget in env steps, target return)
     "CartPole-v1": ("cartpole", 100_000, 475.0),
     "Pendulum-v1": ("pendulum", 300_000, -250.0),
 }
+TARGETS = {env_id: target for env_id, (_, _, target) in CASES.items()}
 ALGOS = ("ppo", "a2c")
 COLORS = {"ppo": "C0", "a2c": "C1"}  # ours solid, SB3 dashed
 LIBS = ("ours", "sb3")
@@ -277,14 +278,18 @@ def _return_ratio(ours: float, peer: float) -> float:
     return peer / ours if ours < 0 and peer < 0 else float("nan")
 
 
-def summarise(outcomes: Sequence[Outcome]) -> dict[str, dict[str, Any]]:
+def summarise(
+    outcomes: Sequence[Outcome], targets: Mapping[str, float]
+) -> dict[str, dict[str, Any]]:
+    """The JSON cases: steps/s and final return, ours against SB3's, per (env, algo); a final
+    return reaches ``targets[env_id]``."""
     groups = group(outcomes)
     results: dict[str, dict[str, Any]] = {}
     for (env_id, algo, lib), ours in groups.items():
         if lib != "ours" or (env_id, algo, "sb3") not in groups:
             continue
         sb3 = groups[(env_id, algo, "sb3")]
-        target = CASES[env_id][2]
+        target = targets[env_id]
         sps, sb3_sps = (float(np.mean([o.steps_per_second for o in g])) for g in (ours, sb3))
         results[f"{env_id}/{algo}/steps_per_second"] = {
             "ours": sps, "sb3": sb3_sps, "ratio": sps / sb3_sps, "unit": "env steps/s",
@@ -303,7 +308,7 @@ def summarise(outcomes: Sequence[Outcome]) -> dict[str, dict[str, Any]]:
 NOTES = ("ours_std", "sb3_std", "seeds_at_target", "sb3_seeds_at_target", "seeds")
 
 
-def show_agents(outcomes: Sequence[Outcome]) -> None:
+def show_agents(outcomes: Sequence[Outcome], targets: Mapping[str, float]) -> None:
     """One row per agent: final return mean +- std, seeds at target, steps/s and the ratio."""
     from rlcourse.benchmarking import print_rows
 
@@ -314,15 +319,31 @@ def show_agents(outcomes: Sequence[Outcome]) -> None:
         sps = float(np.mean([o.steps_per_second for o in runs]))
         peer = groups.get((env_id, algo, "sb3"), runs)
         peer_sps = float(np.mean([o.steps_per_second for o in peer]))
-        target = CASES[env_id][2]
+        target = targets[env_id]
         rows.append((
             env_id, algo, lib, f"{np.mean(finals):8.1f} ± {np.std(finals):6.1f}",
             f"{sum(f >= target for f in finals)}/{len(finals)} (>= {target:g})",
-            f"{sps:,.0f}", f"{sps / peer_sps:.2f}x",
+            f"{sps:,.1f}", f"{sps / peer_sps:.2f}x",
         ))  # fmt: skip
     print()
     print_rows(rows)
     print()
+
+
+def draw_runs(ax: Any, runs: Sequence[Outcome], lib: str, algo: str, color: str) -> None:
+    """The runs' evaluation curves as their mean (ours solid, SB3 dashed) and a std band."""
+    from rlcourse.plotting import Curve, aggregate
+
+    curves = [
+        Curve(Path(), f"{lib} {algo}", np.array([s for s, _ in o.curve], float),
+              np.array([v for _, v in o.curve], float))
+        for o in runs
+    ]  # fmt: skip
+    grid, mean, low, high = aggregate(curves, "std", points=50)
+    style = "-" if lib == "ours" else "--"
+    (line,) = ax.plot(grid, mean, style, color=color, lw=2, label=f"{lib} {algo} (n={len(runs)})")
+    if len(runs) > 1:
+        ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.15, lw=0)
 
 
 def plot(outcomes: Sequence[Outcome], out: Path) -> None:
@@ -332,7 +353,7 @@ def plot(outcomes: Sequence[Outcome], out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from rlcourse.plotting import Curve, aggregate, save_figure
+    from rlcourse.plotting import save_figure
 
     groups = group(outcomes)
     env_ids = sorted({env_id for env_id, _, _ in groups})
@@ -340,19 +361,8 @@ def plot(outcomes: Sequence[Outcome], out: Path) -> None:
                              squeeze=False)  # fmt: skip
     for ax, env_id in zip(axes[0], env_ids, strict=True):
         for (env, algo, lib), runs in sorted(groups.items()):
-            if env != env_id:
-                continue
-            curves = [
-                Curve(Path(), f"{lib} {algo}", np.array([s for s, _ in o.curve], float),
-                      np.array([v for _, v in o.curve], float))
-                for o in runs
-            ]  # fmt: skip
-            grid, mean, low, high = aggregate(curves, "std", points=50)
-            style = "-" if lib == "ours" else "--"
-            (line,) = ax.plot(grid, mean, style, color=COLORS[algo], lw=2,
-                              label=f"{lib} {algo} (n={len(runs)})")  # fmt: skip
-            if len(runs) > 1:
-                ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.15, lw=0)
+            if env == env_id:
+                draw_runs(ax, runs, lib, algo, COLORS[algo])
         ax.axhline(CASES[env_id][2], color="grey", lw=1, ls=":")
         ax.set_title(f"{env_id}: greedy evaluation return, mean ± std over seeds")
         ax.set_xlabel("environment steps")
@@ -390,10 +400,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(jobs)} runs, {opts.jobs} at a time; seeds {seeds}; envs {env_ids}",
               flush=True)  # fmt: skip
         outcomes.extend(run_jobs(jobs, opts.jobs))
-        return summarise(outcomes)
+        return summarise(outcomes, TARGETS)
 
     def show(results: dict[str, dict[str, Any]]) -> None:
-        show_agents(outcomes)
+        show_agents(outcomes, TARGETS)
         print_table(results, RATIO_NOTE, notes=NOTES)
         if opts.plot:
             plot(outcomes, Path(opts.plot))

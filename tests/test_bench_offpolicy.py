@@ -31,3 +31,24 @@ def test_sb3_gets_our_networks_batch_and_schedule(algo):
         # SB3's DDPG clips its target noise to 0: no smoothing, as ours
         delay, clip = (2, 0.5) if algo == "td3" else (1, 0.0)
         assert (model.policy_delay, model.target_noise_clip) == (delay, clip)
+
+
+def test_the_summary_compares_each_agent_with_sb3s_on_pendulums_target(tmp_path, capsys):
+    from scripts.bench_offpolicy import ENV_ID, TARGET, plot
+    from scripts.bench_pg import Job, Outcome, show_agents, summarise
+
+    def outcome(lib, seed, final, speed):
+        curve = [(1000, -1200.0), (2000, final)]
+        return Outcome(Job(lib, "td3", ENV_ID, seed, 2000), final, speed, curve)
+
+    runs = [outcome("ours", 0, -150.0, 120.0), outcome("ours", 1, -250.0, 100.0),
+            outcome("sb3", 0, -160.0, 80.0), outcome("sb3", 1, -170.0, 80.0)]  # fmt: skip
+    results = summarise(runs, {ENV_ID: TARGET})
+    speed, final = results[f"{ENV_ID}/td3/steps_per_second"], results[f"{ENV_ID}/td3/final_return"]
+    assert speed["ratio"] == pytest.approx(110.0 / 80.0)
+    assert (final["seeds_at_target"], final["sb3_seeds_at_target"]) == (1, 2)
+    assert final["ratio"] == pytest.approx(-165.0 / -200.0)  # below 1: SB3's mean is better
+    show_agents(runs, {ENV_ID: TARGET})
+    assert "1/2 (>= -200)" in capsys.readouterr().out
+    plot(runs, tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").stat().st_size > 0
