@@ -222,6 +222,27 @@ def score_interval(score: float, games: int, level: float = 0.95) -> tuple[float
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+class MatchResult(NamedTuple):
+    """A player's results over a match."""
+
+    wins: int
+    draws: int
+    losses: int
+
+    @property
+    def games(self) -> int:
+        return self.wins + self.draws + self.losses
+
+    @property
+    def score(self) -> float:
+        """Win rate with draws counted half."""
+        return (self.wins + 0.5 * self.draws) / self.games
+
+    def interval(self, level: float = 0.95) -> tuple[float, float]:
+        """Wilson interval of the score."""
+        return score_interval(self.score, self.games, level)
+
+
 class MatchRecord(NamedTuple):
     player: str
     opponent: str

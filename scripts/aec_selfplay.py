@@ -22,23 +22,14 @@ import argparse
 import collections
 import sys
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from rlcourse.evaluation import MatchResult
+
 QTable = collections.defaultdict[bytes, np.ndarray]  # planes' bytes -> [9] action values
-
-
-class Record(NamedTuple):
-    """Results of ``games`` games from one side."""
-
-    wins: int
-    draws: int
-    losses: int
-
-    @property
-    def games(self) -> int:
-        return self.wins + self.draws + self.losses
 
 
 def new_table() -> QTable:
@@ -97,9 +88,10 @@ def greedy(q: QTable, seed: int = 0) -> Callable[[dict[str, np.ndarray]], int]:
 
 def play(
     policy: Callable[[dict[str, np.ndarray]], int], opponent: str, mark: str, games: int, seed: int
-) -> Record:
+) -> MatchResult:
     """``games`` games of ``policy`` playing ``mark`` ("x" or "o") against ``opponent``."""
     from envs.tictactoe import TicTacToeEnv
+    from rlcourse.evaluation import MatchResult
 
     env = TicTacToeEnv(opponent=opponent, agent_mark=mark)
     outcomes = collections.Counter()
@@ -109,7 +101,7 @@ def play(
         while not terminated:
             obs, reward, terminated, _, _ = env.step(policy(obs))
         outcomes[reward] += 1
-    return Record(outcomes[1.0], outcomes[0.0], outcomes[-1.0])
+    return MatchResult(outcomes[1.0], outcomes[0.0], outcomes[-1.0])
 
 
 def main(argv: list[str] | None = None) -> int:

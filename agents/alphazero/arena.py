@@ -24,7 +24,7 @@ from agents.alphazero.evaluators import NeuralEvaluator, RolloutEvaluator
 from agents.alphazero.games import make_game
 from agents.alphazero.mcts import MCTS, as_returns
 from agents.alphazero.network import net_for, torch_device
-from rlcourse.evaluation import MatchRecord, fit_elo, score_interval
+from rlcourse.evaluation import MatchRecord, MatchResult, fit_elo
 from rlcourse.games import (
     RESIGN,
     FastPlayouts,
@@ -36,27 +36,6 @@ from rlcourse.games import (
 )
 
 ANCHOR = "random"  # the ladder's fixed point, rated 0
-
-
-class MatchResult(NamedTuple):
-    """Player A's results over a match."""
-
-    wins: int
-    draws: int
-    losses: int
-
-    @property
-    def games(self) -> int:
-        return self.wins + self.draws + self.losses
-
-    @property
-    def score(self) -> float:
-        """Win rate with draws counted half."""
-        return (self.wins + 0.5 * self.draws) / self.games
-
-    def interval(self, level: float = 0.95) -> tuple[float, float]:
-        """Wilson interval of the score."""
-        return score_interval(self.score, self.games, level)
 
 
 class FinishedGame(NamedTuple):
