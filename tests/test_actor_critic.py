@@ -13,8 +13,7 @@ from agents import REGISTRY, agent_schemas
 from agents.training import train
 from rlcourse.config import ConfigError, parse_config
 from rlcourse.files import FileError
-from rlcourse.runs import Run
-from tests.run_dirs import only_run
+from tests.run_dirs import crashed_run
 
 AGENTS = ("ddpg", "td3", "sac")
 SMALL = {
@@ -97,22 +96,7 @@ def test_actions_stay_within_the_box_bounds(runs_dir, name):
 def test_resume_continues_exactly_with_the_replay(runs_dir, monkeypatch, name):
     cfg = config(runs_dir, name, steps=300)
     whole = train(cfg, progress=False)
-    real_checkpoint = Run.checkpoint
-
-    def crash_after_first(self):
-        path = real_checkpoint(self)
-        raise KeyboardInterrupt
-        return path
-
-    monkeypatch.setattr(Run, "checkpoint", crash_after_first)
-    cut = runs_dir / "cut"
-    with pytest.raises(KeyboardInterrupt):
-        train(
-            cfg.model_copy(update={"train": cfg.train.model_copy(update={"runs_dir": str(cut)})}),
-            progress=False,
-        )
-    monkeypatch.setattr(Run, "checkpoint", real_checkpoint)
-    first_dir = only_run(cut)
+    first_dir, _ = crashed_run(cfg, monkeypatch)
     resumed = train(cfg, resume_dir=first_dir, progress=False)
     for part, net in whole.agent._networks().items():
         for key, value in net.state_dict().items():

@@ -23,7 +23,7 @@ from rlcourse.config import parse_config
 from rlcourse.files import FileError, UnsafeFileError, load_data, save_data
 from rlcourse.runs import Run, load_latest_checkpoint
 from rlcourse.vector import make_vector_env
-from tests.run_dirs import only_run
+from tests.run_dirs import crashed_run, only_run
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIFF = ROOT / "configs" / "cliff" / "q_learning.yaml"
@@ -425,23 +425,9 @@ def dqn_config(runs_dir, env="CartPole-v1", **agent):
     )
 
 
-def interrupted_then_resumed(config, runs_dir, monkeypatch):
+def interrupted_then_resumed(config, monkeypatch):
     """Train `config` stopping right after its first checkpoint, then resume it."""
-    real_checkpoint = Run.checkpoint
-
-    def crash(self):
-        real_checkpoint(self)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(Run, "checkpoint", crash)
-    cut = runs_dir / "cut"
-    first = config.model_copy(
-        update={"train": config.train.model_copy(update={"runs_dir": str(cut)})}
-    )
-    with pytest.raises(KeyboardInterrupt):
-        train(first, progress=False)
-    monkeypatch.setattr(Run, "checkpoint", real_checkpoint)
-    run_dir = only_run(cut)
+    run_dir, _ = crashed_run(config, monkeypatch)
     return train(config, resume_dir=run_dir, progress=False)
 
 
@@ -452,7 +438,7 @@ def test_dqn_resumes_exactly_by_default(runs_dir, monkeypatch, caplog, env):
     assert config.agent.save_replay
     whole = train(config, progress=False)
     with caplog.at_level(logging.WARNING, "rlcourse"):
-        resumed = interrupted_then_resumed(config, runs_dir, monkeypatch)
+        resumed = interrupted_then_resumed(config, monkeypatch)
     assert warnings_of(caplog) == []
     assert resumed.agent.updates == whole.agent.updates
     for key, value in whole.agent.online.state_dict().items():
@@ -462,7 +448,7 @@ def test_dqn_resumes_exactly_by_default(runs_dir, monkeypatch, caplog, env):
 def test_dqn_without_the_replay_in_checkpoints_warns_at_resume(runs_dir, monkeypatch, caplog):
     config = dqn_config(runs_dir, save_replay=False)
     with caplog.at_level(logging.WARNING, "rlcourse"):
-        interrupted_then_resumed(config, runs_dir, monkeypatch)
+        interrupted_then_resumed(config, monkeypatch)
     (line,) = warnings_of(caplog)
     assert "save_replay: false" in line and "differ from an uninterrupted" in line
 

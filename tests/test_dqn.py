@@ -11,7 +11,7 @@ import envs  # noqa: F401
 from agents import agent_schemas
 from agents.training import train
 from rlcourse.config import parse_config
-from tests.run_dirs import only_run
+from tests.run_dirs import crashed_run
 
 SMALL = {
     "network": {"mlp": {"hidden": [32, 32]}},
@@ -111,25 +111,7 @@ def test_resume_continues_exactly(runs_dir, monkeypatch, switch):
     cfg = config(runs_dir, steps=600, save_replay=True, **SWITCHES[switch])
     whole = train(cfg, progress=False)
 
-    from rlcourse.runs import Run
-
-    real_checkpoint = Run.checkpoint
-
-    def crash_after_second(self):
-        path = real_checkpoint(self)
-        if self.step >= 400:
-            raise KeyboardInterrupt
-        return path
-
-    monkeypatch.setattr(Run, "checkpoint", crash_after_second)
-    cut = runs_dir / "cut"
-    with pytest.raises(KeyboardInterrupt):
-        train(
-            cfg.model_copy(update={"train": cfg.train.model_copy(update={"runs_dir": str(cut)})}),
-            progress=False,
-        )
-    monkeypatch.setattr(Run, "checkpoint", real_checkpoint)
-    first_dir = only_run(cut)
+    first_dir, _ = crashed_run(cfg, monkeypatch, at_step=400)  # after the second checkpoint
     resumed = train(cfg, resume_dir=first_dir, progress=False)
     for key, value in whole.agent.online.state_dict().items():
         assert torch.equal(value, resumed.agent.online.state_dict()[key]), key

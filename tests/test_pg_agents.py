@@ -11,7 +11,7 @@ from agents import agent_schemas
 from agents.training import load_agent, train
 from rlcourse.config import ConfigError, parse_config
 from rlcourse.runs import Run
-from tests.run_dirs import only_run
+from tests.run_dirs import crashed_run
 
 TINY = {
     "reinforce": {"episodes_per_update": 2},
@@ -37,24 +37,6 @@ def config(runs_dir, agent, env="CartPole-v1", steps=256, env_kwargs=None, **ext
         agent_schemas(),
         name=f"{agent}_test",
     )
-
-
-def train_until_first_checkpoint(cfg, monkeypatch) -> list[int]:
-    """Train `cfg` until its first checkpoint is written, then stop as a crash would; returns
-    [the step of that checkpoint]."""
-    real_checkpoint = Run.checkpoint
-    crashed_at: list[int] = []
-
-    def crash_after_first(self):
-        real_checkpoint(self)
-        crashed_at.append(self.step)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(Run, "checkpoint", crash_after_first)
-    with pytest.raises(KeyboardInterrupt):
-        train(cfg, progress=False)
-    monkeypatch.setattr(Run, "checkpoint", real_checkpoint)
-    return crashed_at
 
 
 @pytest.mark.parametrize("kind", sorted(ENVS))
@@ -84,14 +66,9 @@ def test_resume_continues_exactly(runs_dir, monkeypatch, agent, extra):
     extra = dict(extra)
     cfg = config(runs_dir, agent, extra.pop("env", "CartPole-v1"), steps=384, **extra)
     whole = train(cfg, progress=False)
-    cut = runs_dir / "cut"
-    crashed_at = train_until_first_checkpoint(
-        cfg.model_copy(update={"train": cfg.train.model_copy(update={"runs_dir": str(cut)})}),
-        monkeypatch,
-    )
-    first_dir = only_run(cut)
+    first_dir, crashed_at = crashed_run(cfg, monkeypatch)
     resumed = train(cfg, resume_dir=first_dir, progress=False)
-    assert 0 < crashed_at[0] < 384
+    assert 0 < crashed_at < 384
     for key, value in whole.agent.policy.state_dict().items():
         assert torch.equal(value, resumed.agent.policy.state_dict()[key]), key
     assert json.loads((first_dir / "eval.json").read_text()) == json.loads(
@@ -148,8 +125,7 @@ def test_async_envs_learn_exactly_what_sync_envs_learn_and_resume(tmp_path, monk
     for a, b in zip(sync.agent.policy.parameters(), both.agent.policy.parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
     # A resumed async run starts fresh episodes from its checkpoint and reaches its budget.
-    cfg = config(tmp_path / "cut", "ppo", steps=384, vector_env="async")
-    crashed_at = train_until_first_checkpoint(cfg, monkeypatch)
-    run_dir = only_run(tmp_path / "cut")
+    cfg = config(tmp_path / "async_resumed", "ppo", steps=384, vector_env="async")
+    run_dir, crashed_at = crashed_run(cfg, monkeypatch)
     resumed = train(cfg, resume_dir=run_dir, progress=False)
-    assert 0 < crashed_at[0] < 384 <= resumed.agent.env_steps
+    assert 0 < crashed_at < 384 <= resumed.agent.env_steps
