@@ -41,7 +41,8 @@ def record_episode(
     for _ in range(max_steps):
         obs, reward, terminated, truncated, info = env.step(act(obs, info))
         total += float(reward)
-        frames += [np.asarray(f) for f in base.substep_frames] if substeps else [env.render()]
+        drawn = base.substep_frames if substeps else [env.render()]
+        frames += [np.asarray(frame) for frame in drawn]
         if terminated or truncated:
             break
     return frames, total

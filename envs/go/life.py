@@ -27,7 +27,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy import ndimage
 
 from envs.go.rules import BLACK, EMPTY, WHITE, GoState, opponent
 
@@ -44,6 +43,8 @@ class Chain(NamedTuple):
 def chains(board: np.ndarray) -> list[Chain]:
     """Every chain on ``board`` ([N, N] EMPTY/BLACK/WHITE), black's first, each in order of its
     lowest point."""
+    from scipy import ndimage  # here, not at the top: `import envs` stays light
+
     found = []
     for colour in (BLACK, WHITE):
         labels, count = ndimage.label(board == colour)  # 4-connectivity by default
@@ -54,6 +55,8 @@ def chains(board: np.ndarray) -> list[Chain]:
 
 def liberties(board: np.ndarray, points: np.ndarray) -> np.ndarray:
     """The empty points next to any of ``points`` (move indices), ascending."""
+    from scipy import ndimage
+
     mask = np.zeros(board.shape, dtype=bool)
     mask.flat[points] = True
     grown = ndimage.binary_dilation(mask)  # the cross: each point and its 4 neighbours
