@@ -112,7 +112,8 @@ class GoEnv(gym.Env):
         self._illegal = False
         if self.render_mode == "human":
             self.render()
-        return self.observation(self.state.to_play), self._info(self.state.to_play)
+        info = self._info(self.state.to_play)
+        return self.observation(self.state.to_play, info["action_mask"]), info
 
     def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
         """The player to move plays ``action`` (a point, or ``N * N`` to pass)."""
@@ -150,11 +151,13 @@ class GoEnv(gym.Env):
 
     # ------------------------------------------------------------------ observations
 
-    def observation(self, colour: int) -> dict[str, np.ndarray]:
-        """The observation from ``colour``'s point of view (BLACK or WHITE)."""
+    def observation(self, colour: int, mask: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """The observation from ``colour``'s point of view (BLACK or WHITE); ``mask`` is the
+        position's legal mask when the caller has it already."""
+        legal = self.state.legal_mask() if mask is None else mask
         return {
             "observation": self.state.planes(self.history, colour),
-            "action_mask": self.state.legal_mask().astype(np.int8),
+            "action_mask": legal.astype(np.int8),
         }
 
     def _check_not_over(self, call: str) -> None:
@@ -168,7 +171,8 @@ class GoEnv(gym.Env):
             self.render()
         info = self._info(mover)
         reward = info["rewards"]["outcome"]
-        return self.observation(state.to_play), reward, state.is_terminal, False, info
+        observation = self.observation(state.to_play, info["action_mask"])
+        return observation, reward, state.is_terminal, False, info
 
     def _info(self, perspective: int) -> dict[str, Any]:
         """Scalars of the position; reward and margin from ``perspective``'s side."""
