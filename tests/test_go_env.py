@@ -245,11 +245,15 @@ def test_an_evaluation_reports_outcomes_per_colour_and_averages_no_labels(caplog
 def test_vector_envs_stack_the_infos_of_games_that_end_and_go_on():
     envs_ = gym.make_vec("rlcourse/Go-v0", num_envs=2, vectorization_mode="sync", board_size=5)
     _, info = envs_.reset(seed=0)
-    rng = np.random.default_rng(0)
+    rng, ended = np.random.default_rng(0), 0
     for _ in range(200):  # several games end (and restart) on the way
         # after a game's last step the next step only resets it (its action is ignored)
         actions = [
             int(rng.choice(np.flatnonzero(m))) if m.any() else 0 for m in info["action_mask"]
         ]
-        *_, info = envs_.step(actions)
+        *_, terminated, _, info = envs_.step(actions)
+        ended += int(terminated.sum())
+        if terminated.any():  # the winner is stacked for the games that ended, masked elsewhere
+            assert (info["_winner"] == terminated).all()
     envs_.close()
+    assert ended >= 2
