@@ -41,7 +41,7 @@ class ChatSession:
         self.env = env
         self.act = act
         self.nlu = KeywordNLU(env.ontology)
-        self.belief = BeliefState(env.ontology, env.user.params.patience)
+        self.belief = BeliefState(env.ontology, env.belief.patience)  # as the policy learnt
         self.rng = np.random.default_rng(seed)
         self.system_text = ""
         self.ended = False

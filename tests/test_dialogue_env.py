@@ -162,7 +162,9 @@ def test_wrong_execution_costs_the_turn_and_the_failure_penalty():
 
 
 def test_the_driver_hangs_up_after_patience_turns():
-    env = InCarDialogueEnv(**{**EXACT, "user": {"patience": 4, "p_change_mind": 0.0}})
+    # needless_cost=0: each repeat costs its turn only (tests/test_dialogue_patience.py: more)
+    user = {"patience": 4, "needless_cost": 0, "p_change_mind": 0.0}
+    env = InCarDialogueEnv(**{**EXACT, "user": user})
     env.reset(seed=0)
     repeat = env.table.index(SystemAct(SystemActType.REPEAT))
     rewards = [env.step(repeat)[1] for _ in range(3)]
@@ -279,7 +281,7 @@ def test_any_act_sequence_keeps_the_contract(seed, actions, slot_error):
     """Masked or not, every act is carried out; the dialogue ends within patience turns."""
     env = InCarDialogueEnv(slot_error=slot_error)
     obs, info = env.reset(seed=seed)
-    for action in actions:  # 20 = the default patience: the last turn at the latest ends it
+    for action in actions:  # 20 = the most patience a default driver has: it ends by then
         assert info["action_mask"][env.table.index(SystemAct(SystemActType.BYE))]
         obs, reward, terminated, truncated, info = env.step(action)
         assert env.observation_space.contains(obs)

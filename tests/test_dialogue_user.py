@@ -169,7 +169,9 @@ def test_bye_before_everything_is_done_fails_and_patience_runs_out():
     user, _ = started()
     user.respond(SystemAct(SystemActType.BYE), np.random.default_rng(0))
     assert user.ended and not user.success
-    user, opening = started(params=UserParams(p_initiative=1.0, p_change_mind=0.0, patience=3))
+    # needless_cost=0: the repeats cost one turn each (tests/test_dialogue_patience.py: more)
+    params = UserParams(p_initiative=1.0, p_change_mind=0.0, patience=3, needless_cost=0)
+    user, opening = started(params=params)
     rng = np.random.default_rng(0)
     repeat = SystemAct(SystemActType.REPEAT)
     assert user.respond(repeat, rng) == opening

@@ -12,11 +12,13 @@ from envs.dialogue.acts import ActionTable, SystemAct, SystemActType, UserAct, U
 from envs.dialogue.belief import BeliefState, BeliefView, belief_size, split_belief
 from envs.dialogue.env import InCarDialogueEnv, Turn
 from envs.dialogue.error_model import ErrorKind, ErrorModel, HeardAct
-from envs.dialogue.goals import Goal, GoalParams, IntentGoal, sample_goal
+from envs.dialogue.goals import Goal, GoalParams, IntentGoal, sample_goal, sample_intent_goal
 from envs.dialogue.nlg import NLG, Vocabulary, tokenize
 from envs.dialogue.nlu import KeywordNLU
 from envs.dialogue.ontology import DONT_CARE, Intent, Ontology, OntologyError, Slot, load_ontology
 from envs.dialogue.rule_policy import RulePolicy
+from envs.dialogue.stochastic_user import StochasticUserParams, StochasticUserSimulator
+from envs.dialogue.user_models import USER_MODELS, UserModel, make_user
 from envs.dialogue.user_simulator import (
     Execution,
     UserParams,
@@ -38,6 +40,7 @@ __all__ = [
     "DONT_CARE",
     "NLG",
     "REGISTERED",
+    "USER_MODELS",
     "ActionTable",
     "BeliefState",
     "BeliefView",
@@ -55,18 +58,23 @@ __all__ = [
     "OntologyError",
     "RulePolicy",
     "Slot",
+    "StochasticUserParams",
+    "StochasticUserSimulator",
     "SystemAct",
     "SystemActType",
     "Turn",
     "UserAct",
     "UserActType",
+    "UserModel",
     "UserParams",
     "UserSimulator",
     "Vocabulary",
     "belief_size",
     "inform_precision_recall",
     "load_ontology",
+    "make_user",
     "sample_goal",
+    "sample_intent_goal",
     "split_belief",
     "tokenize",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from numbers import Real
 from typing import Any, SupportsFloat
@@ -17,10 +17,11 @@ from envs.checks import check_choice
 from envs.dialogue.acts import ActionTable, SystemAct, UserAct
 from envs.dialogue.belief import BeliefState, belief_size
 from envs.dialogue.error_model import ErrorModel, HeardAct
-from envs.dialogue.goals import Goal, GoalParams
+from envs.dialogue.goals import Goal
 from envs.dialogue.nlg import NLG, text_observation
 from envs.dialogue.ontology import Ontology, load_ontology
-from envs.dialogue.user_simulator import UserParams, UserSimulator, inform_precision_recall
+from envs.dialogue.user_models import UserSpec, make_user
+from envs.dialogue.user_simulator import inform_precision_recall
 
 OBS_TYPES = ("belief", "text")
 SUCCESS_REWARD = 20.0
@@ -38,18 +39,6 @@ class Turn:
     acts: tuple[SystemAct | UserAct, ...]
     heard: tuple[HeardAct, ...] = field(default=())
     heard_text: str = ""
-
-
-def _user_params(user: UserParams | Mapping[str, Any] | None) -> UserParams:
-    if user is None or isinstance(user, UserParams):
-        return user or UserParams()
-    fields = dict(user)
-    if isinstance(fields.get("goal"), Mapping):
-        fields["goal"] = GoalParams(**fields["goal"])
-    try:
-        return UserParams(**fields)
-    except TypeError as exc:
-        raise ValueError(f"bad user parameters {dict(user)}: {exc}") from None
 
 
 class InCarDialogueEnv(gym.Env):
@@ -93,7 +82,11 @@ class InCarDialogueEnv(gym.Env):
 
     ## Episode End
     Termination: the system says bye, the driver reports a wrong execution, or the driver hangs
-    up after ``patience`` turns. No truncation.
+    up when its patience runs out: each dialogue's patience is drawn from the ``user``'s
+    ``patience`` (default 12-20 [turns]); every turn costs 1 and a needless act (a repeat, a
+    request for a value already told, ...: :mod:`envs.dialogue.user_simulator`)
+    ``needless_cost`` (default 1) more, so it comes after ``patience`` turns at the latest. No
+    truncation.
 
     ## Arguments
     - ``obs_type``: ``"belief"`` or ``"text"``.
@@ -102,16 +95,24 @@ class InCarDialogueEnv(gym.Env):
       generator, at reset), so one policy learns to talk at several noise levels.
     - ``intent_error``: probability that an intent or yes/no is misrecognised [0-1]; None: the
       same as ``slot_error`` (the episode's rate when that is a range).
-    - ``user``: :class:`UserParams` or a mapping of its fields (``patience`` [turns],
-      ``p_change_mind``, ``p_initiative``, ``goal``).
+    - ``user``: the simulated driver: a name of
+      :data:`~envs.dialogue.user_models.USER_MODELS` (``"agenda"``, the default, or
+      ``"stochastic"``, which answers out of order, over-informs, is terse and switches
+      intents: :mod:`envs.dialogue.stochastic_user`), a params object
+      (:class:`UserParams`, :class:`StochasticUserParams`), or a mapping with an optional
+      ``model`` and that model's fields (``patience`` [turns, or [low, high]],
+      ``needless_cost`` [turns], ``p_change_mind``, ``p_initiative``, ``goal``, ...), e.g.
+      ``{"model": "stochastic", "patience": [10, 16], "p_over_inform": 0.4}``.
     - ``success_reward``, ``failure_reward``, ``turn_reward``: the reward terms.
     - ``ontology``: a YAML path or :class:`Ontology` (default: the in-car domain).
     - ``text_length``: tokens in a text observation.
     - ``render_mode``: ``None``, ``"ansi"`` (the transcript), ``"rgb_array"`` or ``"human"``
       (a chat view).
 
-    ``info`` holds ``action_mask``, ``rewards``, ``turns``, and as judged so far ``success``
-    (1.0 when every goal intent is done and none went wrong), ``inform_precision`` and
+    ``info`` holds ``action_mask``, ``rewards``, ``turns``, ``needless`` (the needless acts so
+    far), and as judged so far ``success`` (1.0 when every goal intent is done and none went
+    wrong), ``satisfaction`` (0 unless a success, else 0.5 + 0.5 * the share of the driver's
+    patience left: :attr:`UserSimulator.satisfaction`), ``inform_precision`` and
     ``inform_recall`` (:func:`~envs.dialogue.user_simulator.inform_precision_recall`). With
     ``obs_type="text"`` it also holds ``belief``, the belief vector the system has built from
     what it heard (what a belief-state policy such as
@@ -128,7 +129,7 @@ class InCarDialogueEnv(gym.Env):
         obs_type: str = "belief",
         slot_error: float | Sequence[float] = 0.05,
         intent_error: float | None = None,
-        user: UserParams | Mapping[str, Any] | None = None,
+        user: UserSpec = "agenda",
         success_reward: float = SUCCESS_REWARD,
         failure_reward: float = FAILURE_REWARD,
         turn_reward: float = TURN_REWARD,
@@ -155,7 +156,7 @@ class InCarDialogueEnv(gym.Env):
         self.error_model = ErrorModel(
             slot_error=low, intent_error=low if intent_error is None else intent_error
         )
-        self.user = UserSimulator(self.ontology, _user_params(user))
+        self.user = make_user(self.ontology, user)
         self.table = ActionTable(self.ontology)
         self.nlg = NLG(self.ontology)
         self.vocabulary = self.nlg.vocabulary()
@@ -170,7 +171,7 @@ class InCarDialogueEnv(gym.Env):
             self.observation_space = spaces.Box(
                 0, len(self.vocabulary) - 1, (text_length,), dtype=np.int64
             )
-        self.belief = BeliefState(self.ontology, self.user.params.patience)
+        self.belief = BeliefState(self.ontology, self.user.params.patience_range[1])
         self.transcript: list[Turn] = []
         self._nlg_rng = np.random.default_rng(0)
         self._ended = True
@@ -204,7 +205,7 @@ class InCarDialogueEnv(gym.Env):
             self.error_model = dataclasses.replace(
                 self.error_model, slot_error=rate, intent_error=intent
             )
-        self.belief = BeliefState(self.ontology, self.user.params.patience)
+        self.belief = BeliefState(self.ontology, self.user.params.patience_range[1])
         self.transcript = []
         opening = self.user.start(self.np_random, goal)
         self._ended = False
@@ -287,6 +288,8 @@ class InCarDialogueEnv(gym.Env):
             "rewards": rewards,
             "turns": self.belief.turn,
             "success": float(self.user.success),
+            "satisfaction": self.user.satisfaction,
+            "needless": float(self.user.needless),
             "inform_precision": precision,
             "inform_recall": recall,
         }

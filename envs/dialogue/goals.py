@@ -70,17 +70,25 @@ def sample_goal(ontology: Ontology, rng: np.random.Generator, params: GoalParams
     """One or two distinct intents with constraints drawn as :class:`GoalParams` says."""
     n = 2 if rng.random() < params.p_second_intent else 1
     chosen = rng.choice(ontology.n_intents, size=n, replace=False)
-    goal = Goal()
-    for i in chosen.tolist():
-        intent = ontology.intents[i]
-        constraints = {}
-        for slot in intent.slots:
-            if slot in intent.required or rng.random() < params.p_optional:
-                values = ontology.slot(slot).values
-                constraints[slot] = values[int(rng.integers(len(values)))]
-            else:
-                constraints[slot] = DONT_CARE
-        wanted = [s for s, v in constraints.items() if v != DONT_CARE]
-        volunteered = tuple(s for s in wanted if rng.random() < params.p_volunteer)
-        goal.intents.append(IntentGoal(intent.name, constraints, volunteered))
-    return goal
+    return Goal([
+        sample_intent_goal(ontology, ontology.intents[i].name, rng, params)
+        for i in chosen.tolist()
+    ])  # fmt: skip
+
+
+def sample_intent_goal(
+    ontology: Ontology, intent: str, rng: np.random.Generator, params: GoalParams
+) -> IntentGoal:
+    """The constraints and volunteered slots of one wanted ``intent``, drawn as
+    :class:`GoalParams` says."""
+    spec = ontology.intent(intent)
+    constraints = {}
+    for slot in spec.slots:
+        if slot in spec.required or rng.random() < params.p_optional:
+            values = ontology.slot(slot).values
+            constraints[slot] = values[int(rng.integers(len(values)))]
+        else:
+            constraints[slot] = DONT_CARE
+    wanted = [s for s, v in constraints.items() if v != DONT_CARE]
+    volunteered = tuple(s for s in wanted if rng.random() < params.p_volunteer)
+    return IntentGoal(spec.name, constraints, volunteered)

@@ -1,4 +1,4 @@
-"""An agenda-based simulated driver.
+"""An agenda-based simulated driver with a patience that needless acts wear down.
 
 The driver samples a :class:`~envs.dialogue.goals.Goal` and keeps an agenda: a stack of the acts
 it still means to say, one chunk per goal intent (the intent, then the slots it volunteers),
@@ -9,20 +9,38 @@ about a slot the goal lacks gets ``DONT_CARE``, and so do a request or offer abo
 goal leaves open; a confirmation is affirmed when the value is right (or the slot is left open)
 and negated with the right value otherwise; an offer that holds the wanted value is answered
 with it, else negated with the right value; a repeat gets the last answer again. Each turn it
-changes its mind about one slot it has already given with probability ``p_change_mind``. At
-the ``patience``-th system turn it hangs up instead of answering.
+changes its mind about one slot it has already given with probability ``p_change_mind``.
+
+Patience [patience units]: each dialogue draws ``patience`` uniformly from the whole numbers
+in ``UserParams.patience`` (a number: always that one) at ``start``. Every system turn costs
+1, and a needless act ``needless_cost`` more. Needless, as the driver sees it, is:
+
+- a request about a slot the driver has already told (its value, or "don't care") and that it
+  would still answer the same way;
+- a confirm or offer about a slot whose confirm or offer the driver has already answered while
+  wanting the value it wants now;
+- a repeat;
+- a greet while the driver has already named the intent it is after (and not all is done).
+
+When ``patience_left`` (``patience`` - turns - ``needless_cost`` * needless acts) is 0 or
+less after a system turn that did not end the dialogue otherwise, the driver hangs up instead
+of answering.
 
 The dialogue fails when an intent is carried out with a wrong value, an intent is carried out
 that the goal lacks or that was done already, or the driver hangs up before everything is done;
 it succeeds when every goal intent has been carried out with the wanted values by the time it
-ends (the system says bye or the driver hangs up).
+ends (the system says bye or the driver hangs up). ``satisfaction`` scores the dialogue in
+[0, 1]: 0 unless it succeeds (as judged so far), else 0.5 + 0.5 * max(patience_left, 0) /
+patience, so a success that used up all the driver's patience scores 0.5 and fewer turns and
+fewer needless acts score higher.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from numbers import Integral, Real
 
 import numpy as np
 
@@ -33,18 +51,51 @@ from envs.dialogue.ontology import DONT_CARE, Ontology
 
 @dataclass(frozen=True)
 class UserParams:
+    """How the driver behaves; every field named ``p_*`` is a probability."""
+
     p_initiative: float = 0.8  # the first utterance names the intent (else: hello)
     p_change_mind: float = 0.03  # per turn, one slot already given gets another value
-    patience: int = 20  # [system turns] before the driver hangs up
+    # [patience units, 1 per system turn]: fixed, or (low, high) drawn per dialogue
+    patience: int | tuple[int, int] = (12, 20)
+    needless_cost: int = 1  # [patience units] a needless act costs on top of its turn
     goal: GoalParams = field(default_factory=GoalParams)
 
     def __post_init__(self) -> None:
-        for name in ("p_initiative", "p_change_mind"):
-            p = getattr(self, name)
-            if not 0.0 <= p <= 1.0:
-                raise ValueError(f"UserParams.{name} must be in [0, 1], got {p}")
-        if self.patience < 1:
-            raise ValueError(f"UserParams.patience must be at least 1, got {self.patience}")
+        name = type(self).__name__
+        for f in fields(self):
+            p = getattr(self, f.name)
+            if f.name.startswith("p_") and not (isinstance(p, Real) and 0.0 <= float(p) <= 1.0):
+                raise ValueError(f"{name}.{f.name} must be in [0, 1], got {p}")
+        object.__setattr__(self, "patience", _patience(self.patience, name))
+        if not _whole(self.needless_cost) or self.needless_cost < 0:
+            raise ValueError(
+                f"{name}.needless_cost must be a whole number >= 0, got {self.needless_cost!r}"
+            )
+
+    @property
+    def patience_range(self) -> tuple[int, int]:
+        """(low, high): the least and the most patience a driver can have."""
+        if isinstance(self.patience, tuple):
+            return self.patience
+        return self.patience, self.patience
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def _patience(value: object, owner: str) -> int | tuple[int, int]:
+    """``value`` as a whole number >= 1 or a pair (low, high) with 1 <= low <= high."""
+    if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
+        low, high = value
+        if _whole(low) and _whole(high) and 1 <= low <= high:
+            return int(low), int(high)
+    elif isinstance(value, Integral) and not isinstance(value, bool) and int(value) >= 1:
+        return int(value)
+    raise ValueError(
+        f"{owner}.patience must be a whole number >= 1 or [low, high] with 1 <= low <= high, "
+        f"got {value!r}"
+    )
 
 
 @dataclass(frozen=True)
@@ -69,10 +120,13 @@ class UserSimulator:
         self.agenda: list[UserAct] = []
         self.done: list[str] = []  # goal intents carried out correctly, in order
         self.executions: list[Execution] = []
-        self.given: set[str] = set()  # slots whose value the driver has said
+        self.told: dict[str, str] = {}  # slot -> the value (or DONT_CARE) the driver last said
+        self.settled: dict[str, str] = {}  # slot -> value wanted when it last answered a check
         self.announced: set[str] = set()  # intents the driver has named
         self.last_acts: list[UserAct] = []
         self.turns = 0
+        self.patience = self.patience_left = self.params.patience_range[1]
+        self.needless = 0  # needless system acts so far
         self.ended = False
         self.failed = False
 
@@ -91,6 +145,34 @@ class UserSimulator:
     def success(self) -> bool:
         return self.all_done and not self.failed
 
+    @property
+    def satisfaction(self) -> float:
+        """0 unless a success (so far), else 0.5 + 0.5 * max(patience_left, 0) / patience."""
+        if not self.success:
+            return 0.0
+        return 0.5 + 0.5 * max(self.patience_left, 0) / self.patience
+
+    def stated(self, slot: str) -> str:
+        """What the driver says ``slot`` should be now: its wanted value, or DONT_CARE."""
+        wanted = self.goal.constraint(slot)
+        return DONT_CARE if wanted is None else wanted
+
+    def is_needless(self, act: SystemAct) -> bool:
+        """Whether ``act``, said now, is needless in the driver's eyes (module docstring)."""
+        kind = act.type
+        if kind == SystemActType.REPEAT:
+            return True
+        if kind == SystemActType.GREET:
+            current = self.current
+            return current is not None and current.intent in self.announced
+        if act.slot is None:
+            return False
+        if kind == SystemActType.REQUEST:
+            return self.told.get(act.slot) == self.stated(act.slot)
+        if kind in (SystemActType.CONFIRM, SystemActType.OFFER):
+            return self.settled.get(act.slot) == self.stated(act.slot)
+        return False
+
     # ------------------------------------------------------------------------ dialogue
 
     def start(self, rng: np.random.Generator, goal: Goal | None = None) -> list[UserAct]:
@@ -108,9 +190,13 @@ class UserSimulator:
             ]
             self.agenda += reversed(chunk)
         self.done, self.executions = [], []
-        self.given, self.announced = set(), set()
-        self.turns, self.ended, self.failed = 0, False, False
+        self.told, self.settled, self.announced = {}, {}, set()
+        self.turns, self.needless, self.ended, self.failed = 0, 0, False, False
         acts = self._pop_chunk() if rng.random() < self.params.p_initiative else _hello()
+        low, high = self.params.patience_range
+        # drawn last, so goals and openings stay those of a fixed patience; a fixed one draws none
+        self.patience = low if low == high else int(rng.integers(low, high + 1))
+        self.patience_left = self.patience
         self._spoken(acts)
         return acts
 
@@ -127,14 +213,19 @@ class UserSimulator:
         if self.ended:
             raise RuntimeError("the dialogue has ended; call start() for a new one")
         self.turns += 1
+        needless = self.is_needless(act)
+        self.needless += needless
+        self.patience_left -= 1 + self.params.needless_cost * needless
         if act.type == SystemActType.BYE:
             self.ended = True
             self.last_acts = []
             return []
-        acts = self._answer(act, dict(values or {}), offered)
+        acts = self._answer(act, dict(values or {}), offered, rng)
+        if act.type in (SystemActType.CONFIRM, SystemActType.OFFER) and act.slot is not None:
+            self.settled[act.slot] = self.stated(act.slot)
         if not self.ended:
             acts += self._maybe_change_mind(rng)
-        if not self.ended and self.turns >= self.params.patience:
+        if not self.ended and self.patience_left <= 0:
             acts = [UserAct(UserActType.HANG_UP)]
             self.ended = True
         self._spoken(acts)
@@ -143,8 +234,13 @@ class UserSimulator:
     # ------------------------------------------------------------------------- answers
 
     def _answer(
-        self, act: SystemAct, values: dict[str, str], offered: tuple[str, ...]
+        self,
+        act: SystemAct,
+        values: dict[str, str],
+        offered: tuple[str, ...],
+        rng: np.random.Generator,
     ) -> list[UserAct]:
+        """The answer to ``act`` from the goal (``rng``: for simulators that draw here)."""
         kind = act.type
         if kind == SystemActType.GREET:
             return self._greeted()
@@ -231,15 +327,17 @@ class UserSimulator:
             return [chunk[0]] + [
                 UserAct(UserActType.INFORM, slot=a.slot, value=g.constraints[a.slot])
                 for a in chunk[1:]
-                if a.slot is not None and a.slot not in self.given
+                if a.slot is not None and a.slot not in self.told
             ]
         return [UserAct(UserActType.DONE)]
 
     def _spoken(self, acts: list[UserAct]) -> None:
-        """Remember ``acts`` as said: their slots are given and leave the agenda."""
+        """Remember ``acts`` as said: their slots are told, and given values leave the agenda."""
         for act in acts:
-            if act.type == UserActType.INFORM and act.slot is not None:
-                self.given.add(act.slot)
+            if act.type == UserActType.DONT_CARE and act.slot is not None:
+                self.told[act.slot] = DONT_CARE
+            if act.type == UserActType.INFORM and act.slot is not None and act.value is not None:
+                self.told[act.slot] = act.value
                 self.agenda = [
                     a
                     for a in self.agenda
@@ -252,7 +350,7 @@ class UserSimulator:
         if current is None or rng.random() >= self.params.p_change_mind:
             return []
         candidates = [
-            s for s, v in current.constraints.items() if s in self.given and v != DONT_CARE
+            s for s, v in current.constraints.items() if v != DONT_CARE and self.told.get(s) == v
         ]
         if not candidates:
             return []
