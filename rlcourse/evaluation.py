@@ -46,6 +46,13 @@ class EvalResult:
     returns: list[float] = field(repr=False)
     lengths: list[int] = field(repr=False)
     metrics: dict[str, float] = field(default_factory=dict)
+    episode_metrics: dict[str, list[float]] = field(default_factory=dict, repr=False)
+
+    def metric_interval(self, key: str, level: float = 0.95) -> tuple[float, float]:
+        """Student-t interval for the mean of the info metric ``key`` over the episodes."""
+        if key not in self.episode_metrics:
+            raise KeyError(f"no metric {key!r}; known: {sorted(self.episode_metrics)}")
+        return confidence_interval(self.episode_metrics[key], level)
 
     def summary(self) -> str:
         half = (self.ci95_high - self.ci95_low) / 2
@@ -99,6 +106,7 @@ def summarise(
         returns=[float(v) for v in r],
         lengths=[int(v) for v in lengths],
         metrics={k: float(np.mean(v)) for k, v in metrics.items()},
+        episode_metrics={k: [float(x) for x in v] for k, v in metrics.items()},
     )
 
 

@@ -5,9 +5,12 @@
     python scripts/chat.py --checkpoint RUN_DIR     # another trained dialogue agent
     python scripts/chat.py --policy rules           # the rule-based policy
     printf 'take me to the airport\\nany route\\nthanks, that is all\\n' | python scripts/chat.py
+    python scripts/chat.py --speech-error 0.15      # as heard over a noisy engine
 
 Your words are understood by keyword matching (slot values, intent keywords, yes/no, "don't
-care", "thanks", "that's all"); the line under each of yours shows what the car heard. The car
+care", "thanks", "that's all"), then pass through the speech front end of the simulated car at
+``--speech-error`` (default 0: heard as typed): the line under each of yours shows what the car
+heard, each act as its n-best list of hypotheses with their confidences. The car
 speaks first after your first line; it ends the talk with a goodbye, after the driver's
 patience in turns, or when the input ends (an empty line or "quit" also ends it).
 """
@@ -34,8 +37,10 @@ PRETRAINED = Path(__file__).resolve().parent.parent / "agents" / "pretrained" / 
 class ChatSession:
     """The system side of a dialogue with a person: belief, policy and words, no simulator."""
 
-    def __init__(self, env: InCarDialogueEnv, act: Act, seed: int = 0) -> None:
-        from envs.dialogue import BeliefState
+    def __init__(
+        self, env: InCarDialogueEnv, act: Act, seed: int = 0, speech_error: float = 0.0
+    ) -> None:
+        from envs.dialogue import BeliefState, ErrorModel
         from envs.dialogue.nlu import KeywordNLU
 
         self.env = env
@@ -43,6 +48,7 @@ class ChatSession:
         self.nlu = KeywordNLU(env.ontology)
         self.belief = BeliefState(env.ontology, env.belief.patience)  # as the policy learnt
         self.rng = np.random.default_rng(seed)
+        self.speech = ErrorModel(slot_error=speech_error, intent_error=speech_error)
         self.system_text = ""
         self.ended = False
 
@@ -50,10 +56,12 @@ class ChatSession:
         """Hear one line of the driver and answer; returns the lines to print."""
         from envs.dialogue import SystemActType
         from envs.dialogue.nlg import text_observation
+        from envs.dialogue.rendering import format_n_best
 
-        heard = self.nlu.parse(line, self.belief.last_system, self.belief.active_intent())
+        said = self.nlu.parse(line, self.belief.last_system, self.belief.active_intent())
+        heard = self.speech.hear([h.act for h in said], self.env.ontology, self.rng)
         self.belief.hear(heard)
-        out = [f"  (heard: {', '.join(str(h.act) for h in heard) or 'nothing'})"]
+        out = [f"  (heard: {'; '.join(format_n_best(h) for h in heard) or 'nothing'})"]
         mask = self.belief.action_mask(self.env.table)
         if self.env.obs_type == "belief":
             obs = self.belief.vector()
@@ -123,8 +131,16 @@ def run(argv: list[str] | None = None) -> int:
         metavar="RUN_DIR|CHECKPOINT",
         help=f"the trained agent (default: {PRETRAINED.relative_to(PRETRAINED.parents[2])})",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seeds the choice of words")
+    parser.add_argument(
+        "--speech-error",
+        type=float,
+        default=0.0,
+        help="the car's speech front end: chance [0-0.5] that an act is misheard (0: as typed)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seeds the words and the noise")
     opts = parser.parse_args(argv)
+    if not 0.0 <= opts.speech_error <= 0.5:
+        parser.error(f"--speech-error must be in [0, 0.5], got {opts.speech_error}")
     if opts.policy == "rules" and opts.checkpoint:
         parser.error("--checkpoint goes with --policy trained, not --policy rules")
     checkpoint = None if opts.policy == "rules" else opts.checkpoint or str(PRETRAINED)
@@ -134,7 +150,8 @@ def run(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"(talking to the {name}; an empty line or 'quit' ends)")
-    chat(ChatSession(env, act, opts.seed), sys.stdin, echo=not sys.stdin.isatty())
+    session = ChatSession(env, act, opts.seed, opts.speech_error)
+    chat(session, sys.stdin, echo=not sys.stdin.isatty())
     return 0
 
 

@@ -1,5 +1,7 @@
 """The error model's rates and confidences, and the belief tracker's arithmetic and mask."""
 
+import itertools
+
 import numpy as np
 import pytest
 from scipy.stats import binomtest
@@ -70,19 +72,61 @@ def test_intent_and_polarity_errors():
     assert all(h.error == ErrorKind.POLARITY and h.act.slot == "zone" for h in flipped)
 
 
-def test_confidences_follow_their_beta_laws_and_no_error_means_no_change():
-    model = ErrorModel(slot_error=0.5, intent_error=0.0, mix=(1.0, 0.0, 0.0))
-    said = UserAct(UserActType.INFORM, slot="contact", value="anna")
-    heard = [r[0] for r in hear_many(model, said)]
-    right = np.array([h.confidence for h in heard if h.error is None])
-    wrong = np.array([h.confidence for h in heard if h.error is not None])
-    # Beta(9, 1): mean 0.9, sd 0.082; Beta(2, 2): mean 0.5, sd 0.224 -> 5 standard errors
-    assert abs(right.mean() - 0.9) < 5 * 0.082 / np.sqrt(len(right))
-    assert abs(wrong.mean() - 0.5) < 5 * 0.224 / np.sqrt(len(wrong))
+@pytest.mark.parametrize("error", [0.05, 0.15, 0.3])
+def test_n_best_confidences_are_calibrated(error):
+    """A hypothesis shown with confidence c is what was said about c of the time, at every rank:
+    in each confidence bin the share of right hypotheses is the bin's mean confidence."""
+    model = ErrorModel(slot_error=error, intent_error=error)
+    acts = [
+        UserAct(UserActType.INFORM, slot="destination", value="the airport"),
+        UserAct(UserActType.DONT_CARE, slot="route_preference"),
+        UserAct(UserActType.INFORM_INTENT, intent="navigate"),
+        UserAct(UserActType.AFFIRM, slot="zone"),
+    ]
+    confidence, right = [], []
+    rng = np.random.default_rng(1)
+    for _ in range(N // 4):
+        for h in model.hear(acts, ONTOLOGY, rng):
+            assert 1 <= len(h.n_best) <= 3
+            assert [c for _, c in h.n_best] == sorted((c for _, c in h.n_best), reverse=True)
+            assert len({a for a, _ in h.n_best}) == len(h.n_best)  # distinct hypotheses
+            assert sum(c for _, c in h.n_best) <= 1 + 1e-9
+            for act, c in h.n_best:
+                confidence.append(c)
+                right.append(act == h.said)
+    confidence, right = np.array(confidence), np.array(right)
+    edges = np.quantile(confidence, np.linspace(0, 1, 9))
+    for low, high in itertools.pairwise(edges):
+        inside = (confidence >= low) & (confidence < high)
+        if inside.sum() < 200:
+            continue
+        # binomial sd of a share near 1/2 over n draws: 0.5 / sqrt(n); allow 5 of them
+        tolerance = 5 * 0.5 / np.sqrt(inside.sum())
+        assert abs(right[inside].mean() - confidence[inside].mean()) < tolerance, (low, high)
+
+
+@pytest.mark.parametrize("error", [0.05, 0.15, 0.3])
+def test_the_best_hypothesis_is_wrong_at_the_error_rate_with_a_wider_spread_when_noisier(error):
+    said = UserAct(UserActType.INFORM_INTENT, intent="navigate")
+    heard = [r[0] for r in hear_many(ErrorModel(intent_error=error), said)]
+    assert_rate(sum(h.act != said for h in heard), N, error)
+    top = np.array([h.confidence for h in heard])
+    # c_1 = 1/2 + Beta(4m, 4(1 - m)) / 2, m = 1 - 2e: mean 1 - e, sd sqrt(m(1 - m) / 5) / 2
+    m = 1 - 2 * error
+    sd = np.sqrt(m * (1 - m) / 5) / 2
+    assert abs(top.mean() - (1 - error)) < 5 * sd / np.sqrt(N)
+    assert abs(top.std() - sd) < 0.1 * sd
+
+
+def test_no_error_means_every_act_heard_right_with_confidence_one():
     clean = ErrorModel(slot_error=0.0, intent_error=0.0)
-    acts = [said, UserAct(UserActType.DONT_CARE, slot="zone"), UserAct(UserActType.DONE)]
+    acts = [
+        UserAct(UserActType.INFORM, slot="contact", value="anna"),
+        UserAct(UserActType.DONT_CARE, slot="zone"),
+        UserAct(UserActType.DONE),
+    ]
     heard = clean.hear(acts, ONTOLOGY, np.random.default_rng(0))
-    assert [h.act for h in heard] == acts
+    assert [h.n_best for h in heard] == [((a, 1.0),) for a in acts]
 
 
 @pytest.mark.parametrize(
@@ -90,7 +134,9 @@ def test_confidences_follow_their_beta_laws_and_no_error_means_no_change():
     [
         ({"slot_error": 1.5}, "slot_error must be in"),
         ({"mix": (0.5, 0.2, 0.2)}, "summing to 1"),
-        ({"right_confidence": (0.0, 1.0)}, "right_confidence"),
+        ({"intent_error": 0.6}, r"intent_error must be in \[0, 0.5\]"),
+        ({"n_best": 4}, "n_best must be 1, 2 or 3"),
+        ({"mix": (0.0, 0.0, 1.0), "slot_error": 0.1}, "cannot all be deletions"),
     ],
 )
 def test_bad_error_models_are_refused(kwargs, message):
@@ -131,6 +177,37 @@ def test_belief_updates_by_hand():
     }  # fmt: skip
 
 
+def n_best(said, *hypotheses):
+    """A HeardAct whose n-best list is ``hypotheses``: (act, confidence) pairs, best first."""
+    (act, c), *rest = hypotheses
+    return HeardAct(act, c, said, alternatives=tuple(rest))
+
+
+def test_an_n_best_list_updates_the_belief_at_once_by_hand():
+    dest = "destination"
+    zoo, airport, beach = (UserAct(UserActType.INFORM, slot=dest, value=v)
+                           for v in ("the zoo", "the airport", "the beach"))  # fmt: skip
+    b = BeliefState(ONTOLOGY, patience=20)
+    b.hear([n_best(zoo, (zoo, 0.5), (airport, 0.3))])
+    assert b.ranked(dest) == [("the zoo", pytest.approx(0.5)), ("the airport", pytest.approx(0.3))]
+    # C = 0.6 + 0.2 = 0.8: each score becomes s (1 - 0.8) + c
+    b.hear([n_best(airport, (airport, 0.6), (beach, 0.2))])
+    assert dict(b.ranked(dest)) == pytest.approx(
+        {"the airport": 0.3 * 0.2 + 0.6, "the beach": 0.2, "the zoo": 0.5 * 0.2}
+    )
+    # a yes/no n-best list after a confirm is an n-best list about the value: s (1 - 1) + 0.7
+    b.system_turn(SystemAct(SystemActType.CONFIRM, slot=dest))
+    yes, no = UserAct(UserActType.AFFIRM, slot=dest), UserAct(UserActType.NEGATE, slot=dest)
+    b.hear([n_best(yes, (yes, 0.7), (no, 0.3))])
+    assert b.ranked(dest)[0] == ("the airport", pytest.approx(0.7))
+    assert dest in b.confirmed  # the best hypothesis was yes
+    # intents: navigate 0.6 and play_music 0.3 at once, from nothing
+    nav, music = (UserAct(UserActType.INFORM_INTENT, intent=i) for i in ("navigate", "play_music"))
+    b.hear([n_best(nav, (nav, 0.6), (music, 0.3))])
+    scores = b.intent_scores[[ONTOLOGY.intent_index[i] for i in ("navigate", "play_music")]]
+    assert scores == pytest.approx([0.6, 0.3])
+
+
 def test_belief_vector_layout():
     b = BeliefState(ONTOLOGY, patience=20)
     b.system_turn(SystemAct(SystemActType.REQUEST, slot="zone"))
@@ -141,18 +218,21 @@ def test_belief_vector_layout():
     ])  # fmt: skip
     vector = b.vector()
     assert vector.dtype == np.float32 and vector.shape == (belief_size(ONTOLOGY),)
-    assert belief_size(ONTOLOGY) == 100  # the number the env docstring states
+    assert belief_size(ONTOLOGY) == 124  # the number the env docstring states
     view = split_belief(vector, ONTOLOGY)
     zone = view.slots[ONTOLOGY.slot_index["zone"]]
     # top: rear 0.8 * 0.6 = 0.48 vs driver side 0.4: (top, second, dont_care, confirmed, asked,
-    # last_subject)
-    assert zone == pytest.approx([0.48, 0.4, 0, 0, 1 / 3, 1])
+    # last_subject, heard_top, heard_alt)
+    assert zone == pytest.approx([0.48, 0.4, 0, 0, 1 / 3, 1, 0.8, 0.4])
     assert view.intents[ONTOLOGY.intent_index["set_climate"]] == pytest.approx([0.9, 0])
     assert view.turn == pytest.approx(1 / 20)
     assert np.flatnonzero(view.user_acts).tolist() == [
         UserActType.INFORM_INTENT,
         UserActType.INFORM,
     ]
+    assert view.user_acts[[UserActType.INFORM_INTENT, UserActType.INFORM]] == pytest.approx(
+        [0.9, 0.8]
+    )  # the confidence each act type was heard with (the best, where several)
     assert np.flatnonzero(view.system_act).tolist() == [SystemActType.REQUEST]
     with pytest.raises(ValueError, match="shape"):
         split_belief(vector[:-1], ONTOLOGY)

@@ -357,8 +357,8 @@ def test_a_range_is_deterministic_per_seed_and_a_point_range_is_the_fixed_rate()
 @pytest.mark.parametrize(
     ("slot_error", "message"),
     [
-        ([0.2, 0.1], r"0 <= low <= high <= 1, got \[0.2, 0.1\]"),
-        ([0.0, 1.5], r"0 <= low <= high <= 1"),
+        ([0.2, 0.1], r"0 <= low <= high <= 0.5, got \[0.2, 0.1\]"),
+        ([0.0, 0.6], r"0 <= low <= high <= 0.5"),
         ([0.1], r"a probability or \[low, high\], got \[0.1\]"),
         ("0.1", r"a probability or \[low, high\], got '0.1'"),
         ([0.1, "x"], r"a probability or \[low, high\]"),

@@ -3,6 +3,7 @@
 import importlib.util
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -39,13 +40,26 @@ def test_chat_from_a_pipe_gets_a_task_done():
     )
     lines = out.splitlines()
     assert "You: take me to the airport" in lines
-    assert "  (heard: inform_intent(navigate), inform(destination=the airport))" in lines
-    assert "  (heard: dont_care(route_preference))" in lines
+    assert "  (heard: inform_intent(navigate) 1.00; inform(destination=the airport) 1.00)" in lines
+    assert "  (heard: dont_care(route_preference) 1.00)" in lines
     assert (
         "  [car carries out navigate: destination=the airport, route_preference=dontcare]" in lines
     )
-    assert "  (heard: thanks, done)" in lines
+    assert "  (heard: thanks 1.00; done 1.00)" in lines
     assert lines[-1] in ("Car: Goodbye, drive safely.", "Car: Bye for now.")
+
+
+def test_chat_over_a_noisy_engine_shows_the_n_best_lists_the_car_heard():
+    lines = ["take me to the airport", "no tolls", "yes", "yes", "thanks, that's all"]
+    out = chat(lines, "--policy", "rules", "--speech-error", "0.3", "--seed", "1")
+    heard = [line for line in out.splitlines() if line.startswith("  (heard: ")]
+    n_best = re.compile(
+        r"^[a-z_]+(\([^)]*\))? [01]\.\d\d( \| [a-z_]+(\([^)]*\))? [01]\.\d\d){0,2}$"
+    )
+    lists = [part for line in heard for part in line[len("  (heard: ") : -1].split("; ")]
+    lists = [part for part in lists if part != "nothing"]  # a lost act, or no words understood
+    assert lists and all(n_best.match(part) for part in lists), lists
+    assert any(" | " in part for part in lists)  # at 30% error some act has alternatives
 
 
 def test_chat_confirms_corrects_and_stops_at_end_of_input():
@@ -53,7 +67,7 @@ def test_chat_confirms_corrects_and_stops_at_end_of_input():
     env, act, _ = module.policy_for(None)
     session = module.ChatSession(env, act)
     out = session.turn("call")
-    assert out[0] == "  (heard: inform_intent(call_contact))"
+    assert out[0] == "  (heard: inform_intent(call_contact) 1.00)"
     session.turn("anna")
     assert session.belief.top("contact") == "anna"
     session.turn("on the mobile")
@@ -75,7 +89,7 @@ def test_chat_talks_with_the_shipped_policy_by_default(monkeypatch, capsys):
     lines = ["take me to the airport", "I don't care", "thanks, that's all"]
     out = in_process_chat(lines, [], monkeypatch, capsys)
     assert out[0].startswith("(talking to the ") and "agents/pretrained/dialogue)" in out[0]
-    assert "  (heard: inform_intent(navigate), inform(destination=the airport))" in out
+    assert "  (heard: inform_intent(navigate) 1.00; inform(destination=the airport) 1.00)" in out
     assert any(
         line.startswith("  [car carries out navigate: destination=the airport") for line in out
     )
@@ -93,18 +107,24 @@ def test_chat_refuses_a_checkpoint_with_the_rules(capsys):
 
 def test_bench_writes_results_in_the_common_format(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    assert script("bench_dialogue").main(["--episodes", "20", "--json", str(out)]) == 0
+    main = script("bench_dialogue").main
+    assert main(["--rules-only", "--episodes", "20", "--json", str(out)]) == 0
     results = json.loads(out.read_text())
     check_results(results)
     assert set(results) == {
-        f"{metric}@{level}"
-        for metric in ("success", "turns", "inform_precision", "inform_recall")
-        for level in ("0%", "5%", "15%")
+        f"{metric}@{driver}@{level}"
+        for metric in ("success", "turns", "satisfaction", "return")
+        for driver in ("agenda", "stochastic")
+        for level in ("0%", "5%", "15%", "30%")
     }
-    assert results["success@0%"]["ours"] == 1.0 and results["success@0%"]["ratio"] == 1.0
-    assert results["success@5%"]["target"] == 0.95
+    clean = results["success@agenda@0%"]
+    assert clean["ratio"] == 1.0 and 0.8 <= clean["ours"] <= 1.0
+    low, high = clean["ours_ci"]
+    assert low <= clean["ours"] <= high
+    assert "target" not in clean  # the rules against themselves have no target
     printed = capsys.readouterr().out
-    assert "rule   | 15%" in printed and "20 dialogues per policy" in printed
+    assert "rules (tuned) | stochastic | 30%" in printed
+    assert "20 dialogues per policy, driver and error level" in printed
 
 
 @pytest.mark.slow
@@ -123,4 +143,5 @@ def test_chat_and_bench_load_a_trained_checkpoint(tmp_path):
     out = tmp_path / "bench.json"
     bench = script("bench_dialogue").main
     assert bench(["--episodes", "5", "--checkpoint", str(run_dir), "--json", str(out)]) == 0
-    assert set(json.loads(out.read_text())["success@5%"]) >= {"ours", "rule", "ratio"}
+    case = json.loads(out.read_text())["return@agenda@15%"]
+    assert set(case) >= {"ours", "rules (tuned)", "ratio", "target", "met"}

@@ -1,9 +1,13 @@
 """The system's belief about the driver's goal, its flat feature vector and the action mask.
 
-Each slot keeps a score per hypothesised value (``DONT_CARE`` included). Hearing a value with
-confidence ``c`` raises its score ``s`` to ``1 - (1 - s)(1 - c)`` and scales every other value of
-the slot by ``1 - c``; an affirm raises the confirmed value the same way, a negate scales the
-denied values by ``1 - c``. Intent scores follow the same rule.
+Each slot keeps a score per hypothesised value (``DONT_CARE`` included). An n-best list that
+gives the slot's values confidences ``c_v`` summing to ``C`` sets every score ``s_v`` of the slot
+to ``s_v (1 - C) + c_v`` (``c_v = 0`` for values not in the list): with one hypothesis, its
+score rises to ``1 - (1 - s)(1 - c)`` and the others are scaled by ``1 - c``. Intent scores
+follow the same rule. An answer to a confirmation heard as yes with confidence ``y`` and no with
+``n`` is an n-best list about the confirmed value: its score becomes ``s (1 - y - n) + y``. A no
+to an offer scales both offered values by ``1 - n``. The best hypothesis decides whether the
+slot counts as confirmed.
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ from typing import NamedTuple
 import numpy as np
 
 from envs.dialogue.acts import ActionTable, SystemAct, SystemActType, UserActType
-from envs.dialogue.error_model import HeardAct
+from envs.dialogue.error_model import HeardAct, Hypothesis
 from envs.dialogue.ontology import DONT_CARE, Ontology
 
-SLOT_FEATURES = ("top", "second", "dont_care", "confirmed", "asked", "last_subject")
+SLOT_FEATURES = (
+    "top", "second", "dont_care", "confirmed", "asked", "last_subject", "heard_top", "heard_alt"
+)  # fmt: skip
 INTENT_FEATURES = ("score", "executed")
 MAX_ASKED = 3  # the `asked` feature is (times asked) / MAX_ASKED, clipped to 1
 BELIEVED = 0.5  # an intent scored at least this is taken as what the driver wants
@@ -29,7 +35,7 @@ class BeliefView(NamedTuple):
     slots: np.ndarray  # [S, len(SLOT_FEATURES)]
     intents: np.ndarray  # [I, len(INTENT_FEATURES)]
     turn: float  # turns taken / patience
-    user_acts: np.ndarray  # [len(UserActType)] multi-hot of the acts last heard
+    user_acts: np.ndarray  # [len(UserActType)] confidence of each act type last heard (or 0)
     system_act: np.ndarray  # [len(SystemActType)] one-hot of the last system act type
 
 
@@ -138,48 +144,63 @@ class BeliefState:
             self.executed.add(act.intent)
 
     def hear(self, heard: list[HeardAct]) -> None:
-        """Fold in what was heard of the driver's answer to the last system act."""
+        """Fold in what was heard of the driver's answer to the last system act: each said
+        act's n-best list at once."""
         self.last_heard = list(heard)
-        subject = self.last_system.slot if self.last_system is not None else None
         for h in heard:
-            act, c = h.act, h.confidence
-            if act.type == UserActType.INFORM_INTENT and act.intent is not None:
-                k = self.ontology.intent_index[act.intent]
-                for j, name in enumerate(t.name for t in self.ontology.intents):
-                    if j != k and name not in self.executed:
-                        self.intent_scores[j] *= 1.0 - c
-                self.intent_scores[k] = _raise(self.intent_scores[k], c)
-            elif act.type in (UserActType.INFORM, UserActType.DONT_CARE) and act.slot is not None:
-                value = act.value if act.type == UserActType.INFORM else DONT_CARE
-                assert value is not None
-                self._inform(act.slot, value, c)
-            elif act.type == UserActType.AFFIRM and subject is not None:
-                value = self.top(subject)
-                if value is not None:
-                    scores = self.slot_scores[self.ontology.slot_index[subject]]
-                    scores[value] = _raise(scores[value], c)
-                    self.confirmed.add(subject)
-            elif act.type == UserActType.NEGATE and subject is not None:
-                assert self.last_system is not None
-                denied = (
-                    self.offer_values(subject)
-                    if self.last_system.type == SystemActType.OFFER
-                    else tuple(v for v in [self.top(subject)] if v is not None)
-                )
-                scores = self.slot_scores[self.ontology.slot_index[subject]]
-                for v in denied:
-                    scores[v] *= 1.0 - c
-                self.confirmed.discard(subject)
+            n_best = h.n_best
+            intents = {a.intent: c for a, c in n_best if a.type == UserActType.INFORM_INTENT}
+            if intents:
+                self._inform_intents(intents)
+            slots: dict[str, dict[str, float]] = {}
+            for a, c in n_best:
+                if a.type in (UserActType.INFORM, UserActType.DONT_CARE) and a.slot is not None:
+                    value = a.value if a.type == UserActType.INFORM else DONT_CARE
+                    assert value is not None
+                    slots.setdefault(a.slot, {})[value] = c
+            for slot, values in slots.items():
+                self._inform(slot, values)
+            self._answer(n_best)
 
-    def _inform(self, slot: str, value: str, c: float) -> None:
+    def _inform_intents(self, heard: dict[str | None, float]) -> None:
+        total = sum(heard.values())
+        for j, intent in enumerate(self.ontology.intents):
+            c = heard.get(intent.name, 0.0)
+            if c or intent.name not in self.executed:
+                self.intent_scores[j] = self.intent_scores[j] * (1.0 - total) + c
+
+    def _inform(self, slot: str, heard: dict[str, float]) -> None:
         scores = self.slot_scores[self.ontology.slot_index[slot]]
         before = self.top(slot)
-        for v in scores:
-            if v != value:
-                scores[v] *= 1.0 - c
-        scores[value] = _raise(scores.get(value, 0.0), c)
+        total = sum(heard.values())
+        for v in set(scores) | set(heard):
+            scores[v] = scores.get(v, 0.0) * (1.0 - total) + heard.get(v, 0.0)
         if self.top(slot) != before:
             self.confirmed.discard(slot)
+
+    def _answer(self, n_best: tuple[Hypothesis, ...]) -> None:
+        """Affirm and negate hypotheses about the slot the last system act asked about."""
+        subject = self.last_system.slot if self.last_system is not None else None
+        answers = {
+            a.type: c for a, c in n_best if a.type in (UserActType.AFFIRM, UserActType.NEGATE)
+        }
+        if subject is None or not answers:
+            return
+        assert self.last_system is not None
+        scores = self.slot_scores[self.ontology.slot_index[subject]]
+        top = self.top(subject)
+        yes, no = answers.get(UserActType.AFFIRM, 0.0), answers.get(UserActType.NEGATE, 0.0)
+        if self.last_system.type == SystemActType.OFFER:  # no: neither offered value
+            for v in self.offer_values(subject):
+                scores[v] *= 1.0 - no
+            if top is not None:
+                scores[top] = scores[top] * (1.0 - yes) + yes
+        elif top is not None:  # yes or no about the top value, as n-best lists of values are
+            scores[top] = scores[top] * (1.0 - yes - no) + yes
+        if n_best[0][0].type == UserActType.AFFIRM and top is not None:
+            self.confirmed.add(subject)
+        elif n_best[0][0].type == UserActType.NEGATE:
+            self.confirmed.discard(subject)
 
     # ------------------------------------------------------------------------- features
 
@@ -187,6 +208,7 @@ class BeliefState:
         """The flat float32 observation; :func:`split_belief` names its parts."""
         o = self.ontology
         subject = self.last_system.slot if self.last_system is not None else None
+        heard = self._heard_slots()
         features: list[float] = []
         for slot in o.slots:
             ranked = self.ranked(slot.name)
@@ -197,17 +219,28 @@ class BeliefState:
                 float(slot.name in self.confirmed),
                 min(self.asked.get(slot.name, 0) / MAX_ASKED, 1.0),
                 float(slot.name == subject),
+                *heard.get(slot.name, (0.0, 0.0)),
             ]
         for i, intent in enumerate(o.intents):
             features += [float(self.intent_scores[i]), float(intent.name in self.executed)]
         features.append(min(self.turn / self.patience, 1.0))
         user = [0.0] * len(UserActType)
         for h in self.last_heard:
-            user[h.act.type] = 1.0
+            for act, c in h.n_best:
+                user[act.type] = max(user[act.type], c)
         system = [0.0] * len(SystemActType)
         if self.last_system is not None:
             system[self.last_system.type] = 1.0
         return np.array(features + user + system, dtype=np.float32)
+
+    def _heard_slots(self) -> dict[str, tuple[float, float]]:
+        """Slot -> (confidence of its best hypothesis last heard, of all its others)."""
+        heard: dict[str, list[float]] = {}
+        for h in self.last_heard:
+            for act, c in h.n_best:
+                if act.type in (UserActType.INFORM, UserActType.DONT_CARE) and act.slot:
+                    heard.setdefault(act.slot, []).append(c)
+        return {s: (max(cs), sum(cs) - max(cs)) for s, cs in heard.items()}
 
     def action_mask(self, table: ActionTable) -> np.ndarray:
         """Boolean [A]: False for acts that make no sense now.

@@ -16,7 +16,7 @@ from gymnasium import spaces
 from envs.checks import check_choice
 from envs.dialogue.acts import ActionTable, SystemAct, UserAct
 from envs.dialogue.belief import BeliefState, belief_size
-from envs.dialogue.error_model import ErrorModel, HeardAct
+from envs.dialogue.error_model import MAX_ERROR, ErrorModel, HeardAct
 from envs.dialogue.goals import Goal
 from envs.dialogue.nlg import NLG, text_observation
 from envs.dialogue.ontology import Ontology, load_ontology
@@ -46,7 +46,8 @@ class InCarDialogueEnv(gym.Env):
 
     Each step is one exchange: the system says one dialogue act, the simulated driver
     (:mod:`envs.dialogue.user_simulator`) answers, and the answer reaches the system through a
-    noisy speech/understanding front end (:mod:`envs.dialogue.error_model`).
+    noisy speech/understanding front end (:mod:`envs.dialogue.error_model`) as n-best lists of
+    hypotheses with calibrated confidences.
 
     ## Action Space
     ``Discrete(A)`` over the system acts of :class:`~envs.dialogue.acts.ActionTable`: greet,
@@ -57,15 +58,18 @@ class InCarDialogueEnv(gym.Env):
     :meth:`BeliefState.action_mask`); masked acts are still carried out, but waste a turn.
 
     ## Observation Space
-    - ``"belief"``: ``Box(0, 1, (D,), float32)``, D = 100 with the default ontology: per slot
+    - ``"belief"``: ``Box(0, 1, (D,), float32)``, D = 124 with the default ontology: per slot
       the best and second-best hypothesis scores, whether the best is "don't care", whether it
       was confirmed, how often it was asked about [/3, clipped], whether the last act was about
-      it; per intent its score and whether it was executed; the turn count [/patience]; a
-      multi-hot of the user act types just heard; a one-hot of the last system act type.
-      :func:`~envs.dialogue.belief.split_belief` names the parts.
+      it, and the confidences heard about it in the last turn (its best hypothesis's and the sum
+      of its others' in the n-best lists); per intent its score and whether it was executed; the
+      turn count [/patience]; the confidence of each user act type just heard (0 if not heard);
+      a one-hot of the last system act type. :func:`~envs.dialogue.belief.split_belief` names
+      the parts.
     - ``"text"``: ``Box(0, V - 1, (text_length,), int64)``: token ids of
-      ``<sys> system utterance <usr> recognised user utterance``, each recognised user act
-      followed by its confidence marker ``<c0>``..``<c4>``; padded with 0, cut at
+      ``<sys> system utterance <usr> recognised user utterance``, where each act the driver said
+      appears as its n-best list: each hypothesis's words followed by its confidence marker
+      ``<c0>``..``<c4>``, hypotheses joined by ``<or>``; padded with 0, cut at
       ``text_length``. ``env.vocabulary`` maps ids to words.
 
     ## Rewards
@@ -90,11 +94,11 @@ class InCarDialogueEnv(gym.Env):
 
     ## Arguments
     - ``obs_type``: ``"belief"`` or ``"text"``.
-    - ``slot_error``: probability that a slot act is misrecognised [0-1]; or a range
-      ``(low, high)``, from which each episode draws its rate uniformly (on the env's
-      generator, at reset), so one policy learns to talk at several noise levels.
-    - ``intent_error``: probability that an intent or yes/no is misrecognised [0-1]; None: the
-      same as ``slot_error`` (the episode's rate when that is a range).
+    - ``slot_error``: probability that a slot act is lost or its best hypothesis is wrong
+      [0-0.5]; or a range ``(low, high)``, from which each episode draws its rate uniformly (on
+      the env's generator, at reset), so one policy learns to talk at several noise levels.
+    - ``intent_error``: probability that an intent's or yes/no's best hypothesis is wrong
+      [0-0.5]; None: the same as ``slot_error`` (the episode's rate when that is a range).
     - ``user``: the simulated driver: a name of
       :data:`~envs.dialogue.user_models.USER_MODELS` (``"agenda"``, the default, or
       ``"stochastic"``, which answers out of order, over-informs, is terse and switches
@@ -309,6 +313,8 @@ def _error_range(slot_error: float | Sequence[float]) -> tuple[float, float]:
     else:
         raise ValueError(f"slot_error must be a probability or [low, high], got {slot_error!r}")
     low, high = bounds
-    if not 0.0 <= low <= high <= 1.0:
-        raise ValueError(f"slot_error must satisfy 0 <= low <= high <= 1, got {list(bounds)}")
+    if not 0.0 <= low <= high <= MAX_ERROR:
+        raise ValueError(
+            f"slot_error must satisfy 0 <= low <= high <= {MAX_ERROR}, got {list(bounds)}"
+        )
     return bounds

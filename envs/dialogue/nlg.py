@@ -21,7 +21,7 @@ from envs.dialogue.error_model import HeardAct
 from envs.dialogue.ontology import DATA_DIR, DONT_CARE, Ontology
 
 DEFAULT_TEMPLATES = DATA_DIR / "templates.yaml"
-PAD, UNK, SYSTEM_MARK, USER_MARK = "<pad>", "<unk>", "<sys>", "<usr>"
+PAD, UNK, SYSTEM_MARK, USER_MARK, OR_MARK = "<pad>", "<unk>", "<sys>", "<usr>", "<or>"
 CONFIDENCE_BINS = 5  # a heard act is followed by <c0> .. <c4>: its confidence in fifths
 _WORD = re.compile(r"[a-z0-9']+|<[a-z0-9]+>")
 _FIELD = re.compile(r"\{(\w+)\}")
@@ -44,12 +44,12 @@ def text_observation(system_text: str, recognised: str) -> str:
 
 
 class Vocabulary:
-    """Token <-> id; id 0 is padding, 1 unknown, then <sys>, <usr>, the confidence markers
-    and the sorted words."""
+    """Token <-> id; id 0 is padding, 1 unknown, then <sys>, <usr>, the confidence markers,
+    <or> and the sorted words."""
 
     def __init__(self, words: Iterable[str]) -> None:
         specials = [PAD, UNK, SYSTEM_MARK, USER_MARK]
-        specials += [f"<c{i}>" for i in range(CONFIDENCE_BINS)]
+        specials += [f"<c{i}>" for i in range(CONFIDENCE_BINS)] + [OR_MARK]
         self.tokens: tuple[str, ...] = tuple(specials + sorted(set(words) - set(specials)))
         self.ids = {t: i for i, t in enumerate(self.tokens)}
 
@@ -152,9 +152,13 @@ class NLG:
         return template.format(slot=slot)
 
     def heard_text(self, heard: Sequence[HeardAct], rng: np.random.Generator) -> str:
-        """What the system recognised, as words: each act followed by its confidence marker."""
+        """What the system recognised, as words: each act's n-best list, its hypotheses
+        joined by ``<or>``, each followed by its confidence marker."""
         return " ".join(
-            f"{self.user_text(h.act, rng)} {confidence_token(h.confidence)}" for h in heard
+            f" {OR_MARK} ".join(
+                f"{self.user_text(act, rng)} {confidence_token(c)}" for act, c in h.n_best
+            )
+            for h in heard
         )
 
     def vocabulary(self) -> Vocabulary:

@@ -19,6 +19,7 @@ from rlcourse.render import FontCache, PygameWindow
 if TYPE_CHECKING:
     from envs.dialogue.belief import BeliefState
     from envs.dialogue.env import Turn
+    from envs.dialogue.error_model import HeardAct
 
 WIDTH, HEIGHT = 960, 640  # [px]
 PANEL = 300  # [px] width of the belief panel
@@ -37,9 +38,10 @@ BAR = (97, 175, 239)
 
 
 def heard_summary(turn: Turn) -> list[tuple[str, bool]]:
-    """``("inform(slot=value) 0.93", wrong?)`` for each act the system heard of a user turn;
-    deleted acts appear as ``"<missed> act"``."""
-    out = [(f"{h.act} {h.confidence:.2f}", h.error is not None) for h in turn.heard]
+    """``("inform(slot=value) 0.83 | inform(slot=other) 0.12", wrong?)`` for each act the
+    system heard of a user turn (its n-best list; wrong: the best hypothesis is wrong); deleted
+    acts appear as ``"<missed> act"``."""
+    out = [(format_n_best(h), h.error is not None) for h in turn.heard]
     heard_said = [h.said for h in turn.heard]
     for act in turn.acts:
         if act in heard_said:
@@ -47,6 +49,11 @@ def heard_summary(turn: Turn) -> list[tuple[str, bool]]:
         else:
             out.append((f"<missed> {act}", True))
     return out
+
+
+def format_n_best(heard: HeardAct) -> str:
+    """``act 0.83 | act 0.12``: the hypotheses heard for one act, best first."""
+    return " | ".join(f"{act} {c:.2f}" for act, c in heard.n_best)
 
 
 def render_transcript(transcript: Sequence[Turn]) -> str:

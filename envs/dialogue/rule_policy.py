@@ -33,8 +33,8 @@ class RulePolicy:
     def __init__(
         self,
         ontology: Ontology | None = None,
-        confirm_below: float = 0.7,
-        offer_above: float = 0.2,
+        confirm_below: float = 0.9,
+        offer_above: float = 0.3,
         max_requests: int = 2,
     ) -> None:
         if not 0.0 <= offer_above <= confirm_below <= 1.0:
