@@ -2,16 +2,18 @@
 
 `evaluate` plays N episodes, episode i reset with seed ``seed + i`` so that two policies
 evaluated with the same seed face the same start states and the same env randomness. It
-reports the mean, standard deviation and Student-t 95% interval of the undiscounted return,
-the mean length, and the mean of every numeric value the env put in the final step's `info`
-(success, collision, score margin...).
+reports the mean, standard deviation and 95% interval of the undiscounted return (Student-t,
+clipped to the env's ``return_range`` where it declares one; else a percentile bootstrap, which
+never leaves the returns seen, so never passes the largest possible return), the mean length,
+and the mean of every numeric value the env put in the final step's `info` (success,
+collision, score margin...).
 
 An env may say more in its ``metadata``: ``info_labels`` (info entries that name rather than
 measure, such as the player to move or the winner: never averaged), ``side_key`` (the info
 entry naming the agent's side in a two-player game: win, draw and loss rates are reported
 overall and per side, from the sign of the return), ``players`` (2 for a game; evaluated with
 no ``side_key``, the agent plays both sides and a warning says so) and ``return_range`` (the
-least and greatest return an episode can have: the interval is clipped to it).
+least and greatest return an episode can have: the Student-t interval is clipped to it).
 """
 
 from __future__ import annotations
@@ -84,6 +86,28 @@ def confidence_interval(
     return mean - half, mean + half
 
 
+BOOTSTRAP_RESAMPLES = 2_000
+
+
+def bootstrap_interval(
+    values: Sequence[float] | np.ndarray, level: float = 0.95, seed: int = 0
+) -> tuple[float, float]:
+    """Percentile bootstrap interval for the mean of `values`: the middle ``level`` of the means
+    of ``BOOTSTRAP_RESAMPLES`` resamples (with replacement, drawn from ``seed``, so the same
+    values give the same interval). It lies within the values' range."""
+    x = np.asarray(values, dtype=np.float64)
+    if len(x) < 2 or x.min() == x.max():
+        mean = float(x.mean())
+        return mean, mean
+    rng = np.random.default_rng(seed)
+    means = np.empty(BOOTSTRAP_RESAMPLES)
+    for start in range(0, BOOTSTRAP_RESAMPLES, 250):  # in blocks: memory stays small
+        block = rng.integers(len(x), size=(min(250, BOOTSTRAP_RESAMPLES - start), len(x)))
+        means[start : start + len(block)] = x[block].mean(axis=1)
+    low, high = np.quantile(means, [0.5 - level / 2, 0.5 + level / 2])
+    return float(low), float(high)
+
+
 def summarise(
     returns: Sequence[float],
     lengths: Sequence[int],
@@ -91,11 +115,13 @@ def summarise(
     return_range: tuple[float, float] | None = None,
 ) -> EvalResult:
     """Statistics of finished episodes (also used by distributed evaluators); the interval is
-    clipped to ``return_range`` where the env declares one."""
+    Student-t clipped to ``return_range`` where the env declares one, else a bootstrap."""
     r = np.asarray(returns, dtype=np.float64)
-    low, high = confidence_interval(r)
     if return_range is not None:
+        low, high = confidence_interval(r)
         low, high = max(low, return_range[0]), min(high, return_range[1])
+    else:
+        low, high = bootstrap_interval(r)
     return EvalResult(
         episodes=len(r),
         mean=float(r.mean()),

@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import sys
 from typing import Any
 
-from rlcourse.benchmarking import print_rows, write_json
+from rlcourse.benchmarking import print_rows
 from rlcourse.evaluation import evaluate
+from rlcourse.files import atomic_write_text
 
 GRID = {
-    "confirm_below": (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95),
-    "offer_above": (0.05, 0.1, 0.2, 0.3),
+    "confirm_below": (0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95),
+    "offer_above": (0.1, 0.2, 0.3, 0.4, 0.5),
     "max_requests": (1, 2, 3),
 }
 SEED = 100_000
@@ -70,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     best = {k: scores[0][k] for k in GRID}
     print(f"best: {best}")
     if opts.json:
-        write_json({"error": opts.error, "episodes": opts.episodes, "scores": scores}, opts.json)
+        record = {"error": opts.error, "episodes": opts.episodes, "scores": scores}
+        atomic_write_text(opts.json, json.dumps(record, indent=2) + "\n")
         print(f"wrote {opts.json}")
     return 0
 

@@ -4,7 +4,13 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from rlcourse.evaluation import confidence_interval, evaluate, numeric_info, summarise
+from rlcourse.evaluation import (
+    bootstrap_interval,
+    confidence_interval,
+    evaluate,
+    numeric_info,
+    summarise,
+)
 
 
 def test_confidence_interval_by_hand():
@@ -12,6 +18,32 @@ def test_confidence_interval_by_hand():
     low, high = confidence_interval([1.0, 2.0, 3.0])
     assert (low, high) == pytest.approx((2 - 2.484138, 2 + 2.484138), abs=1e-5)
     assert confidence_interval([5.0]) == (5.0, 5.0)
+
+
+def test_an_env_without_a_return_range_gets_a_bootstrap_interval_inside_the_returns_seen():
+    # 19 successes and a failure: the t interval reaches 1.07, past the largest return
+    returns = [1.0] * 19 + [0.0]
+    assert confidence_interval(returns)[1] > 1.0
+    result = summarise(returns, [1] * 20, {})
+    assert 0.0 <= result.ci95_low < 0.95 < result.ci95_high <= 1.0
+    # the bootstrap's means are k/20 for k failures drawn ~ Binomial(20, 1/20): P(k >= 3) = 7.5%,
+    # P(k >= 4) = 1.6%, so its 2.5% quantile is 17/20 or 18/20, and the 97.5% quantile is 1
+    assert result.ci95_low in (0.85, 0.9) and result.ci95_high == 1.0
+    assert bootstrap_interval(returns) == (result.ci95_low, result.ci95_high)  # seeded
+    assert bootstrap_interval([3.0, 3.0, 3.0]) == (3.0, 3.0)
+
+
+def test_the_bootstrap_agrees_with_the_t_interval_on_a_large_normal_sample():
+    values = np.random.default_rng(0).normal(5.0, 2.0, 1_000)
+    (t_low, t_high), (b_low, b_high) = confidence_interval(values), bootstrap_interval(values)
+    half = (t_high - t_low) / 2  # 1.96 * 2 / sqrt(1000) = 0.124
+    assert abs(b_low - t_low) < 0.1 * half and abs(b_high - t_high) < 0.1 * half
+
+
+def test_a_declared_return_range_clips_the_t_interval():
+    result = summarise([1.0] * 19 + [0.0], [1] * 20, {}, return_range=(-1.0, 1.0))
+    low, _ = confidence_interval([1.0] * 19 + [0.0])
+    assert (result.ci95_low, result.ci95_high) == (low, 1.0)
 
 
 def test_summary_statistics():

@@ -49,6 +49,21 @@ class InCarDialogueEnv(gym.Env):
     noisy speech/understanding front end (:mod:`envs.dialogue.error_model`) as n-best lists of
     hypotheses with calibrated confidences.
 
+    ## The five elements
+    - **State**: the driver's goal, agenda, patience left and what has been said
+      (``env.user``, a :class:`~envs.dialogue.user_simulator.UserSimulator`) are hidden; the
+      policy sees the system's belief about them (``env.belief``, a
+      :class:`~envs.dialogue.belief.BeliefState`) or the words, so the task is a POMDP over
+      the observation below.
+    - **Action**: one system dialogue act (:class:`~envs.dialogue.acts.ActionTable`).
+    - **Reward**: -1 a turn, +20 for success, -10 for failure (``reward_terms``, :meth:`step`).
+    - **Transition**: :meth:`step`: the driver answers the act
+      (:meth:`~envs.dialogue.user_simulator.UserSimulator.respond`), the front end hears the
+      answer as n-best lists (:meth:`~envs.dialogue.error_model.ErrorModel.hear`) and the belief
+      folds them in (:meth:`~envs.dialogue.belief.BeliefState.hear`).
+    - **Discount**: none in the env (a dialogue ends within the driver's patience, at most 20
+      turns by default); agents choose theirs (``gamma: 0.99`` in ``configs/dialogue/``).
+
     ## Action Space
     ``Discrete(A)`` over the system acts of :class:`~envs.dialogue.acts.ActionTable`: greet,
     request(slot) for each slot, confirm(slot), offer(slot) (the two best values to choose
@@ -63,9 +78,9 @@ class InCarDialogueEnv(gym.Env):
       was confirmed, how often it was asked about [/3, clipped], whether the last act was about
       it, and the confidences heard about it in the last turn (its best hypothesis's and the sum
       of its others' in the n-best lists); per intent its score and whether it was executed; the
-      turn count [/patience]; the confidence of each user act type just heard (0 if not heard);
-      a one-hot of the last system act type. :func:`~envs.dialogue.belief.split_belief` names
-      the parts.
+      turn count [/the most patience a driver can have]; the confidence of each user act type
+      just heard (0 if not heard); a one-hot of the last system act type.
+      :func:`~envs.dialogue.belief.split_belief` names the parts.
     - ``"text"``: ``Box(0, V - 1, (text_length,), int64)``: token ids of
       ``<sys> system utterance <usr> recognised user utterance``, where each act the driver said
       appears as its n-best list: each hypothesis's words followed by its confidence marker

@@ -17,7 +17,8 @@ and the truth is placed among them afterwards, which makes the calibration exact
    and the other ranks hold distinct wrong hypotheses: another value of the slot (``VALUE``) or a
    sibling slot of the same intent with one of its values (``SLOT``), in proportion to ``mix``;
    another intent (``INTENT``); the opposite answer to a confirmation (``POLARITY``). A rank with
-   no wrong hypothesis left to fill it is dropped.
+   no wrong hypothesis left to fill it is dropped, and so is one below ``min_confidence`` (as a
+   recogniser prunes its list; dropping a hypothesis leaves the others calibrated).
 
 So the best hypothesis is wrong (or the act is lost) with probability ``slot_error`` for slot
 acts and ``intent_error`` for intents and yes/no; both must be at most 1/2. Other acts (hello,
@@ -79,6 +80,7 @@ class ErrorModel:
     mix: tuple[float, float, float] = (0.6, 0.2, 0.2)  # shares of VALUE, SLOT, DELETION errors
     n_best: int = 3  # hypotheses per act, at most
     sharpness: float = 4.0  # k of the Beta the best hypothesis's confidence is drawn from
+    min_confidence: float = 0.01  # alternatives below this are not shown
 
     def __post_init__(self) -> None:
         for name in ("slot_error", "intent_error"):
@@ -96,6 +98,10 @@ class ErrorModel:
             raise ValueError(f"ErrorModel.n_best must be 1, 2 or 3, got {self.n_best}")
         if self.sharpness <= 0:
             raise ValueError(f"ErrorModel.sharpness must be positive, got {self.sharpness}")
+        if not 0.0 <= self.min_confidence < 0.5:
+            raise ValueError(
+                f"ErrorModel.min_confidence must be in [0, 0.5), got {self.min_confidence}"
+            )
 
     @property
     def deletion_rate(self) -> float:
@@ -152,15 +158,17 @@ class ErrorModel:
         distractors = self._distractors(said, ontology, rng)
         ranks: list[tuple[UserAct, float, ErrorKind | None]] = []
         for k, c in enumerate(conf[:-1]):
+            if k > 0 and c < self.min_confidence:
+                break  # ranks are sorted: the rest are lower still
             if k == truth:
                 ranks.append((said, float(c), None))
             elif distractors:
-                act, kind = distractors.pop(0)
-                ranks.append((act, float(c), kind))
+                wrong, kind = distractors.pop(0)
+                ranks.append((wrong, float(c), kind))
         if not ranks:
             return None
-        (act, c, kind), *rest = ranks
-        return HeardAct(act, c, said, kind, tuple((a, c) for a, c, _ in rest))
+        (best, top, mistake), *rest = ranks
+        return HeardAct(best, top, said, mistake, tuple((a, c) for a, c, _ in rest))
 
     def _distractors(
         self, said: UserAct, ontology: Ontology, rng: np.random.Generator

@@ -33,9 +33,9 @@ class RulePolicy:
     def __init__(
         self,
         ontology: Ontology | None = None,
-        confirm_below: float = 0.9,
+        confirm_below: float = 0.85,
         offer_above: float = 0.3,
-        max_requests: int = 2,
+        max_requests: int = 1,
     ) -> None:
         if not 0.0 <= offer_above <= confirm_below <= 1.0:
             raise ValueError(
