@@ -123,7 +123,7 @@ def shipped_player(opts: argparse.Namespace) -> Policy:
 def network_policy(agent: Any, opts: argparse.Namespace) -> Policy:
     """The search policy of a loaded AlphaZero agent (``opts.sims`` and ``opts.seed``)."""
     from agents.alphazero.evaluators import NeuralEvaluator
-    from agents.alphazero.mcts import MCTS
+    from agents.alphazero.gumbel import make_search
     from agents.alphazero.selfplay import wants_to_resign
 
     config, game = agent.config, agent.game
@@ -141,7 +141,7 @@ def network_policy(agent: Any, opts: argparse.Namespace) -> Policy:
                 f"the network plays {config.game.board_size}x{config.game.board_size}, "
                 f"the board is {state.board_size}x{state.board_size}"
             )
-        search = MCTS(game, evaluator, mcts, rng, state)
+        search = make_search(game, evaluator, mcts, rng, state)
         search.search()
         if threshold is not None and wants_to_resign(search, threshold):
             return "resign"

@@ -1,7 +1,7 @@
-"""AlphaZero: PUCT search with an injected evaluator, a policy-value ResNet, self-play, a
-learner, an arena with an Elo ladder, and the training system that runs in one process or as
-Ray actors (see :mod:`agents.alphazero.mcts` for the search, :mod:`agents.alphazero.system`
-for the system)."""
+"""AlphaZero: PUCT or Gumbel search with an injected evaluator, a policy-value ResNet,
+self-play, a learner, an arena with an Elo ladder, and the training system that runs in one
+process or as Ray actors (see :mod:`agents.alphazero.mcts` and :mod:`agents.alphazero.gumbel`
+for the searches, :mod:`agents.alphazero.system` for the system)."""
 
 from agents.alphazero.agent import AlphaZeroAgent
 from agents.alphazero.arena import Arena, ArenaReport, EloLadder, MatchResult, play_match
@@ -16,8 +16,17 @@ from agents.alphazero.config import (
     SelfPlayConfig,
 )
 from agents.alphazero.evaluators import NeuralEvaluator, RolloutEvaluator
+from agents.alphazero.gumbel import GumbelSearch, make_search
 from agents.alphazero.learner import Learner, ReplayWindow, alphazero_loss
-from agents.alphazero.mcts import MCTS, Evaluator, Game, Node, search_together, visit_policy
+from agents.alphazero.mcts import (
+    MCTS,
+    Evaluator,
+    Game,
+    Node,
+    TreeSearch,
+    search_together,
+    visit_policy,
+)
 from agents.alphazero.network import PolicyValueNet
 from agents.alphazero.selfplay import GameRecord, outcome_stats, play_games
 from agents.alphazero.system import GameId, SelfPlaySystem
@@ -36,6 +45,7 @@ __all__ = [
     "GameConfig",
     "GameId",
     "GameRecord",
+    "GumbelSearch",
     "Learner",
     "LearnerConfig",
     "MCTSConfig",
@@ -48,7 +58,9 @@ __all__ = [
     "RolloutEvaluator",
     "SelfPlayConfig",
     "SelfPlaySystem",
+    "TreeSearch",
     "alphazero_loss",
+    "make_search",
     "outcome_stats",
     "play_games",
     "play_match",

@@ -22,7 +22,7 @@ from agents.alphazero.arena import ArenaReport, version_name
 from agents.alphazero.config import AlphaZeroConfig
 from agents.alphazero.evaluators import NeuralEvaluator
 from agents.alphazero.games import make_game
-from agents.alphazero.mcts import MCTS
+from agents.alphazero.gumbel import make_search
 from agents.alphazero.pretrain import pretrain
 from agents.alphazero.system import RoundReport, SelfPlaySystem
 from rlcourse.config import ConfigError
@@ -59,14 +59,15 @@ class AlphaZeroAgent:
     def act(
         self, obs: Any, info: Mapping[str, Any] | None = None, deterministic: bool = False
     ) -> int:
-        """A game state (GoState, TicTacToeState): a search of ``mcts.simulations``, most
-        visited move (``deterministic``) or drawn from the visits. An env observation (planes,
+        """A game state (GoState, TicTacToeState): a search of ``mcts.simulations`` (the
+        ``mcts.root`` search), its move (``deterministic``: the most visited, or the Gumbel
+        search's last survivor) or one drawn from its policy. An env observation (planes,
         or a dict with ``observation`` and ``action_mask``): the network's most probable
         (or a sampled) legal move, without search: the observation does not hold the state."""
         if isinstance(obs, (dict, np.ndarray)):
             return self._network_move(obs, info, deterministic)
-        search = MCTS(self.game, NeuralEvaluator(self.game, self.net), self.config.mcts,
-                      self.rng, obs)  # fmt: skip
+        search = make_search(self.game, NeuralEvaluator(self.game, self.net), self.config.mcts,
+                             self.rng, obs)  # fmt: skip
         search.search()
         return search.select_action(0.0 if deterministic else 1.0)
 

@@ -39,11 +39,31 @@ class MCTSConfig(FrozenModel):
     leaves_per_call: PositiveInt = Field(
         default=8, description="simulations in flight per tree per evaluator call"
     )
+    root: Literal["puct", "gumbel"] = Field(
+        default="puct",
+        description="puct: PUCT with root Dirichlet noise, visit-count policy targets; gumbel: "
+        "Gumbel top-k with sequential halving at the root, improved-policy targets "
+        "(agents.alphazero.gumbel)",
+    )
+    considered_actions: PositiveInt = Field(
+        default=16, description="gumbel: root actions sequential halving starts from (m)"
+    )
+    c_visit: NonNegativeFloat = Field(
+        default=50.0, description="gumbel: sigma(q) = (c_visit + max visits) * c_scale * q"
+    )
+    c_scale: PositiveFloat = Field(default=1.0, description="gumbel: see c_visit")
+    q_normalization: Literal["bounds", "minmax"] = Field(
+        default="bounds",
+        description="gumbel: completed Q mapped to [0, 1] from the value range [-1, 1] (bounds), "
+        "or by the min and max of each node's completed values (minmax, as mctx)",
+    )
 
 
 class SelfPlayConfig(FrozenModel):
     temperature_moves: NonNegativeInt = Field(
-        default=8, description="moves sampled from the visits at temperature 1; greedy afterwards"
+        default=8,
+        description="moves sampled from the visits at temperature 1; greedy afterwards (puct "
+        "root; a gumbel root's move is sampled by its Gumbel draw at every move)",
     )
     resign_threshold: Annotated[float, Field(ge=-1.0, lt=0.0)] | None = Field(
         default=-0.9, description="resign when the root and best-child values fall below this"

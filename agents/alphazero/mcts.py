@@ -16,11 +16,16 @@ selection is a handful of vector operations.
 
 Root Dirichlet noise (self-play) mixes ``Dir(dirichlet_total / legal moves)`` into the root
 priors only; :meth:`MCTS.advance` keeps the subtree of the move played (tree reuse).
+
+:class:`TreeSearch` holds what every search shares (nodes, virtual loss, backup, expansion,
+batched collection); :class:`MCTS` adds PUCT and the root noise, and
+:class:`agents.alphazero.gumbel.GumbelSearch` Gumbel AlphaZero's root and interior rules.
 """
 
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -45,10 +50,12 @@ def as_returns(player: int, value: float) -> tuple[float, float]:
 class Node:
     """A search node: its state and, once expanded, its legal actions with per-child arrays
     ``prior``, ``n`` (visits), ``w`` (value sums) and ``q`` (= w / n, or fpu if unvisited), all
-    from the point of view of this node's player to move."""
+    from the point of view of this node's player to move; ``estimate`` is the evaluator's value
+    of the node (for its player to move) and ``logits`` the log-priors (Gumbel search only)."""
 
-    __slots__ = ("actions", "c_prior", "children", "n", "noised", "pending", "player", "prior",
-                 "q", "state", "terminal", "value_sum", "visits", "w")  # fmt: skip
+    __slots__ = ("actions", "c_prior", "children", "estimate", "logits", "n", "noised",
+                 "pending", "player", "prior", "q", "state", "terminal", "value_sum", "visits",
+                 "w")  # fmt: skip
 
     def __init__(self, state: Any, game: Game) -> None:
         self.state = state
@@ -57,7 +64,8 @@ class Node:
             game.returns(state) if game.is_terminal(state) else None
         )
         self.actions: np.ndarray | None = None
-        self.prior = self.c_prior = self.n = self.w = self.q = np.empty(0)
+        self.prior = self.c_prior = self.logits = self.n = self.w = self.q = np.empty(0)
+        self.estimate = 0.0
         self.children: list[Node | None] = []
         self.visits = 0.0  # own expansion + children's visits (+ virtual losses in flight)
         self.value_sum = 0.0  # values backed up through this node, for its player to move
@@ -105,9 +113,10 @@ def visit_policy(counts: np.ndarray, temperature: float) -> np.ndarray:
     return weights / weights.sum()
 
 
-class MCTS:
-    """One game's search tree. ``search`` runs simulations from the root; ``policy`` turns the
-    root's visits into move probabilities; ``advance`` moves the root to the child played."""
+class TreeSearch(ABC):
+    """One game's search tree without a selection rule: subclasses choose the child to descend
+    into (``_select``) and what a search returns as a policy. ``search`` runs simulations from
+    the root; ``advance`` moves the root to the child played."""
 
     def __init__(
         self,
@@ -121,13 +130,13 @@ class MCTS:
         self.config = config or MCTSConfig()
         self.rng = np.random.default_rng(rng)
         self.root = Node(game.initial_state() if state is None else state, game)
-        self.noise = False  # Dirichlet noise at the root for the running search
+        self.noise = False  # root noise for the running search (self-play)
 
     # -------------------------------------------------------------------------- public
 
     def search(self, simulations: int | None = None, noise: bool = False) -> np.ndarray:
         """Run ``simulations`` (default: the config's) new simulations; returns the root's
-        visit counts [num_actions]. ``noise`` mixes Dirichlet noise into the root priors."""
+        visit counts [num_actions]. ``noise``: the search's root noise (self-play)."""
         search_together([self], simulations, noise)
         return self.visit_counts()
 
@@ -138,13 +147,21 @@ class MCTS:
             counts[self.root.actions] = self.root.n
         return counts
 
+    @abstractmethod
     def policy(self, temperature: float = 1.0) -> np.ndarray:
-        return visit_policy(self.visit_counts(), temperature)
+        """[num_actions] move probabilities of the search."""
 
+    @abstractmethod
     def select_action(self, temperature: float = 0.0) -> int:
-        """An action drawn from :meth:`policy` (ties at temperature 0 broken at random)."""
-        probs = self.policy(temperature)
-        return int(self.rng.choice(len(probs), p=probs))
+        """The move to play after a search (drawn at ``temperature`` > 0)."""
+
+    @abstractmethod
+    def policy_target(self) -> np.ndarray:
+        """[num_actions]: what self-play records as the network's policy target."""
+
+    @abstractmethod
+    def self_play_action(self, explore: bool) -> int:
+        """The move self-play plays; ``explore`` in the opening moves that are sampled."""
 
     def root_value(self) -> float:
         """The root's mean value for its player to move."""
@@ -168,24 +185,34 @@ class MCTS:
 
     # ---------------------------------------------------------------------- simulation
 
-    def _descend(self) -> tuple[Path, Node]:
-        """Walk down by PUCT to a leaf, adding virtual loss on the way."""
-        game, loss = self.game, self.config.virtual_loss
-        node, path = self.root, []
+    @abstractmethod
+    def _select(self, node: Node) -> int:
+        """Index of the child of an expanded, non-terminal node to descend into."""
+
+    def _descend(self, node: Node | None = None, path: Path | None = None) -> tuple[Path, Node]:
+        """Walk down by ``_select`` from ``node`` (default: the root) to a leaf, extending
+        ``path`` and adding virtual loss on the way."""
+        node = self.root if node is None else node
+        path = [] if path is None else path
         while node.actions is not None and node.terminal is None:
-            i = int(puct_scores(node).argmax())
-            path.append((node, i))
-            if loss:
-                node.n[i] += loss
-                node.w[i] -= loss
-                node.q[i] = node.w[i] / node.n[i]
-                node.visits += loss
-            child = node.children[i]
-            if child is None:
-                action = int(node.actions[i])
-                child = node.children[i] = Node(game.apply(node.state, action), game)
-            node = child
+            node = self._take(node, self._select(node), path)
         return path, node
+
+    def _take(self, node: Node, i: int, path: Path) -> Node:
+        """Step to child ``i`` of an expanded node (created on its first visit), adding the
+        edge to ``path`` and virtual loss to it."""
+        loss = self.config.virtual_loss
+        path.append((node, i))
+        if loss:
+            node.n[i] += loss
+            node.w[i] -= loss
+            node.q[i] = node.w[i] / node.n[i]
+            node.visits += loss
+        child = node.children[i]
+        if child is None:
+            action = int(node.actions[i])  # type: ignore[index]
+            child = node.children[i] = Node(self.game.apply(node.state, action), self.game)
+        return child
 
     def _undo_virtual_loss(self, path: Path) -> None:
         loss = self.config.virtual_loss
@@ -227,6 +254,63 @@ class MCTS:
         node.q = np.full(len(actions), self.config.fpu)
         node.children = [None] * len(actions)
 
+    def _begin(self, simulations: int, noise: bool) -> None:
+        """Start a search of ``simulations`` simulations, with root noise or without."""
+        self.noise = noise
+
+    def _settle(self, path: Path, leaf: Node, leaves: list[tuple[Path, Node]]) -> bool:
+        """Back up a terminal leaf at once or queue a new one for evaluation; False (and the
+        descent undone) when the leaf is already in flight."""
+        if leaf.terminal is not None:
+            self._backup(path, leaf, leaf.terminal)
+        elif leaf.pending:
+            self._undo_virtual_loss(path)
+            return False
+        else:
+            leaf.pending = True
+            leaves.append((path, leaf))
+        return True
+
+    def _collect(self, budget: int) -> tuple[list[tuple[Path, Node]], int]:
+        """Up to ``budget`` descents: the leaves to evaluate, and the simulations of the budget
+        spent (leaves queued and terminal leaves, backed up at once)."""
+        leaves: list[tuple[Path, Node]] = []
+        for spent in range(budget):
+            path, leaf = self._descend()
+            if not self._settle(path, leaf, leaves):
+                return leaves, spent
+        return leaves, budget
+
+    def _finish(self, path: Path, leaf: Node, priors: np.ndarray, value: float) -> None:
+        leaf.pending = False
+        self._expand(leaf, priors)
+        leaf.estimate = float(value)
+        self._backup(path, leaf, as_returns(leaf.player, float(value)))
+
+
+class MCTS(TreeSearch):
+    """PUCT search. ``policy`` turns the root's visits into move probabilities; self-play adds
+    Dirichlet noise to the root priors."""
+
+    def policy(self, temperature: float = 1.0) -> np.ndarray:
+        return visit_policy(self.visit_counts(), temperature)
+
+    def select_action(self, temperature: float = 0.0) -> int:
+        """An action drawn from :meth:`policy` (ties at temperature 0 broken at random)."""
+        probs = self.policy(temperature)
+        return int(self.rng.choice(len(probs), p=probs))
+
+    def policy_target(self) -> np.ndarray:
+        """The root's visit distribution at temperature 1."""
+        return self.policy(1.0)
+
+    def self_play_action(self, explore: bool) -> int:
+        """Drawn from the visits (``explore``) or the most visited."""
+        return self.select_action(1.0 if explore else 0.0)
+
+    def _select(self, node: Node) -> int:
+        return int(puct_scores(node).argmax())
+
     def add_root_noise(self) -> None:
         """Mix Dirichlet(dirichlet_total / legal moves) noise into the expanded root's priors."""
         root, cfg = self.root, self.config
@@ -238,34 +322,14 @@ class MCTS:
         root.noised = True
 
     def _collect(self, budget: int) -> tuple[list[tuple[Path, Node]], int]:
-        """Up to ``budget`` descents: leaves to evaluate, and the number of simulations already
-        finished (terminal leaves, backed up at once)."""
         root = self.root
         if self.noise and root.expanded and not root.noised and self.config.dirichlet_fraction:
             self.add_root_noise()
-        leaves: list[tuple[Path, Node]] = []
-        finished = 0
-        for _ in range(budget):
-            path, leaf = self._descend()
-            if leaf.terminal is not None:
-                self._backup(path, leaf, leaf.terminal)
-                finished += 1
-            elif leaf.pending:
-                self._undo_virtual_loss(path)
-                break
-            else:
-                leaf.pending = True
-                leaves.append((path, leaf))
-        return leaves, finished
-
-    def _finish(self, path: Path, leaf: Node, priors: np.ndarray, value: float) -> None:
-        leaf.pending = False
-        self._expand(leaf, priors)
-        self._backup(path, leaf, as_returns(leaf.player, float(value)))
+        return super()._collect(budget)
 
 
 def search_together(
-    searches: Sequence[MCTS], simulations: int | None = None, noise: bool = False
+    searches: Sequence[TreeSearch], simulations: int | None = None, noise: bool = False
 ) -> None:
     """Run ``simulations`` new simulations (default: the first search's config) in every tree,
     evaluating the leaves of all trees in one call of their shared evaluator per round."""
@@ -277,16 +341,17 @@ def search_together(
     for s in searches:
         if s.root.terminal is not None:
             raise ValueError(f"cannot search from a terminal state: {s.root.state!r}")
-        s.noise = noise
     todo = [searches[0].config.simulations if simulations is None else simulations] * len(searches)
     if todo[0] < 1:
         raise ValueError(f"simulations must be at least 1, got {todo[0]}")
+    for s in searches:
+        s._begin(todo[0], noise)
     while any(todo):
-        batch: list[tuple[MCTS, Path, Node]] = []
+        batch: list[tuple[TreeSearch, Path, Node]] = []
         for k, s in enumerate(searches):
             if todo[k]:
-                leaves, finished = s._collect(min(todo[k], s.config.leaves_per_call))
-                todo[k] -= finished + len(leaves)
+                leaves, spent = s._collect(min(todo[k], s.config.leaves_per_call))
+                todo[k] -= spent
                 batch += [(s, path, leaf) for path, leaf in leaves]
         if batch:
             priors, values = evaluator.evaluate([leaf.state for _, _, leaf in batch])

@@ -1,8 +1,11 @@
 """Self-play: games of MCTS against itself, recorded as plain arrays that pickle cheaply.
 
 Each move is chosen by a search with root noise; the record keeps the position's planes, the
-root's visit distribution (the policy target) and the mover. Moves are sampled from the visits
-at temperature 1 for the first ``temperature_moves`` moves, then the most visited is played.
+search's policy target and the mover. With the PUCT root (``mcts.root: puct``) the target is the
+root's visit distribution, and moves are sampled from the visits at temperature 1 for the first
+``temperature_moves`` moves, then the most visited is played. With the Gumbel root
+(``mcts.root: gumbel``, :mod:`agents.alphazero.gumbel`) the target is the improved policy and
+the move the last survivor of sequential halving, sampled by the search's Gumbel draw.
 A side resigns when both the root value and its best child's value fall below
 ``resign_threshold`` (the position is still recorded, with move ``RESIGN``); a
 ``resign_check_fraction`` of games never resigns but notes who would have, so that the
@@ -18,7 +21,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from agents.alphazero.config import MCTSConfig, SelfPlayConfig
-from agents.alphazero.mcts import MCTS, Evaluator, Game, as_returns, search_together
+from agents.alphazero.gumbel import make_search
+from agents.alphazero.mcts import Evaluator, Game, TreeSearch, as_returns, search_together
 from rlcourse.games import RESIGN  # also the move recorded for a resignation
 
 
@@ -26,7 +30,7 @@ class GameRecord(NamedTuple):
     """One finished self-play game; ``T`` positions, one per move played."""
 
     planes: np.ndarray  # [T, C, H, W] float32: each position from its mover's point of view
-    policies: np.ndarray  # [T, num_actions] float32: root visit distribution (temperature 1)
+    policies: np.ndarray  # [T, num_actions] float32: the search's policy target
     root_values: np.ndarray  # [T] float32: the search's root value for the mover
     players: np.ndarray  # [T] int8: the mover of each position
     moves: np.ndarray  # [T] int32: the move played (RESIGN for a resignation, always last)
@@ -53,7 +57,7 @@ class GameRecord(NamedTuple):
 
 @dataclass
 class _Game:
-    search: MCTS
+    search: TreeSearch
     resign_disabled: bool
     planes: list[np.ndarray] = field(default_factory=list)
     policies: list[np.ndarray] = field(default_factory=list)
@@ -99,7 +103,7 @@ def play_games(
     def new_game() -> _Game:
         seed = int(rng.integers(2**63))
         disabled = bool(rng.random() < selfplay.resign_check_fraction)
-        return _Game(MCTS(game, evaluator, mcts, seed, start), disabled)
+        return _Game(make_search(game, evaluator, mcts, seed, start), disabled)
 
     while started < games or active:
         while started < games and len(active) < selfplay.parallel_games:
@@ -126,7 +130,7 @@ def _move(
     search = g.search
     state, player = search.root.state, search.root.player
     g.planes.append(game.planes(state))
-    g.policies.append(search.policy(1.0))
+    g.policies.append(search.policy_target())
     g.root_values.append(search.root_value())
     g.players.append(player)
     if cfg.resign_threshold is not None and wants_to_resign(search, cfg.resign_threshold):
@@ -135,8 +139,7 @@ def _move(
             return as_returns(player, -1.0), player
         if g.would_have_resigned is None:
             g.would_have_resigned = player
-    temperature = 1.0 if len(g.moves) < cfg.temperature_moves else 0.0
-    action = search.select_action(temperature)
+    action = search.self_play_action(explore=len(g.moves) < cfg.temperature_moves)
     g.moves.append(action)
     search.advance(action)
     if search.root.terminal is not None:
@@ -144,7 +147,7 @@ def _move(
     return None
 
 
-def wants_to_resign(search: MCTS, threshold: float) -> bool:
+def wants_to_resign(search: TreeSearch, threshold: float) -> bool:
     """Both the root value and its best child's value are below ``threshold``."""
     return search.root_value() < threshold and search.best_child_value() < threshold
 
