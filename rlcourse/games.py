@@ -76,6 +76,20 @@ class Resignable(Protocol):
         ...
 
 
+@runtime_checkable
+class AreaScored(Protocol):
+    """A board game scored by area (Go): who owns each point at the end, and the margin."""
+
+    def area_ownership(self, state: Any) -> np.ndarray:
+        """[H, W] float32: +1 where player 0 owns the point, -1 where player 1 does, 0 for a
+        neutral point, as the game's own scoring counts it."""
+        ...
+
+    def score_margin(self, state: Any) -> float:
+        """Player 0's area minus player 1's, komi included [points]."""
+        ...
+
+
 class Example(NamedTuple):
     """A position of a recorded game: the state before the move, the move, and the game's
     outcome for the mover (+1, -1, 0)."""

@@ -66,8 +66,10 @@ class AlphaZeroAgent:
         (or a sampled) legal move, without search: the observation does not hold the state."""
         if isinstance(obs, (dict, np.ndarray)):
             return self._network_move(obs, info, deterministic)
-        search = make_search(self.game, NeuralEvaluator(self.game, self.net), self.config.mcts,
-                             self.rng, obs)  # fmt: skip
+        mcts = self.config.mcts
+        evaluator = NeuralEvaluator(self.game, self.net, score_utility=mcts.score_utility,
+                                    score_scale=mcts.score_scale)  # fmt: skip
+        search = make_search(self.game, evaluator, mcts, self.rng, obs)
         search.search()
         return search.select_action(0.0 if deterministic else 1.0)
 

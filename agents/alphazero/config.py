@@ -57,6 +57,22 @@ class MCTSConfig(FrozenModel):
         description="gumbel: completed Q mapped to [0, 1] from the value range [-1, 1] (bounds), "
         "or by the min and max of each node's completed values (minmax, as mctx)",
     )
+    forced_playouts_k: NonNegativeFloat = Field(
+        default=0.0,
+        description="puct: with root noise, a root child with fewer than sqrt(k P N) visits is "
+        "chosen first, and the policy target takes those forced visits back (KataGo: 2; 0: off)",
+    )
+    score_utility: NonNegativeFloat = Field(
+        default=0.0,
+        description="weight w of the score head in the searched value: clip(value + w * "
+        "tanh(score margin / score_scale), -1, 1) (KataGo's score utility; 0: off; needs "
+        "network.score_head)",
+    )
+    score_scale: PositiveFloat = Field(
+        default=0.2,
+        description="the margin, as a share of the board area, at which the score utility is "
+        "tanh(1) of w",
+    )
 
 
 class SelfPlayConfig(FrozenModel):
@@ -75,6 +91,17 @@ class SelfPlayConfig(FrozenModel):
     parallel_games: PositiveInt = Field(
         default=8, description="games sharing one batched evaluation"
     )
+    full_search_probability: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        default=1.0,
+        description="playout cap randomisation: share of moves searched in full (root noise, "
+        "policy target trained on); the others get fast_simulations without noise and only "
+        "their value targets are trained on (KataGo: 0.25; 1: off)",
+    )
+    fast_simulations: PositiveInt | None = Field(
+        default=None,
+        description="simulations of a fast search (null: a quarter of mcts.simulations, at "
+        "least 1)",
+    )
 
 
 class NetworkConfig(FrozenModel):
@@ -88,6 +115,14 @@ class NetworkConfig(FrozenModel):
     )
     value_hidden: PositiveInt = Field(
         default=64, description="width of the value head's hidden layer"
+    )
+    ownership_head: bool = Field(
+        default=False,
+        description="go: an auxiliary head predicting the final area ownership of every point",
+    )
+    score_head: bool = Field(
+        default=False,
+        description="go: an auxiliary head predicting the final score margin / board area",
     )
 
 
@@ -105,6 +140,16 @@ class LearnerConfig(FrozenModel):
     value_q_weight: Probability = Field(
         default=0.0,
         description="weight of the root value in the value target (0: the outcome alone)",
+    )
+    ownership_weight: NonNegativeFloat = Field(
+        default=1.5,
+        description="weight of the ownership loss (mean binary cross-entropy over the points; "
+        "KataGo's 1.5 / area on the sum); used with network.ownership_head",
+    )
+    score_weight: NonNegativeFloat = Field(
+        default=1.0,
+        description="weight of the score loss (Huber, delta 1, on margin / board area); used "
+        "with network.score_head",
     )
 
 
@@ -206,4 +251,26 @@ class AlphaZeroConfig(AgentConfig):
     def _pretrain_on_go(self) -> AlphaZeroConfig:
         if self.pretrain is not None and self.game.name != "go":
             raise ValueError(f"pretrain reads Go records (SGF); game.name is {self.game.name!r}")
+        return self
+
+    @model_validator(mode="after")
+    def _katago_options_fit(self) -> AlphaZeroConfig:
+        net, mcts, selfplay = self.network, self.mcts, self.selfplay
+        heads = [h for h in ("ownership_head", "score_head") if getattr(net, h)]
+        if heads and self.game.name != "go":
+            raise ValueError(
+                f"network.{heads[0]} needs a game scored by area (go); game.name is "
+                f"{self.game.name!r}"
+            )
+        if mcts.score_utility and not net.score_head:
+            raise ValueError("mcts.score_utility needs network.score_head: true")
+        if mcts.forced_playouts_k and mcts.root != "puct":
+            raise ValueError("mcts.forced_playouts_k applies to the puct root; mcts.root is "
+                             f"{mcts.root!r}")  # fmt: skip
+        fast = selfplay.fast_simulations
+        if fast is not None and fast > mcts.simulations:
+            raise ValueError(
+                f"selfplay.fast_simulations ({fast}) must not exceed mcts.simulations "
+                f"({mcts.simulations})"
+            )
         return self

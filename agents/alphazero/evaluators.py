@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from agents.alphazero.network import PolicyValueNet
 from rlcourse.games import FastPlayouts, Game
 
 Playout = Callable[[Any, int], tuple[float, float]]  # (state, seed) -> (player 0, player 1) returns
@@ -64,15 +65,34 @@ class RolloutEvaluator:
 
 class NeuralEvaluator:
     """Priors and values from a policy-value network ``net(planes [B, C, H, W]) -> (logits
-    [B, num_actions], values [B])``, one forward pass per call; illegal actions get no prior."""
+    [B, num_actions], values [B])``, one forward pass per call; illegal actions get no prior.
+
+    With ``score_utility`` w > 0 (KataGo's score utility; the net needs a score head,
+    :meth:`agents.alphazero.network.PolicyValueNet.predict`) a value becomes ``clip(value + w *
+    tanh(score / score_scale), -1, 1)``, the score being the predicted margin / board area, so
+    that a search prefers the larger win. Terminal positions keep their exact returns.
+    """
 
     def __init__(
-        self, game: Game, net: torch.nn.Module, device: str | torch.device | None = None
+        self,
+        game: Game,
+        net: torch.nn.Module,
+        device: str | torch.device | None = None,
+        score_utility: float = 0.0,
+        score_scale: float = 0.2,
     ) -> None:
         """``device``: where the planes go; by default the device of the net's parameters."""
         if device is None:
             device = next(net.parameters()).device
+        self.scored: PolicyValueNet | None = None  # the net, when its score enters the values
+        if score_utility:
+            if not isinstance(net, PolicyValueNet) or net.score is None:
+                raise ValueError("score_utility needs a network with a score head (score_head)")
+            self.scored = net
+        if score_scale <= 0:
+            raise ValueError(f"score_scale must be positive, got {score_scale}")
         self.game, self.net, self.device = game, net, torch.device(device)
+        self.score_utility, self.score_scale = score_utility, score_scale
 
     def evaluate(self, states: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
         game = self.game
@@ -81,7 +101,14 @@ class NeuralEvaluator:
         if self.net.training:  # BatchNorm must use its running statistics in search
             self.net.eval()
         with torch.inference_mode():
-            logits, values = self.net(torch.from_numpy(planes).to(self.device))
+            x = torch.from_numpy(planes).to(self.device)
+            if self.scored is not None:
+                logits, values, _, score = self.scored.predict(x)
+                assert score is not None  # a score head, checked when built
+                utility = self.score_utility * torch.tanh(score / self.score_scale)
+                values = (values + utility).clamp(-1.0, 1.0)
+            else:
+                logits, values = self.net(x)
             logits = logits.masked_fill(~torch.from_numpy(legal).to(self.device), -torch.inf)
             priors = torch.softmax(logits, dim=-1)
         return priors.cpu().numpy(), values.cpu().numpy()

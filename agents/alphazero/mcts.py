@@ -15,7 +15,10 @@ collection for that call. Statistics of a node's children live in NumPy arrays a
 selection is a handful of vector operations.
 
 Root Dirichlet noise (self-play) mixes ``Dir(dirichlet_total / legal moves)`` into the root
-priors only; :meth:`MCTS.advance` keeps the subtree of the move played (tree reuse).
+priors only; :meth:`MCTS.advance` keeps the subtree of the move played (tree reuse). With
+``forced_playouts_k`` (KataGo, Wu 2019) a noised root first gives each child
+``sqrt(k P N)`` visits (:func:`forced_visits`), and the policy target takes them back
+(:func:`pruned_visits`).
 
 :class:`TreeSearch` holds what every search shares (nodes, virtual loss, backup, expansion,
 batched collection); :class:`MCTS` adds PUCT and the root noise, and
@@ -95,6 +98,29 @@ Path = list[tuple[Node, int]]  # (node, child index) from the root down
 def puct_scores(node: Node) -> np.ndarray:
     """Q + U of every child of an expanded node (``c_prior`` = c_puct * prior)."""
     return node.q + node.c_prior * (math.sqrt(node.visits) / (1.0 + node.n))
+
+
+def forced_visits(prior: np.ndarray, n: np.ndarray, k: float) -> np.ndarray:
+    """[A]: ``sqrt(k P(c) sum_b N(b))``, the visits KataGo's forced playouts give each child of
+    a noised root (Wu 2019, section 3.1) with priors ``prior`` and visits ``n``."""
+    return np.sqrt(k * np.asarray(prior, dtype=np.float64) * np.sum(n))
+
+
+def pruned_visits(node: Node, k: float) -> np.ndarray:
+    """[A]: the expanded root's child visits with its forced playouts taken back (policy target
+    pruning, Wu 2019, section 3.1). The most visited child c* keeps its visits; every other
+    child loses up to :func:`forced_visits` as long as its PUCT score stays below c*'s, and a
+    child left with 1 visit or fewer drops to 0."""
+    n = np.asarray(node.n, dtype=np.float64)
+    best = int(n.argmax())
+    explore = node.c_prior * math.sqrt(node.visits)  # PUCT's U is explore / (1 + n)
+    gap = node.q[best] + explore[best] / (1.0 + n[best]) - node.q
+    # the visits at which a child's U closes the gap to c*'s score: fewer would overtake c*
+    floor = np.divide(explore, gap, out=np.full_like(n, np.inf), where=gap > 0) - 1.0
+    pruned = np.minimum(n, np.maximum(n - forced_visits(node.prior, n, k), floor))
+    pruned[pruned <= 1.0] = 0.0
+    pruned[best] = n[best]
+    return pruned
 
 
 def visit_policy(counts: np.ndarray, temperature: float) -> np.ndarray:
@@ -301,15 +327,27 @@ class MCTS(TreeSearch):
         return int(self.rng.choice(len(probs), p=probs))
 
     def policy_target(self) -> np.ndarray:
-        """The root's visit distribution at temperature 1."""
-        return self.policy(1.0)
+        """The root's visit distribution at temperature 1; with forced playouts at a noised
+        root, of the :func:`pruned_visits`."""
+        k, root = self.config.forced_playouts_k, self.root
+        if not (k and root.noised):
+            return self.policy(1.0)
+        counts = np.zeros(self.game.num_actions)
+        counts[root.actions] = pruned_visits(root, k)
+        return visit_policy(counts, 1.0)
 
     def self_play_action(self, explore: bool) -> int:
         """Drawn from the visits (``explore``) or the most visited."""
         return self.select_action(1.0 if explore else 0.0)
 
     def _select(self, node: Node) -> int:
-        return int(puct_scores(node).argmax())
+        scores = puct_scores(node)
+        k = self.config.forced_playouts_k
+        if k and self.noise and node is self.root:
+            short = node.n < forced_visits(node.prior, node.n, k)
+            if short.any():  # forced playouts: the best-scored child still short of its due
+                return int(np.where(short, scores, -np.inf).argmax())
+        return int(scores.argmax())
 
     def add_root_noise(self) -> None:
         """Mix Dirichlet(dirichlet_total / legal moves) noise into the expanded root's priors."""
@@ -329,10 +367,13 @@ class MCTS(TreeSearch):
 
 
 def search_together(
-    searches: Sequence[TreeSearch], simulations: int | None = None, noise: bool = False
+    searches: Sequence[TreeSearch],
+    simulations: int | Sequence[int] | None = None,
+    noise: bool | Sequence[bool] = False,
 ) -> None:
-    """Run ``simulations`` new simulations (default: the first search's config) in every tree,
-    evaluating the leaves of all trees in one call of their shared evaluator per round."""
+    """Run new simulations in every tree, evaluating the leaves of all trees in one call of
+    their shared evaluator per round. ``simulations`` and ``noise`` (root noise) are one value
+    for every tree or one per tree; ``simulations`` defaults to the first search's config."""
     if not searches:
         return
     evaluator = searches[0].evaluator
@@ -341,11 +382,19 @@ def search_together(
     for s in searches:
         if s.root.terminal is not None:
             raise ValueError(f"cannot search from a terminal state: {s.root.state!r}")
-    todo = [searches[0].config.simulations if simulations is None else simulations] * len(searches)
-    if todo[0] < 1:
-        raise ValueError(f"simulations must be at least 1, got {todo[0]}")
-    for s in searches:
-        s._begin(todo[0], noise)
+    if simulations is None:
+        simulations = searches[0].config.simulations
+    todo = list(simulations) if isinstance(simulations, Sequence) else [simulations] * len(searches)
+    noises = list(noise) if isinstance(noise, Sequence) else [noise] * len(searches)
+    if len(todo) != len(searches) or len(noises) != len(searches):
+        raise ValueError(
+            f"{len(searches)} searches need as many simulations and noise flags, got "
+            f"{len(todo)} and {len(noises)}"
+        )
+    if min(todo) < 1:
+        raise ValueError(f"simulations must be at least 1, got {min(todo)}")
+    for s, count, noised in zip(searches, todo, noises, strict=True):
+        s._begin(count, noised)
     while any(todo):
         batch: list[tuple[TreeSearch, Path, Node]] = []
         for k, s in enumerate(searches):

@@ -1,12 +1,22 @@
-"""The AlphaZero policy-value network: a residual tower with a policy head and a value head.
+"""The AlphaZero policy-value network: a residual tower with a policy head and a value head,
+and optionally KataGo's auxiliary ownership and score heads (Wu 2019).
 
 Heads as in Silver et al. (2017), with 2 and 1 channels by default: policy ``conv 1x1
 (policy_channels) -> BN -> ReLU -> linear`` to one logit per action (board points, then pass
 where the game has one); value ``conv 1x1 (value_channels) -> BN -> ReLU -> linear -> ReLU ->
 linear -> tanh`` to a value in [-1, 1] for the player to move.
+
+Auxiliary heads (``network.ownership_head``, ``network.score_head``), trained by the learner
+and never used to act: ownership ``conv 1x1 (1 channel)``, one logit ``x`` per point, ``tanh(x)``
+the predicted final ownership for the player to move (+1 theirs, -1 the opponent's); score like
+the value head without the tanh, the final margin for the player to move divided by the board
+area. ``forward`` gives policy and value only, so search and play see the usual pair;
+:meth:`PolicyValueNet.predict` gives every head.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -26,8 +36,18 @@ def _conv_head(filters: int, channels: int) -> nn.Sequential:
     )  # fmt: skip
 
 
+class Prediction(NamedTuple):
+    """Every head's output for a batch of planes, each for the player to move."""
+
+    logits: torch.Tensor  # [B, num_actions] policy logits
+    values: torch.Tensor  # [B] in [-1, 1]
+    ownership_logits: torch.Tensor | None  # [B, H * W]: tanh gives the ownership (no head: None)
+    score: torch.Tensor | None  # [B] final margin / board area (no head: None)
+
+
 class PolicyValueNet(nn.Module):
-    """planes [B, C, N, N] -> (policy logits [B, num_actions], values [B] in [-1, 1])."""
+    """planes [B, C, N, N] -> (policy logits [B, num_actions], values [B] in [-1, 1]); with
+    the config's auxiliary heads, :meth:`predict` adds ownership and score."""
 
     def __init__(
         self,
@@ -49,15 +69,41 @@ class PolicyValueNet(nn.Module):
             _conv_head(cfg.filters, cfg.value_channels),
             ValueHead(cfg.value_channels * points, hidden=(cfg.value_hidden,)),
         )
+        # registered after the others, so a seed draws the same policy and value weights
+        self.ownership = (
+            nn.Sequential(nn.Conv2d(cfg.filters, 1, 1), nn.Flatten()) if cfg.ownership_head
+            else None
+        )  # fmt: skip
+        self.score = (
+            nn.Sequential(
+                _conv_head(cfg.filters, cfg.value_channels),
+                ValueHead(cfg.value_channels * points, hidden=(cfg.value_hidden,)),
+            )
+            if cfg.score_head
+            else None
+        )
 
     def forward(self, planes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features = self._features(planes)
+        return self.policy(features), torch.tanh(self.value(features))
+
+    def predict(self, planes: torch.Tensor) -> Prediction:
+        """Policy, value and the auxiliary heads (None where the network has none)."""
+        features = self._features(planes)
+        return Prediction(
+            self.policy(features),
+            torch.tanh(self.value(features)),
+            None if self.ownership is None else self.ownership(features),
+            None if self.score is None else self.score(features),
+        )
+
+    def _features(self, planes: torch.Tensor) -> torch.Tensor:
         if tuple(planes.shape[1:]) != self.planes_shape:
             raise ValueError(
                 f"planes must have shape [B, {', '.join(map(str, self.planes_shape))}], "
                 f"got {list(planes.shape)}"
             )
-        features = self.tower(planes)
-        return self.policy(features), torch.tanh(self.value(features))
+        return self.tower(planes)
 
 
 def net_for(config: AlphaZeroConfig, seed: int = 0) -> PolicyValueNet:

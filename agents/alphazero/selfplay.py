@@ -10,6 +10,17 @@ A side resigns when both the root value and its best child's value fall below
 ``resign_threshold`` (the position is still recorded, with move ``RESIGN``); a
 ``resign_check_fraction`` of games never resigns but notes who would have, so that the
 false-resignation rate can be measured.
+
+Playout cap randomisation (KataGo, Wu 2019; ``selfplay.full_search_probability`` below 1):
+each move draws, on its game's generator, whether it is a full search (root noise, the
+configured simulations, its policy target trained on: ``policy_weights`` 1) or a fast one
+(``fast_simulations``, no noise, the move still played, its policy target left out of the
+policy loss: weight 0; its value target still counts).
+
+A game that scores by area (:class:`rlcourse.games.AreaScored`, Go) and ends on the board (not
+by resignation) also records its final ownership and margin for player 0, from which
+:meth:`GameRecord.ownership_targets` and :meth:`GameRecord.score_targets` give each position's
+auxiliary targets seen by its mover.
 """
 
 from __future__ import annotations
@@ -23,7 +34,7 @@ import numpy as np
 from agents.alphazero.config import MCTSConfig, SelfPlayConfig
 from agents.alphazero.gumbel import make_search
 from agents.alphazero.mcts import Evaluator, Game, TreeSearch, as_returns, search_together
-from rlcourse.games import RESIGN  # also the move recorded for a resignation
+from rlcourse.games import RESIGN, AreaScored  # RESIGN: also the move recorded for one
 
 
 class GameRecord(NamedTuple):
@@ -38,11 +49,34 @@ class GameRecord(NamedTuple):
     resigned: int | None  # the player who resigned, if any
     resign_disabled: bool  # played out with resignation off
     would_have_resigned: int | None  # in such a game, the first player whose values fell low
+    policy_weights: np.ndarray | None = None  # [T] float32: 1 full search, 0 fast (None: all 1)
+    ownership: np.ndarray | None = None  # [H * W] float32 final area ownership, +1 player 0's
+    score: float | None = None  # player 0's final margin, komi included [points]
+    # (ownership and score are None for a resigned game or a game not scored by area)
 
     @property
     def outcomes(self) -> np.ndarray:
         """[T] float32: the final outcome for each position's mover."""
         return np.asarray(self.returns, dtype=np.float32)[self.players]
+
+    @property
+    def mover_signs(self) -> np.ndarray:
+        """[T] float32: +1 where player 0 moves, -1 where player 1 does."""
+        return np.where(self.players == 0, 1.0, -1.0).astype(np.float32)
+
+    def ownership_targets(self) -> np.ndarray:
+        """[T, H * W] float32: the final ownership seen by each position's mover (+1: the
+        mover's point); raises when the game has no ownership recorded."""
+        if self.ownership is None:
+            raise ValueError("this game has no final ownership (resigned or not scored by area)")
+        return self.mover_signs[:, None] * self.ownership[None, :]
+
+    def score_targets(self) -> np.ndarray:
+        """[T] float32: the final margin for each position's mover divided by the board area
+        (the ownership's size); raises when the game has no score recorded."""
+        if self.score is None or self.ownership is None:
+            raise ValueError("this game has no final score (resigned or not scored by area)")
+        return (self.mover_signs * (self.score / self.ownership.size)).astype(np.float32)
 
     def value_targets(self, q_weight: float = 0.0) -> np.ndarray:
         """[T] float32: ``(1 - q_weight) * outcome + q_weight * root value`` per position."""
@@ -59,14 +93,22 @@ class GameRecord(NamedTuple):
 class _Game:
     search: TreeSearch
     resign_disabled: bool
+    rng: np.random.Generator  # draws full or fast searches
     planes: list[np.ndarray] = field(default_factory=list)
     policies: list[np.ndarray] = field(default_factory=list)
     root_values: list[float] = field(default_factory=list)
     players: list[int] = field(default_factory=list)
     moves: list[int] = field(default_factory=list)
+    policy_weights: list[float] = field(default_factory=list)
     would_have_resigned: int | None = None
+    full_search: bool = True  # of the move being searched
 
-    def record(self, returns: tuple[float, float], resigned: int | None) -> GameRecord:
+    def record(self, game: Game, returns: tuple[float, float], resigned: int | None) -> GameRecord:
+        ownership, score = None, None
+        final = self.search.root.state
+        if resigned is None and isinstance(game, AreaScored):
+            ownership = game.area_ownership(final).astype(np.float32).ravel()
+            score = float(game.score_margin(final))
         return GameRecord(
             np.stack(self.planes).astype(np.float32),
             np.stack(self.policies).astype(np.float32),
@@ -77,7 +119,16 @@ class _Game:
             resigned,
             self.resign_disabled,
             self.would_have_resigned,
+            np.asarray(self.policy_weights, dtype=np.float32),
+            ownership,
+            score,
         )
+
+
+def search_budget(selfplay: SelfPlayConfig, mcts: MCTSConfig) -> tuple[float, int, int]:
+    """(probability of a full search, its simulations, a fast search's simulations)."""
+    fast = selfplay.fast_simulations or max(1, mcts.simulations // 4)
+    return selfplay.full_search_probability, mcts.simulations, fast
 
 
 def play_games(
@@ -100,23 +151,29 @@ def play_games(
     active: list[_Game] = []
     started = 0
 
+    full_probability, full, fast = search_budget(selfplay, mcts)
+
     def new_game() -> _Game:
         seed = int(rng.integers(2**63))
         disabled = bool(rng.random() < selfplay.resign_check_fraction)
-        return _Game(make_search(game, evaluator, mcts, seed, start), disabled)
+        search = make_search(game, evaluator, mcts, seed, start)
+        return _Game(search, disabled, np.random.default_rng([seed, 1]))
 
     while started < games or active:
         while started < games and len(active) < selfplay.parallel_games:
             active.append(new_game())
             started += 1
-        search_together([g.search for g in active], noise=True)
+        for g in active:  # playout cap randomisation (off at probability 1: nothing drawn)
+            g.full_search = full_probability == 1.0 or bool(g.rng.random() < full_probability)
+        budgets = [full if g.full_search else fast for g in active]
+        search_together([g.search for g in active], budgets, [g.full_search for g in active])
         still: list[_Game] = []
         for g in active:
             outcome = _move(game, g, selfplay)
             if outcome is None:
                 still.append(g)
             else:
-                records.append(g.record(*outcome))
+                records.append(g.record(game, *outcome))
                 if on_record is not None:
                     on_record(records[-1])
         active = still
@@ -133,6 +190,7 @@ def _move(
     g.policies.append(search.policy_target())
     g.root_values.append(search.root_value())
     g.players.append(player)
+    g.policy_weights.append(1.0 if g.full_search else 0.0)
     if cfg.resign_threshold is not None and wants_to_resign(search, cfg.resign_threshold):
         if not g.resign_disabled:
             g.moves.append(RESIGN)
@@ -154,8 +212,8 @@ def wants_to_resign(search: TreeSearch, threshold: float) -> bool:
 
 def outcome_stats(records: Sequence[GameRecord]) -> dict[str, float]:
     """Scalars to log: games, mean positions per game, player 0's score (draws half),
-    resignation rate, and the false-resignation rate among games played out with resignation
-    off."""
+    resignation rate, the false-resignation rate among games played out with resignation
+    off, and the share of positions searched in full."""
     if not records:
         raise ValueError("no game records to summarise")
     checked = [r for r in records if r.resign_disabled and r.would_have_resigned is not None]
@@ -167,4 +225,7 @@ def outcome_stats(records: Sequence[GameRecord]) -> dict[str, float]:
     }
     if checked:
         stats["false_resignation"] = float(np.mean([r.false_resignation for r in checked]))
+    weights = [r.policy_weights for r in records if r.policy_weights is not None]
+    if weights:
+        stats["full_searches"] = float(np.concatenate(weights).mean())
     return stats

@@ -241,7 +241,9 @@ class SelfPlayWorker:
         self.game = make_game(config.game)
         device = torch_device(config)
         self.net = net_for(config).to(device)
-        self.evaluator = NeuralEvaluator(self.game, self.net)
+        mcts = config.mcts
+        self.evaluator = NeuralEvaluator(self.game, self.net, score_utility=mcts.score_utility,
+                                         score_scale=mcts.score_scale)  # fmt: skip
         self.version = -1
 
     def where(self) -> Whereabouts:

@@ -1,6 +1,7 @@
 """`GoGame`: the small two-player game protocol (:class:`rlcourse.games.Game`) that MCTS and
-AlphaZero search through, with Go's capabilities: C playouts, resignation, SGF records and GNU Go
-as an outside engine. ``import envs.go`` registers it as the game ``go``.
+AlphaZero search through, with Go's capabilities: C playouts, final area ownership and margin,
+resignation, SGF records and GNU Go as an outside engine. ``import envs.go`` registers it as the
+game ``go``.
 
 States are :class:`GoState` values; actions are move indices (``N * N`` is pass). Player 0 is
 black and player 1 white.
@@ -55,7 +56,8 @@ def transform_move(move: int, k: int, size: int) -> int:
 class GoGame:
     """Go as the search protocol: initial state, legal actions, apply, terminal, returns,
     planes from the mover's point of view, the 8 board symmetries and the ply; and as
-    :class:`rlcourse.games.FastPlayouts`, ``Resignable``, ``GameRecords`` and ``OutsideEngine``.
+    :class:`rlcourse.games.FastPlayouts`, ``AreaScored``, ``Resignable``, ``GameRecords`` and
+    ``OutsideEngine``.
 
     ``history``: past positions in the planes (``5 + 2 * history`` planes, see
     :meth:`GoState.planes`).
@@ -142,6 +144,15 @@ class GoGame:
         if winner == EMPTY:
             return (0.0, 0.0)
         return (1.0, -1.0) if winner == BLACK else (-1.0, 1.0)
+
+    def area_ownership(self, state: GoState) -> np.ndarray:
+        """[N, N] float32 Tromp-Taylor ownership, the one :meth:`GoState.score` counts: +1
+        black's stones and territory, -1 white's, 0 neutral (every stone counts as alive)."""
+        return state.ownership().astype(np.float32)
+
+    def score_margin(self, state: GoState) -> float:
+        """Black's area minus white's, minus komi [points]."""
+        return float(state.score())
 
     def resign(self, state: GoState) -> GoState:
         return state.resign()
