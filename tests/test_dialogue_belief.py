@@ -218,7 +218,7 @@ def test_belief_vector_layout():
     ])  # fmt: skip
     vector = b.vector()
     assert vector.dtype == np.float32 and vector.shape == (belief_size(ONTOLOGY),)
-    assert belief_size(ONTOLOGY) == 124  # the number the env docstring states
+    assert belief_size(ONTOLOGY) == 125  # the number the env docstring states
     view = split_belief(vector, ONTOLOGY)
     zone = view.slots[ONTOLOGY.slot_index["zone"]]
     # top: rear 0.8 * 0.6 = 0.48 vs driver side 0.4: (top, second, dont_care, confirmed, asked,
@@ -226,6 +226,7 @@ def test_belief_vector_layout():
     assert zone == pytest.approx([0.48, 0.4, 0, 0, 1 / 3, 1, 0.8, 0.4])
     assert view.intents[ONTOLOGY.intent_index["set_climate"]] == pytest.approx([0.9, 0])
     assert view.turn == pytest.approx(1 / 20)
+    assert view.quality == pytest.approx((0.9 + 0.8 + 0.4) / 3)  # the three acts' confidences
     assert np.flatnonzero(view.user_acts).tolist() == [
         UserActType.INFORM_INTENT,
         UserActType.INFORM,

@@ -145,3 +145,17 @@ def test_chat_and_bench_load_a_trained_checkpoint(tmp_path):
     assert bench(["--episodes", "5", "--checkpoint", str(run_dir), "--json", str(out)]) == 0
     case = json.loads(out.read_text())["return@agenda@15%"]
     assert set(case) >= {"ours", "rules (tuned)", "ratio", "target", "met"}
+
+
+def test_rule_tuning_scores_every_valid_combination_and_names_the_best(tmp_path, capsys):
+    module = script("tune_dialogue_rules")
+    grid = module.candidates()
+    assert all(c["offer_above"] <= c["confirm_below"] for c in grid)
+    assert len(grid) == 7 * 5 * 3  # every offer_above of the grid is below every confirm_below
+    out = tmp_path / "tune.json"
+    assert module.main(["--episodes", "3", "--error", "0.3", "--json", str(out)]) == 0
+    record = json.loads(out.read_text())
+    returns = [s["return"] for s in record["scores"]]
+    assert len(returns) == len(grid) and returns == sorted(returns, reverse=True)
+    best = {k: record["scores"][0][k] for k in module.GRID}
+    assert f"best: {best}" in capsys.readouterr().out

@@ -27,6 +27,9 @@ SLOT_FEATURES = (
 INTENT_FEATURES = ("score", "executed")
 MAX_ASKED = 3  # the `asked` feature is (times asked) / MAX_ASKED, clipped to 1
 BELIEVED = 0.5  # an intent scored at least this is taken as what the driver wants
+# the acts the front end can get wrong: their best hypotheses' confidences tell how noisy it is
+MISHEARD_ACTS = frozenset((UserActType.INFORM, UserActType.DONT_CARE, UserActType.INFORM_INTENT,
+                           UserActType.AFFIRM, UserActType.NEGATE))  # fmt: skip
 
 
 class BeliefView(NamedTuple):
@@ -35,6 +38,7 @@ class BeliefView(NamedTuple):
     slots: np.ndarray  # [S, len(SLOT_FEATURES)]
     intents: np.ndarray  # [I, len(INTENT_FEATURES)]
     turn: float  # turns taken / patience
+    quality: float  # mean confidence of the best hypotheses heard so far (1 before any)
     user_acts: np.ndarray  # [len(UserActType)] confidence of each act type last heard (or 0)
     system_act: np.ndarray  # [len(SystemActType)] one-hot of the last system act type
 
@@ -43,7 +47,7 @@ def belief_size(ontology: Ontology) -> int:
     return (
         ontology.n_slots * len(SLOT_FEATURES)
         + ontology.n_intents * len(INTENT_FEATURES)
-        + 1
+        + 2
         + len(UserActType)
         + len(SystemActType)
     )
@@ -59,12 +63,13 @@ def split_belief(vector: np.ndarray, ontology: Ontology) -> BeliefView:
         )
     s = ontology.n_slots * len(SLOT_FEATURES)
     i = s + ontology.n_intents * len(INTENT_FEATURES)
-    u = i + 1 + len(UserActType)
+    u = i + 2 + len(UserActType)
     return BeliefView(
         slots=vector[:s].reshape(ontology.n_slots, len(SLOT_FEATURES)),
         intents=vector[s:i].reshape(ontology.n_intents, len(INTENT_FEATURES)),
         turn=float(vector[i]),
-        user_acts=vector[i + 1 : u],
+        quality=float(vector[i + 1]),
+        user_acts=vector[i + 2 : u],
         system_act=vector[u:],
     )
 
@@ -83,6 +88,7 @@ class BeliefState:
     executed: set[str] = field(default_factory=set)
     asked: dict[str, int] = field(default_factory=dict)
     turn: int = 0
+    heard_confidences: list[float] = field(default_factory=list)  # best, of misheard-able acts
     last_system: SystemAct | None = None
     last_heard: list[HeardAct] = field(default_factory=list)
 
@@ -148,6 +154,8 @@ class BeliefState:
         act's n-best list at once."""
         self.last_heard = list(heard)
         for h in heard:
+            if h.said.type in MISHEARD_ACTS:
+                self.heard_confidences.append(h.confidence)
             n_best = h.n_best
             intents = {a.intent: c for a, c in n_best if a.type == UserActType.INFORM_INTENT}
             if intents:
@@ -224,6 +232,7 @@ class BeliefState:
         for i, intent in enumerate(o.intents):
             features += [float(self.intent_scores[i]), float(intent.name in self.executed)]
         features.append(min(self.turn / self.patience, 1.0))
+        features.append(float(np.mean(self.heard_confidences)) if self.heard_confidences else 1.0)
         user = [0.0] * len(UserActType)
         for h in self.last_heard:
             for act, c in h.n_best:

@@ -73,13 +73,15 @@ class InCarDialogueEnv(gym.Env):
     :meth:`BeliefState.action_mask`); masked acts are still carried out, but waste a turn.
 
     ## Observation Space
-    - ``"belief"``: ``Box(0, 1, (D,), float32)``, D = 124 with the default ontology: per slot
+    - ``"belief"``: ``Box(0, 1, (D,), float32)``, D = 125 with the default ontology: per slot
       the best and second-best hypothesis scores, whether the best is "don't care", whether it
       was confirmed, how often it was asked about [/3, clipped], whether the last act was about
       it, and the confidences heard about it in the last turn (its best hypothesis's and the sum
       of its others' in the n-best lists); per intent its score and whether it was executed; the
-      turn count [/the most patience a driver can have]; the confidence of each user act type
-      just heard (0 if not heard); a one-hot of the last system act type.
+      turn count [/the most patience a driver can have]; the mean confidence of the best
+      hypotheses heard so far (1 before any: how noisy the channel is in this dialogue); the
+      confidence of each user act type just heard (0 if not heard); a one-hot of the last
+      system act type.
       :func:`~envs.dialogue.belief.split_belief` names the parts.
     - ``"text"``: ``Box(0, V - 1, (text_length,), int64)``: token ids of
       ``<sys> system utterance <usr> recognised user utterance``, where each act the driver said
