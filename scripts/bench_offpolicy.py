@@ -62,7 +62,7 @@ RATIO_NOTE = (
 
 def sb3_arguments(config: Any) -> dict[str, Any]:
     """SB3 keyword arguments equal to one of our DDPG, TD3 or SAC config sections."""
-    from stable_baselines3.common.noise import NormalActionNoise
+    from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
 
     mlp = config.network.mlp
     if mlp.activation != "relu" or mlp.norm is not None or config.n_step != 1:
@@ -83,7 +83,13 @@ def sb3_arguments(config: Any) -> dict[str, Any]:
         kwargs["policy_kwargs"]["n_critics"] = config.n_critics
         return kwargs | {"ent_coef": alpha, "target_entropy": config.target_entropy}
     # SB3 adds the noise to actions in [-1, 1], as we do; Pendulum has one action dimension
-    kwargs["action_noise"] = NormalActionNoise(np.zeros(1), np.full(1, config.exploration_noise))
+    sigma = np.full(1, config.exploration_noise)
+    if config.exploration == "ornstein_uhlenbeck":  # the same recursion, reset at episode ends
+        mean = np.full(1, config.ou_mu)
+        noise = OrnsteinUhlenbeckActionNoise(mean, sigma, theta=config.ou_theta, dt=config.ou_dt)
+    else:
+        noise = NormalActionNoise(np.zeros(1), sigma)
+    kwargs["action_noise"] = noise
     if config.name == "td3":
         kwargs["policy_kwargs"]["n_critics"] = config.n_critics
         return kwargs | {

@@ -16,6 +16,7 @@ from rlcourse.files import FileError
 from tests.run_dirs import crashed_run
 
 AGENTS = ("ddpg", "td3", "sac")
+OU = "ornstein_uhlenbeck"
 SMALL = {
     "network": {"mlp": {"hidden": [32, 32]}},
     "batch_size": 32,
@@ -24,14 +25,14 @@ SMALL = {
 }
 
 
-def config(runs_dir, name, env="Pendulum-v1", steps=300, **agent):
+def config(runs_dir, name, env="Pendulum-v1", steps=300, checkpoint_every=200, **agent):
     return parse_config(
         {
             "env": {"id": env},
             "agent": {"name": name, **SMALL, **agent},
             "train": {
                 "steps": steps,
-                "checkpoint_every": 200,
+                "checkpoint_every": checkpoint_every,
                 "eval_episodes": 2,
                 "runs_dir": str(runs_dir),
             },
@@ -92,9 +93,9 @@ def test_actions_stay_within_the_box_bounds(runs_dir, name):
         assert space.contains(result.agent.act(obs, deterministic=deterministic))
 
 
-@pytest.mark.parametrize("name", AGENTS)
-def test_resume_continues_exactly_with_the_replay(runs_dir, monkeypatch, name):
-    cfg = config(runs_dir, name, steps=300)
+def train_whole_and_resumed(cfg, monkeypatch):
+    """The agents of one uninterrupted run of `cfg` and of one stopped at its first checkpoint
+    and resumed; asserts that they hold the same weights and wrote the same evaluation."""
     whole = train(cfg, progress=False)
     first_dir, _ = crashed_run(cfg, monkeypatch)
     resumed = train(cfg, resume_dir=first_dir, progress=False)
@@ -104,6 +105,68 @@ def test_resume_continues_exactly_with_the_replay(runs_dir, monkeypatch, name):
     assert json.loads((first_dir / "eval.json").read_text()) == json.loads(
         (whole.run_dir / "eval.json").read_text()
     )
+    return whole.agent, resumed.agent
+
+
+@pytest.mark.parametrize("name", AGENTS)
+def test_resume_continues_exactly_with_the_replay(runs_dir, monkeypatch, name):
+    train_whole_and_resumed(config(runs_dir, name, steps=300), monkeypatch)
+
+
+def test_resume_continues_the_ornstein_uhlenbeck_process_exactly(runs_dir, monkeypatch):
+    # stopped at step 250, mid-episode (Pendulum's last 200 steps), so the process is not at rest
+    cfg = config(runs_dir, "ddpg", steps=300, checkpoint_every=250, exploration=OU)
+    whole, resumed = train_whole_and_resumed(cfg, monkeypatch)
+    assert whole.ou_noise.state.all()
+    assert np.array_equal(whole.ou_noise.state, resumed.ou_noise.state)
+
+
+def test_the_process_restarts_when_the_episode_ends(runs_dir):
+    agent = train(config(runs_dir, "td3", steps=200, exploration=OU), progress=False).agent
+    assert agent.ou_noise.state.shape == (1, 1)
+    assert not agent.ou_noise.state.any()  # Pendulum's episode ended at step 200
+
+
+def test_deterministic_acting_adds_no_noise_and_draws_nothing():
+    cfg = agent_schemas()["ddpg"](exploration=OU, exploration_noise=0.5, num_envs=3)
+    probe = gym.make("Pendulum-v1")
+    agent = REGISTRY["ddpg"](cfg, probe.observation_space, probe.action_space)
+    obs = np.array([0.3, -0.9, 1.5], np.float32)
+    rng_state = agent.rng.bit_generator.state
+    with torch.inference_mode():
+        policy = agent.actor.module(torch.as_tensor(obs[None])).numpy()[0]
+    assert np.array_equal(agent.act(obs, deterministic=True), agent.scale.to_env(policy))
+    assert agent.rng.bit_generator.state == rng_state
+    assert not agent.acting_ou_noise.state.any()
+    agent.act(obs, deterministic=False)  # act's own process, one row; the collector's is apart
+    assert agent.acting_ou_noise.state.all() and not agent.ou_noise.state.any()
+    assert agent.ou_noise.state.shape == (3, 1)
+
+
+def test_checkpoints_without_the_process_still_load(runs_dir):
+    gaussian = train(config(runs_dir, "ddpg", steps=150), progress=False).agent
+    old = {k: v for k, v in gaussian.state_dict().items() if k != "ou_noise"}
+    cfg = gaussian.config.model_copy(update={"exploration": OU})
+    agent = REGISTRY["ddpg"](cfg, gaussian.observation_space, gaussian.action_space, seed=3)
+    agent.load_state_dict(old)  # the process stays at rest
+    assert agent.env_steps == 150 and not agent.ou_noise.state.any()
+
+
+@pytest.mark.parametrize(
+    ("agent", "key"),
+    [
+        ({"exploration": "brownian"}, "exploration"),
+        ({"exploration": OU, "ou_theta": 0.0}, "ou_theta"),
+        ({"exploration": OU, "ou_dt": -0.01}, "ou_dt"),
+        ({"exploration": OU, "ou_mu": 1.5}, "ou_mu"),
+        ({"exploration": OU, "exploration_noise": -0.2}, "exploration_noise"),
+        ({"exploration": OU, "ou_theta": 150.0, "ou_dt": 0.01}, r"ou_theta \* ou_dt"),
+    ],
+)
+def test_bad_exploration_settings_are_refused_by_name(runs_dir, agent, key):
+    for name in ("ddpg", "td3"):
+        with pytest.raises(ConfigError, match=key):
+            config(runs_dir, name, **agent)
 
 
 @pytest.mark.parametrize("name", AGENTS)

@@ -27,10 +27,20 @@ def test_sb3_gets_our_networks_batch_and_schedule(algo):
     if algo == "sac":
         assert model.target_entropy == -1.0 and model.log_ent_coef is not None
     else:
+        assert type(model.action_noise).__name__ == "NormalActionNoise"
         assert model.action_noise._sigma[0] == config.exploration_noise
         # SB3's DDPG clips its target noise to 0: no smoothing, as ours
         delay, clip = (2, 0.5) if algo == "td3" else (1, 0.0)
         assert (model.policy_delay, model.target_noise_clip) == (delay, clip)
+
+
+def test_sb3_gets_our_ornstein_uhlenbeck_exploration():
+    config = load_experiment(CONFIGS / "ddpg_ou.yaml").agent
+    noise = sb3_arguments(config)["action_noise"]
+    assert type(noise).__name__ == "OrnsteinUhlenbeckActionNoise"
+    assert (noise._theta, noise._dt, noise._sigma[0], noise._mu[0]) == (
+        config.ou_theta, config.ou_dt, config.exploration_noise, config.ou_mu,
+    )  # fmt: skip
 
 
 def test_the_summary_compares_each_agent_with_sb3s_on_pendulums_target(tmp_path, capsys):

@@ -7,8 +7,8 @@ which calls its pure losses (`losses`). Actions are in [-1, 1] everywhere but at
 where `ActionScale` maps them to the Box's bounds. Each network's parameters sit in one flat
 tensor (`FlatParameters`): zeroing, a fused Adam step and a Polyak step are one operation each.
 A resumed run continues exactly: checkpoints hold every network, optimiser and random
-generator, the envs' state with their current observations, and the replay buffer (unless
-`save_replay: false`).
+generator, the envs' state with their current observations, any exploration process's state
+(DDPG's Ornstein-Uhlenbeck noise), and the replay buffer (unless `save_replay: false`).
 """
 
 from __future__ import annotations
@@ -119,6 +119,13 @@ class OffPolicyAgent:
         `deterministic`)."""
         raise NotImplementedError
 
+    def _exploring_actions(self, obs: torch.Tensor) -> np.ndarray:
+        """The collector's actions [num_envs, D] in [-1, 1], one row per env."""
+        return self._policy_actions(obs, deterministic=False)
+
+    def _episodes_ended(self, done: np.ndarray) -> None:
+        """Told which envs [num_envs] (bool) start a new episode with the next step."""
+
     def _update(self, batch: ReplayBatch) -> dict[str, torch.Tensor]:
         """One gradient step on `batch`; returns the losses to log."""
         raise NotImplementedError
@@ -144,7 +151,7 @@ class OffPolicyAgent:
         """[N, D] actions in [-1, 1]: uniform before `learning_starts`, then the policy's."""
         if self.env_steps < self.config.learning_starts:
             return self.rng.uniform(-1.0, 1.0, size=(len(obs), self.action_dim))
-        return self._policy_actions(torch.as_tensor(obs), deterministic=False)
+        return self._exploring_actions(torch.as_tensor(obs))
 
     # ------------------------------------------------------------------ learning
 
@@ -166,6 +173,7 @@ class OffPolicyAgent:
             obs, _ = envs.reset(seed=run.reset_seed)
             zeros = np.zeros(cfg.num_envs)
             self.collector = Collector(obs, zeros, zeros.astype(np.int64))
+            self._episodes_ended(np.ones(cfg.num_envs, dtype=bool))
         if self.buffer is None:  # fresh, or resumed from a checkpoint without the replay
             self.buffer = self._make_buffer(int(self.rng.integers(2**31)))
         while not run.finished:
@@ -198,6 +206,7 @@ class OffPolicyAgent:
         for i in np.flatnonzero(done):
             run.record_episode(float(c.returns[i]), int(c.lengths[i]))
             c.returns[i], c.lengths[i] = 0.0, 0
+        self._episodes_ended(done)
         c.obs = next_obs
         self.env_steps += self.config.num_envs
 

@@ -54,12 +54,40 @@ class OffPolicyConfig(AgentConfig):
 
 
 class DDPGConfig(OffPolicyConfig):
-    """DDPG (Lillicrap et al. 2016): one critic, a deterministic actor, Gaussian exploration."""
+    """DDPG (Lillicrap et al. 2016): one critic, a deterministic actor, exploration noise
+    that is either independent Gaussian draws or an Ornstein-Uhlenbeck process."""
 
     name: Literal["ddpg"] = "ddpg"
-    exploration_noise: NonNegative = Field(
-        0.1, description="std of the Gaussian added to the actor's action, in [-1, 1] units"
+    exploration: Literal["gaussian", "ornstein_uhlenbeck"] = Field(
+        "gaussian",
+        description="gaussian: an independent draw each step; ornstein_uhlenbeck: a process "
+        "per env, correlated over about 1 / (ou_theta * ou_dt) steps, restarted at 0 when the "
+        "env's episode ends",
     )
+    exploration_noise: NonNegative = Field(
+        0.1,
+        description="in [-1, 1] action units: the Gaussian's std, or the Ornstein-Uhlenbeck "
+        "process's sigma (its stationary std is about sigma / sqrt(2 ou_theta): 0.18 for "
+        "sigma 0.1, ou_theta 0.15)",
+    )
+    ou_theta: Annotated[float, Field(gt=0.0)] = Field(
+        0.15, description="Ornstein-Uhlenbeck: the rate of reversion to ou_mu [1 / time]"
+    )
+    ou_dt: Annotated[float, Field(gt=0.0)] = Field(
+        1e-2, description="Ornstein-Uhlenbeck: the time that one env step advances"
+    )
+    ou_mu: Annotated[float, Field(ge=-1.0, le=1.0)] = Field(
+        0.0, description="Ornstein-Uhlenbeck: the mean it reverts to, in [-1, 1] action units"
+    )
+
+    @model_validator(mode="after")
+    def _ou_step_does_not_overshoot(self) -> DDPGConfig:
+        if self.ou_theta * self.ou_dt > 1.0:
+            raise ValueError(
+                f"ou_theta * ou_dt must be at most 1 (got {self.ou_theta} * {self.ou_dt}): "
+                "beyond it each step overshoots ou_mu"
+            )
+        return self
 
 
 class TD3Config(DDPGConfig):
