@@ -12,8 +12,6 @@ import torch
 
 from agents.alphazero.config import (
     AlphaZeroConfig,
-    ArenaConfig,
-    DistributedConfig,
     GameConfig,
     LearnerConfig,
     MCTSConfig,
@@ -21,13 +19,13 @@ from agents.alphazero.config import (
     SelfPlayConfig,
 )
 from agents.alphazero.evaluators import NeuralEvaluator, RolloutEvaluator
+from agents.alphazero.judge import one_process, search_lines, tic_tac_toe_config, trained_evaluator
 from agents.alphazero.learner import (
     Batch,
     ReplayWindow,
     alphazero_loss,
     symmetry_permutations,
 )
-from agents.alphazero.mcts import MCTS
 from agents.alphazero.network import PolicyValueNet, net_for
 from agents.alphazero.selfplay import RESIGN, GameRecord, outcome_stats, play_games
 from agents.alphazero.system import RoundReport, SelfPlaySystem
@@ -248,24 +246,15 @@ def test_outcome_stats_worked_out_by_hand():
 # ------------------------------------------------------------------------------ training
 
 
-def one_process(config: AlphaZeroConfig, game: GameConfig | None = None) -> AlphaZeroConfig:
-    """``config`` on ``game`` (tic-tac-toe by default) as the one-process system runs it in
-    these tests: one request of ``games_per_iteration`` games a round, no arena."""
-    games = config.learner.games_per_iteration
-    return config.model_copy(update={
-        "game": game or GameConfig(name="tictactoe"), "arena": ArenaConfig(every=0),
-        "distributed": DistributedConfig(workers=0, games_per_call=games),
-    })  # fmt: skip
-
-
 def tiny_config(game: GameConfig | None = None) -> AlphaZeroConfig:
     return one_process(AlphaZeroConfig(
+        game=game or GameConfig(name="tictactoe"),
         mcts=MCTSConfig(simulations=8, leaves_per_call=4),
         selfplay=SelfPlayConfig(parallel_games=2, resign_threshold=None),
         network=SMALL_NET,
         learner=LearnerConfig(batch_size=8, min_replay=8, games_per_iteration=2,
                               steps_per_iteration=2, replay_window=64),
-    ), game)  # fmt: skip
+    ))  # fmt: skip
 
 
 def same_round(report: RoundReport) -> tuple:
@@ -309,49 +298,6 @@ def test_an_iteration_on_go_lite_trains_on_legal_games():
     assert np.allclose(window.policies[: len(window)].sum(axis=1), 1.0)
 
 
-def losses_against_minimax(game: TicTacToe, evaluator, simulations: int) -> tuple[int, int]:
-    """(games lost, games played) by the greedy search as either colour against every line a
-    minimax player can choose (all of its optimal moves at every turn)."""
-    lost = played = 0
-    cfg = MCTSConfig(simulations=simulations, leaves_per_call=1)
-
-    def walk(state, agent: int) -> None:
-        nonlocal lost, played
-        if game.is_terminal(state):
-            played += 1
-            lost += game.returns(state)[agent] < 0
-        elif game.current_player(state) == agent:
-            counts = MCTS(game, evaluator, cfg, state=state).search()
-            walk(game.apply(state, int(np.argmax(counts))), agent)
-        else:
-            for action in optimal_actions(state):
-                walk(game.apply(state, action), agent)
-
-    for agent in (0, 1):
-        walk(game.initial_state(), agent)
-    return lost, played
-
-
-def tic_tac_toe_system(seed: int) -> SelfPlaySystem:
-    """32 self-play games and 100 gradient steps a round, a 24-simulation search."""
-    config = AlphaZeroConfig(
-        # one leaf per tree per call (16 games still share each network call): virtual loss
-        # with several leaves in flight blurs a 24-simulation search and slows learning
-        mcts=MCTSConfig(simulations=24, leaves_per_call=1, c_puct=1.5),
-        selfplay=SelfPlayConfig(temperature_moves=9, resign_threshold=None, parallel_games=16),
-        network=NetworkConfig(filters=32, blocks=1, policy_channels=4, value_channels=4,
-                              value_hidden=32),
-        learner=LearnerConfig(lr={"kind": "linear", "start": 3e-3, "end": 3e-4, "steps": 2000},
-                              batch_size=64, replay_window=4000, min_replay=256,
-                              games_per_iteration=32, steps_per_iteration=100),
-    )  # fmt: skip
-    return SelfPlaySystem(one_process(config), seed=seed)
-
-
-def trained_evaluator(system: SelfPlaySystem) -> NeuralEvaluator:
-    return NeuralEvaluator(TTT, system.learner.target.net)
-
-
 def test_self_play_learns_tic_tac_toe():
     """256 self-play games and 800 gradient steps (about 17 s of one core): the greedy
     32-simulation search with the trained network loses at most a tenth of the lines a minimax
@@ -360,13 +306,13 @@ def test_self_play_learns_tic_tac_toe():
     Not 'never loses': float results differ between CPUs (AVX2 and AVX-512 kernels), and
     after 8 iterations seeds 0-5 lose 0-2 lines of 98-175 (default kernels too); after 12,
     up to 4 of 130. Perfect play is the slow sweep's."""
-    system = tic_tac_toe_system(seed=0)
-    untrained_lost, untrained_played = losses_against_minimax(TTT, trained_evaluator(system), 32)
+    system = SelfPlaySystem(tic_tac_toe_config(), seed=0)
+    untrained = search_lines(TTT, trained_evaluator(system), 32, optimal_actions)
     for _ in range(8):
         system.round()
-    lost, played = losses_against_minimax(TTT, trained_evaluator(system), 32)
-    assert untrained_lost > 0.2 * untrained_played  # the check can fail untrained
-    assert played > 50 and lost <= 0.1 * played
+    trained = search_lines(TTT, trained_evaluator(system), 32, optimal_actions)
+    assert untrained.losses > 0.2 * untrained.games  # the check can fail untrained
+    assert trained.games > 50 and trained.losses <= 0.1 * trained.games
 
 
 @pytest.mark.slow
@@ -376,8 +322,8 @@ def test_self_play_learns_perfect_tic_tac_toe(seed):
     32-simulation search never loses to minimax, as X or as O, whichever optimal moves minimax
     picks, for every seed. (Measured: after 28 and 30 rounds seeds 0-3 lost no line; after 20-24
     rounds some lost 1-2 of about 100, so 28 rounds leave a margin.)"""
-    system = tic_tac_toe_system(seed)
+    system = SelfPlaySystem(tic_tac_toe_config(), seed)
     for _ in range(28):
         system.round()
-    lost, played = losses_against_minimax(TTT, trained_evaluator(system), 32)
-    assert played > 50 and lost == 0, f"seed {seed}: lost {lost} of {played} lines"
+    result = search_lines(TTT, trained_evaluator(system), 32, optimal_actions)
+    assert result.games > 50 and result.losses == 0, f"seed {seed}: {result}"

@@ -92,6 +92,12 @@ CASES: dict[str, dict[str, list[str]]] = {
         "bad option value": ["--games", "0"],
         "missing engine": ["--engine1", str(ROOT / "no_such_engine"), "--games", "1"],
     },
+    "ablate_alphazero": {
+        "missing config": ["--config", MISSING_FILE, "--arm", "base"],
+        "bad option value": ["--arm", "base", "--rounds", "0"],
+        "unknown key": ["--arm", "base", "--arm", "typo", "mcts.rot=gumbel"],
+        "not an alphazero config": ["--config", CLIFF, "--arm", "base"],
+    },
     "pretrain": {
         "missing config": [MISSING_FILE],
         "env unfit for agent": [GO5, "env.id=CartPole-v1", "agent.pretrain.sgf=[games]"],
