@@ -198,8 +198,9 @@ def test_the_auxiliary_loss_worked_out_by_hand():
 
 def test_playout_cap_randomisation_draws_full_searches_at_the_configured_rate(monkeypatch):
     """Each move's search is full (16 simulations, root noise, policy weight 1) with
-    probability 1/4, else fast (4 simulations, no noise, weight 0); the records carry the
-    weights of the searches that were run."""
+    probability 1/4, else fast (4 simulations, weight 0; no Dirichlet noise under PUCT, while a
+    Gumbel root keeps the draw that samples its move); the records carry the weights of the
+    searches that were run."""
     calls: list[tuple[list[int], list[bool]]] = []
     real = selfplay_module.search_together
 
@@ -216,10 +217,23 @@ def test_playout_cap_randomisation_draws_full_searches_at_the_configured_rate(mo
         records = play_games(TTT, Uniform(9), 60, mcts, cfg, np.random.default_rng(7))
         weights = np.concatenate([r.policy_weights for r in records])
         assert [n for (n,), _ in calls] == [16 if w else 4 for w in weights]
-        assert [z for _, (z,) in calls] == [bool(w) for w in weights]
+        noised = [bool(w) or root == "gumbel" for w in weights]
+        assert [z for _, (z,) in calls] == noised
         # ~480 moves: the share's standard deviation is about 0.02
         assert 0.15 < weights.mean() < 0.35, weights.mean()
         assert set(weights.tolist()) == {0.0, 1.0}
+
+
+def test_fast_gumbel_searches_still_sample_the_move_played():
+    """Without its Gumbel draw a fast search would play the same move in every game: with
+    uniform priors the opening moves of fast-only games must differ."""
+    cfg = SelfPlayConfig(parallel_games=8, resign_threshold=None, full_search_probability=1e-9,
+                         fast_simulations=4)  # fmt: skip
+    mcts = MCTSConfig(simulations=16, leaves_per_call=4, root="gumbel")
+    records = play_games(TTT, Uniform(9), 16, mcts, cfg, np.random.default_rng(3))
+    assert all(not r.policy_weights.any() for r in records)  # every search was fast
+    openings = {int(r.moves[0]) for r in records}
+    assert len(openings) >= 4  # 16 games, 9 equally good first moves
 
 
 def test_searches_run_together_take_their_own_budgets():
