@@ -199,10 +199,17 @@ def load_agent(path: str | Path) -> tuple[Agent, ExperimentConfig]:
     env = env_factory(config)()
     agent = build_agent(config, env)
     env.close()
-    if weights.suffix == ".pt":
-        agent.load_state_dict((state or load_state(weights))["learner"])
-    else:
-        agent.load(weights)
+    try:
+        if weights.suffix == ".pt":
+            agent.load_state_dict((state or load_state(weights))["learner"])
+        else:
+            agent.load(weights)
+    except RuntimeError as exc:  # torch: the tensors do not fit the network the config builds
+        first = str(exc).strip().splitlines()[-1].strip()
+        raise ValueError(
+            f"{weights}: its weights do not fit the network its config builds for "
+            f"{config.env.id} (made for another version of the env or agent?): {first}"
+        ) from None
     return agent, config
 
 

@@ -451,3 +451,23 @@ def test_rllib_checkpoints_are_never_unpickled(tmp_path, marker, capsys):
     assert_refused(exc_info, weights)
     torch.save({"weights": RunsCode(marker)}, weights)
     assert_script_refused(script("evaluate").main([str(checkpoint)]), capsys, weights)
+
+
+def test_an_agent_file_whose_weights_do_not_fit_its_network_is_named_in_one_error(tmp_path):
+    """An agent file made for another version of the env (the dialogue's belief grew from 100
+    to 125 features) is refused with the file named, not a torch traceback."""
+    import shutil
+
+    from agents.training import load_agent
+    from rlcourse.files import load_data, save_data
+
+    shipped = pathlib.Path(__file__).resolve().parent.parent / "agents/pretrained/dialogue"
+    run = tmp_path / "old_dialogue"
+    shutil.copytree(shipped, run)
+    weights = load_data(run / "agent.ckpt")
+    first = "encoder.torso.layers.0.weight"
+    weights["online"][first] = weights["online"][first][:, :100].clone()
+    save_data(run / "agent.ckpt", weights)
+    with pytest.raises(ValueError, match=r"agent.ckpt: its weights do not fit the network") as e:
+        load_agent(run)
+    assert first in str(e.value) and "rlcourse/InCarDialogue-v0" in str(e.value)
