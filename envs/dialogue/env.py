@@ -140,7 +140,10 @@ class InCarDialogueEnv(gym.Env):
     :class:`~envs.dialogue.rule_policy.RulePolicy` acts on, e.g. as a teacher of a text policy).
 
     ## Version History
-    - v0: Initial version.
+    - v0: Initial version. Changed in place on 2026-12-07 (no outside users yet): n-best lists
+      with calibrated confidences (belief 100 -> 125 features), drivers' patience drawn per
+      dialogue with needless acts costing more, ``satisfaction``/``needless`` in ``info``, and
+      the ``stochastic`` driver. Results and agent files from before do not carry over.
     """
 
     metadata = {"render_modes": ["human", "rgb_array", "ansi"], "render_fps": 2}  # noqa: RUF012
