@@ -54,13 +54,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--error", type=float, default=0.15, help="slot error [0-0.5]")
     parser.add_argument("--episodes", type=int, default=1_000, help="dialogues per combination")
     parser.add_argument("--json", help="write every combination's scores here")
+    parser.add_argument(
+        "--no-progress", action="store_true", help="no progress bar (default: none off a terminal)"
+    )
     opts = parser.parse_args(argv)
     if opts.episodes < 1 or not 0.0 <= opts.error <= 0.5:
         parser.error("--episodes must be at least 1 and --error in [0, 0.5]")
     from tqdm import tqdm
 
     grid = candidates()
-    scores = [score(c, opts.error, opts.episodes) for c in tqdm(grid, desc="rule thresholds")]
+    bar = tqdm(grid, desc="rule thresholds", disable=opts.no_progress or not sys.stderr.isatty())
+    scores = [score(c, opts.error, opts.episodes) for c in bar]
     scores.sort(key=lambda s: -s["return"])
     rows = [[*GRID, "return [95% CI]", "success", "turns"]]
     for s in scores[:10]:
