@@ -70,15 +70,18 @@ def measure(policy: Any, env: Any, episodes: int, seed: int) -> dict[str, Any]:
 
 
 def run(episodes: int, checkpoints: list[str], seed: int = 0) -> dict[str, dict[str, Any]]:
-    """``{policy: {"user@error": measurements}}``."""
-    results: dict[str, dict[str, Any]] = {}
-    for name, make in policies(checkpoints).items():
-        results[name] = {}
-        for user in USERS:
-            for error in ERROR_LEVELS:
-                policy, env = make(error, user)
-                results[name][case_name(user, error)] = measure(policy, env, episodes, seed)
-                env.close()
+    """``{policy: {"user@error": measurements}}``, with a progress bar on a terminal."""
+    import itertools
+
+    from tqdm import tqdm
+
+    made = policies(checkpoints)
+    cases = list(itertools.product(made, USERS, ERROR_LEVELS))
+    results: dict[str, dict[str, Any]] = {name: {} for name in made}
+    for name, user, error in tqdm(cases, desc="dialogue cases", disable=not sys.stderr.isatty()):
+        policy, env = made[name](error, user)
+        results[name][case_name(user, error)] = measure(policy, env, episodes, seed)
+        env.close()
     return results
 
 
