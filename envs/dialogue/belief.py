@@ -232,7 +232,8 @@ class BeliefState:
         for i, intent in enumerate(o.intents):
             features += [float(self.intent_scores[i]), float(intent.name in self.executed)]
         features.append(min(self.turn / self.patience, 1.0))
-        features.append(float(np.mean(self.heard_confidences)) if self.heard_confidences else 1.0)
+        so_far = self.heard_confidences
+        features.append(sum(so_far) / len(so_far) if so_far else 1.0)
         user = [0.0] * len(UserActType)
         for h in self.last_heard:
             for act, c in h.n_best:

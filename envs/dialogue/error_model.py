@@ -37,6 +37,7 @@ from envs.dialogue.acts import UserAct, UserActType
 from envs.dialogue.ontology import Ontology
 
 MAX_ERROR = 0.5  # the best hypothesis is right at least half the time
+THREE_ONES = np.ones(3)  # Dirichlet parameters: the second, third and "not listed" ranks
 
 
 class ErrorKind(IntEnum):
@@ -125,18 +126,17 @@ class ErrorModel:
                 heard.append(h)
         return heard
 
-    def confidences(self, error: float, rng: np.random.Generator) -> np.ndarray:
+    def confidences(self, error: float, rng: np.random.Generator) -> list[float]:
         """[n_best + 1] confidences of the ranks, best first, then the mass of "not listed";
         the first has mean ``1 - error``."""
         m = 1.0 - 2.0 * error
         if m >= 1.0 or m <= 0.0:
             top = 1.0 if m >= 1.0 else 0.5
         else:
-            top = 0.5 + 0.5 * rng.beta(self.sharpness * m, self.sharpness * (1.0 - m))
-        rest = (1.0 - top) * rng.dirichlet(np.ones(3))
-        ranked = np.concatenate(([top], np.sort(rest[:2])[::-1]))
-        shown = ranked[: self.n_best]
-        return np.concatenate((shown, [1.0 - shown.sum()]))
+            top = 0.5 + 0.5 * float(rng.beta(self.sharpness * m, self.sharpness * (1.0 - m)))
+        rest = (1.0 - top) * rng.dirichlet(THREE_ONES)
+        shown = [top, *sorted(rest[:2].tolist(), reverse=True)][: self.n_best]
+        return [*shown, 1.0 - sum(shown)]
 
     def _hear_one(
         self, said: UserAct, ontology: Ontology, rng: np.random.Generator
@@ -183,8 +183,8 @@ class ErrorModel:
                 (UserAct(UserActType.INFORM_INTENT, intent=others[i]), ErrorKind.INTENT)
                 for i in picked
             ]
-        pools = {ErrorKind.VALUE: _value_errors(said, ontology), ErrorKind.SLOT: []}
-        pools[ErrorKind.SLOT] = _slot_errors(said, ontology)
+        pools = {ErrorKind.VALUE: _value_errors(said, ontology),
+                 ErrorKind.SLOT: _slot_errors(said, ontology)}  # fmt: skip
         value_share = self.mix[ErrorKind.VALUE] / (self.mix[0] + self.mix[1] or 1.0)
         out: list[tuple[UserAct, ErrorKind]] = []
         while len(out) < self.n_best and (pools[ErrorKind.VALUE] or pools[ErrorKind.SLOT]):
@@ -192,25 +192,25 @@ class ErrorModel:
             if not pools[kind]:
                 kind = ErrorKind.SLOT if kind == ErrorKind.VALUE else ErrorKind.VALUE
             pool = pools[kind]
-            out.append((pool.pop(int(rng.integers(len(pool)))), kind))
+            act_type, slot, value = pool.pop(int(rng.integers(len(pool))))
+            out.append((UserAct(act_type, slot=slot, value=value), kind))
         return out
 
 
-def _value_errors(said: UserAct, ontology: Ontology) -> list[UserAct]:
+Candidate = tuple[UserActType, str, str | None]  # an act's type, slot and value, not built yet
+
+
+def _value_errors(said: UserAct, ontology: Ontology) -> list[Candidate]:
     """Another value of the same slot (any value, for a don't-care)."""
     assert said.slot is not None
     values = ontology.slot(said.slot).values
-    return [UserAct(UserActType.INFORM, slot=said.slot, value=v) for v in values if v != said.value]
+    return [(UserActType.INFORM, said.slot, v) for v in values if v != said.value]
 
 
-def _slot_errors(said: UserAct, ontology: Ontology) -> list[UserAct]:
+def _slot_errors(said: UserAct, ontology: Ontology) -> list[Candidate]:
     """A sibling slot of the same intent: its don't-care for a don't-care, else its values."""
     assert said.slot is not None
     siblings = [s for s in ontology.intent(ontology.slot_owner[said.slot]).slots if s != said.slot]
     if said.type == UserActType.DONT_CARE:
-        return [UserAct(UserActType.DONT_CARE, slot=s) for s in siblings]
-    return [
-        UserAct(UserActType.INFORM, slot=s, value=v)
-        for s in siblings
-        for v in ontology.slot(s).values
-    ]
+        return [(UserActType.DONT_CARE, s, None) for s in siblings]
+    return [(UserActType.INFORM, s, v) for s in siblings for v in ontology.slot(s).values]
