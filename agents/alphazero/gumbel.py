@@ -31,7 +31,7 @@ visit counts and its top-k draw are those of one search.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -165,6 +165,9 @@ class GumbelSearch(TreeSearch):
     """One game's Gumbel search. ``policy`` is the root's improved policy; the move played is
     the last survivor of sequential halving (:meth:`chosen_action`); ``search(noise=True)``
     draws the root's Gumbel noise (self-play), without it the search is deterministic."""
+
+    #: the Gumbel draw is how the move played is sampled, so cheap searches keep it too
+    noise_in_fast_searches: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
@@ -143,6 +143,10 @@ class TreeSearch(ABC):
     """One game's search tree without a selection rule: subclasses choose the child to descend
     into (``_select``) and what a search returns as a policy. ``search`` runs simulations from
     the root; ``advance`` moves the root to the child played."""
+
+    #: whether a cheap self-play search (playout cap randomisation) still takes its root noise:
+    #: no where the noise only explores for the policy target (PUCT's Dirichlet noise)
+    noise_in_fast_searches: ClassVar[bool] = False
 
     def __init__(
         self,

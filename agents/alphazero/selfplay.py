@@ -15,9 +15,9 @@ Playout cap randomisation (KataGo, Wu 2019; ``selfplay.full_search_probability``
 each move draws, on its game's generator, whether it is a full search (root noise, the
 configured simulations, its policy target trained on: ``policy_weights`` 1) or a fast one
 (``fast_simulations``, no Dirichlet noise, the move still played, its policy target left out of
-the policy loss: weight 0; its value target still counts). A Gumbel root keeps its Gumbel draw
-in fast searches too: there the draw is how the move played is sampled, not a perturbation of
-the target, and without it a fast move would be the same in every game.
+the policy loss: weight 0; its value target still counts). A search whose root noise samples
+the move played (the Gumbel root: ``noise_in_fast_searches``) keeps it in fast searches too,
+or a fast move would be the same in every game.
 
 A game that scores by area (:class:`rlcourse.games.AreaScored`, Go) and ends on the board (not
 by resignation) also records its final ownership and margin for player 0, from which
@@ -168,7 +168,7 @@ def play_games(
         for g in active:  # playout cap randomisation (off at probability 1: nothing drawn)
             g.full_search = full_probability == 1.0 or bool(g.rng.random() < full_probability)
         budgets = [full if g.full_search else fast for g in active]
-        noise = [g.full_search or mcts.root == "gumbel" for g in active]
+        noise = [g.full_search or g.search.noise_in_fast_searches for g in active]
         search_together([g.search for g in active], budgets, noise)
         still: list[_Game] = []
         for g in active:
