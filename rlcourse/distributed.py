@@ -9,7 +9,11 @@ lengths, metrics and confidence interval.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -113,3 +117,31 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> str:
         where = "started a local Ray cluster"
     cpus = int(ray.cluster_resources().get("CPU", 0))
     return f"{where} ({cpus} CPUs)"
+
+
+@contextlib.contextmanager
+def stderr_without(*notices: str) -> Iterator[None]:
+    """Run the block with this process's stderr held back, then write it out without the lines
+    that contain one of `notices`.
+
+    For the lines Ray's C++ core writes straight to file descriptor 2, past Python's logging:
+    the block's stderr (fd 2 and ``sys.stderr`` alike) goes to a temporary file and is written
+    back when the block ends, also when it raises, so nothing else is lost, only delayed.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            kept = [
+                line
+                for line in held.read().splitlines(keepends=True)
+                if not any(notice.encode() in line for notice in notices)
+            ]
+            os.write(2, b"".join(kept))

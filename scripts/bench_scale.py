@@ -74,7 +74,7 @@ def rllib_steps_per_second(env_id: str, runners: int, batch: int, updates: int) 
             "num_epochs": 1,
         },
     }
-    algo = rllib.algorithm_config(experiment(env_id, "backend", backend, batch)).build_algo()
+    algo = rllib.build_algorithm(experiment(env_id, "backend", backend, batch))
     try:
         algo.train()  # actor start-up and first sampling: not timed
         started, first = time.perf_counter(), _sampled(algo)

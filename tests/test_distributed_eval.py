@@ -1,6 +1,7 @@
 """Distributed evaluation: episodes spread over Ray workers give the local evaluator's numbers."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import ray
 
 import envs  # noqa: F401  (registers the rlcourse/* env ids)
 from rlcourse import distributed
-from rlcourse.distributed import evaluate_distributed
+from rlcourse.distributed import evaluate_distributed, stderr_without
 from rlcourse.evaluation import evaluate
 from tests.run_dirs import only_run
 
@@ -106,3 +107,13 @@ def test_one_block_of_episodes_is_played_in_seed_order():
     local = evaluate(up_the_left_then_right, make_env(), 2, seed=3, max_steps=8)
     assert [o.ret for o in outcomes] == local.returns
     assert [o.length for o in outcomes] == local.lengths
+
+
+def test_stderr_without_drops_only_the_named_lines_and_keeps_them_when_the_block_raises(capfd):
+    with pytest.raises(KeyError), stderr_without("object store and max_restarts"):
+        os.write(2, b"[E core_worker.cc] has args in the object store and max_restarts > 0\n")
+        os.write(2, b"kept: written to the descriptor\n")
+        print("kept: written by Python", file=sys.stderr)
+        raise KeyError("the block's own error still reaches the caller")
+    kept = sorted(capfd.readouterr().err.splitlines())  # capfd takes Python's writes apart
+    assert kept == ["kept: written by Python", "kept: written to the descriptor"]

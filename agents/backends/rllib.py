@@ -46,7 +46,7 @@ from ray.tune.registry import register_env
 from agents.backends import accepted_keywords, unknown_keys
 from agents.training import EVAL_FILE, EvalHook, TrainResult, env_factory, evaluate_agent
 from rlcourse.config import ExperimentConfig, RLlibBackend
-from rlcourse.distributed import start_ray
+from rlcourse.distributed import start_ray, stderr_without
 from rlcourse.files import CorruptFileError, FileError, atomic_write_bytes, load_data, save_data
 from rlcourse.runs import CHECKPOINT_DIR, KEEP_CHECKPOINTS, LATEST, Run
 
@@ -108,6 +108,12 @@ def register(config: ExperimentConfig) -> str:
 
 # ----------------------------------------------------------------------------- cluster
 
+#: A false alarm Ray's C++ core writes (at error level, once per process) when RLlib starts its
+#: env runners: their config reaches them through the object store and they may be restarted,
+#: but the EnvRunnerGroup holds that config's reference for its whole life, so a restart still
+#: finds it (ray-project/ray#53727 describes the case the notice guards against).
+ENV_RUNNER_RESTART_NOTICE = "has constructor arguments in the object store and max_restarts > 0"
+
 
 def connect(backend: RLlibBackend) -> bool:
     """Join `backend.address` or start a local cluster; False when Ray was already running
@@ -140,6 +146,12 @@ def algorithm_config(config: ExperimentConfig) -> AlgorithmConfig:
 # ----------------------------------------------------------------------------- training
 
 
+def build_algorithm(config: ExperimentConfig) -> Algorithm:
+    """RLlib's algorithm for `config`, its env runners started on the running cluster."""
+    with stderr_without(ENV_RUNNER_RESTART_NOTICE):
+        return algorithm_config(config).build_algo()
+
+
 def train(
     config: ExperimentConfig,
     resume_dir: str | Path | None = None,
@@ -163,7 +175,7 @@ def train(
     eval_env = env_factory(config)()
     algo: Algorithm | None = None
     try:
-        algo = algorithm_config(config).build_algo()
+        algo = build_algorithm(config)
         with Run.create(config, progress=False) as run:
             last_eval = last_checkpoint = 0
             latest: Path | None = None
