@@ -25,7 +25,9 @@ from rlcourse.files import atomic_write_bytes
 from rlcourse.log import warn
 
 Band = Literal["std", "ci95", "minmax", "none"]
-XAxis = Literal["steps", "episodes"]
+XAxis = Literal["steps", "episodes", "minutes"]
+X_LABELS = {"steps": "environment steps", "episodes": "episodes",
+            "minutes": "wall-clock minutes since the run started"}  # fmt: skip
 #: Config keys that differ between runs of one experiment: they never split a group.
 PER_RUN_KEYS = ("train.seed", "train.runs_dir", "train.name")
 
@@ -57,6 +59,13 @@ def find_runs(paths: Sequence[str | Path]) -> list[Path]:
 
 def read_scalars(run_dir: str | Path, tag: str) -> tuple[np.ndarray, np.ndarray]:
     """(steps, values) of one scalar tag from a run's TensorBoard event files."""
+    steps, values, _ = read_timed_scalars(run_dir, tag)
+    return steps, values
+
+
+def read_timed_scalars(run_dir: str | Path, tag: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(steps, values, minutes) of one scalar tag; minutes of wall-clock time since the run's
+    first event (its event file's creation), so resumed runs count their pauses too."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     acc = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
@@ -65,7 +74,12 @@ def read_scalars(run_dir: str | Path, tag: str) -> tuple[np.ndarray, np.ndarray]
         available = ", ".join(sorted(acc.Tags().get("scalars", []))) or "none"
         raise KeyError(f"{run_dir}: no scalar {tag!r} (available: {available})")
     events = acc.Scalars(tag)
-    return np.array([e.step for e in events], float), np.array([e.value for e in events], float)
+    minutes = (np.array([e.wall_time for e in events]) - acc.FirstEventTimestamp()) / 60.0
+    return (
+        np.array([e.step for e in events], float),
+        np.array([e.value for e in events], float),
+        minutes,
+    )
 
 
 def moving_average(values: np.ndarray, window: int) -> np.ndarray:
@@ -132,18 +146,19 @@ def load_curves(
     x_axis: XAxis = "steps",
 ) -> list[Curve]:
     """One smoothed curve per run, labelled by :func:`experiment_groups`; x is the env step,
-    or the point's index (1, 2, ...) with `x_axis="episodes"` (for episode scalars logged
-    every episode). Runs without `tag` are skipped with a warning; KeyError if none has it."""
+    the point's index (1, 2, ...) with `x_axis="episodes"` (for episode scalars logged every
+    episode), or wall-clock minutes since the run started with `x_axis="minutes"` (time to
+    strength). Runs without `tag` are skipped with a warning; KeyError if none has it."""
     runs = find_runs(paths)
     groups = experiment_groups(runs)
     curves, missing = [], []
     for run_dir in runs:
         try:
-            steps, values = read_scalars(run_dir, tag)
+            steps, values, minutes = read_timed_scalars(run_dir, tag)
         except KeyError as exc:
             missing.append(exc.args[0])
             continue
-        x = steps if x_axis == "steps" else np.arange(1, len(values) + 1, dtype=float)
+        x = {"steps": steps, "minutes": minutes}.get(x_axis, np.arange(1, len(values) + 1.0))
         curves.append(Curve(run_dir, groups[run_dir], x, moving_average(values, smooth)))
     if not curves:
         raise KeyError(missing[0] if len(missing) == 1 else f"no run has {tag!r}: {missing[0]}")
@@ -202,7 +217,7 @@ def plot_learning_curves(
         (line,) = ax.plot(grid, mean, lw=2, label=f"{name} (n={len(members)})")
         if len(members) > 1 and band != "none":
             ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.2, lw=0)
-    ax.set_xlabel("environment steps" if x_axis == "steps" else "episodes")
+    ax.set_xlabel(X_LABELS[x_axis])
     if ylim is not None:
         ax.set_ylim(*ylim)
     ax.set_ylabel(f"{tag}" + (f" (moving average of {smooth})" if smooth > 1 else ""))

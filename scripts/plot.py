@@ -7,6 +7,7 @@ config name whose settings differ are drawn apart, and a warning names the keys 
 python scripts/plot.py runs/CliffWalking-v0 --out curves.png      # SARSA beside Q-learning
 python scripts/plot.py runs/CliffWalking-v0/q_learning runs/WindyGridworld-v0/q_learning
 python scripts/plot.py runs/ --tag eval/return_mean --band ci95 --smooth 1
+python scripts/plot.py runs/Go-v0/alphazero --tag arena/gnugo/score_as_first --x minutes --smooth 1
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ def run(argv: list[str] | None = None) -> int:
         "--smooth", type=int, default=10, help="moving-average window in logged points"
     )
     parser.add_argument("--band", choices=["std", "ci95", "minmax", "none"], default="std")
-    parser.add_argument("--x", choices=["steps", "episodes"], default="steps", help="x axis")
+    parser.add_argument(
+        "--x", choices=["steps", "episodes", "minutes"], default="steps",
+        help="x axis (minutes: wall-clock time since each run started)",
+    )  # fmt: skip
     parser.add_argument("--ylim", type=float, nargs=2, metavar=("LOW", "HIGH"))
     parser.add_argument("--title")
     opts = parser.parse_args(argv)

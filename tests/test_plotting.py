@@ -1,6 +1,7 @@
 """Learning curves: grouping by experiment, mean and band across seeds, a non-blank PNG."""
 
 import logging
+import time
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from rlcourse.plotting import (
 
 
 def fake_run(root, name, seed, values, env="rlcourse/CliffWalking-v0", tag="episode/return",
-             **agent):  # fmt: skip
+             minutes=None, **agent):  # fmt: skip
     run_dir = root / env.split("/")[-1] / name / f"seed{seed}"
     run_dir.mkdir(parents=True)
     config = {"name": name, "env": {"id": env, "kwargs": {}},
@@ -26,8 +27,10 @@ def fake_run(root, name, seed, values, env="rlcourse/CliffWalking-v0", tag="epis
               "train": {"seed": seed, "runs_dir": str(root), "steps": 1000}}  # fmt: skip
     (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
     with SummaryWriter(str(run_dir)) as writer:
+        started = time.time()  # about when the writer wrote its file's first event
         for i, v in enumerate(values):
-            writer.add_scalar(tag, v, (i + 1) * 10)
+            walltime = None if minutes is None else started + 60.0 * minutes[i]
+            writer.add_scalar(tag, v, (i + 1) * 10, walltime=walltime)
     return run_dir
 
 
@@ -92,3 +95,17 @@ def test_a_run_without_the_tag_is_skipped_with_a_warning(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="rlcourse"):
         curves = load_curves([tmp_path])
     assert len(curves) == 1 and f"skipped {skipped}: no scalar 'episode/return'" in caplog.text
+
+
+def test_curves_against_wall_clock_minutes_since_each_run_started(tmp_path):
+    fake_run(tmp_path, "a", 0, [0.2, 0.5], tag="arena/gnugo/score", minutes=[3.0, 7.5])
+    fake_run(tmp_path, "a", 1, [0.4, 0.6], tag="arena/gnugo/score", minutes=[3.0, 7.5])
+    curves = load_curves([tmp_path], tag="arena/gnugo/score", smooth=1, x_axis="minutes")
+    for curve in curves:
+        assert curve.steps == pytest.approx([3.0, 7.5], abs=0.01)
+    grid, mean, _, _ = aggregate(curves, "none", points=2)
+    assert grid == pytest.approx([3.0, 7.5], abs=0.01) and mean == pytest.approx([0.3, 0.55])
+    out = plot_learning_curves(
+        [tmp_path], tmp_path / "c.png", "arena/gnugo/score", x_axis="minutes"
+    )
+    assert out.stat().st_size > 0
