@@ -20,6 +20,7 @@ from torch.nn import functional as F
 from agents.pg.config import PolicyGradientConfig
 from rlcourse.nn import (
     CategoricalPolicyHead,
+    DiagGaussian,
     GaussianPolicyHead,
     Hidden,
     RecurrentEncoder,
@@ -30,8 +31,6 @@ from rlcourse.nn import (
     masked_logits,
     run_layers,
 )
-
-HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
 def observation_dtype(space: gym.Space) -> torch.dtype:
@@ -161,17 +160,12 @@ class ActorCritic(nn.Module):
             log_p = self._logits(actor, masks)
             actions = sample_categorical(log_p, masks, generator)
             return actions, log_p.gather(1, actions[:, None]).squeeze(1), values, hidden
-        if self.squash:
-            return (*self.actor(actor).rsample_with_log_prob(generator), values, hidden)
-        mean, log_std = self._gaussian(actor)
-        noise = torch.randn(mean.shape, generator=generator)
-        # log N(mean + std * noise; mean, std) = -noise^2 / 2 - log std - log(2 pi) / 2
-        log_probs = (-0.5 * noise.square() - log_std - HALF_LOG_2PI).sum(dim=-1)
-        return mean + log_std.exp() * noise, log_probs, values, hidden
+        actions, log_probs = self._gaussian(actor).rsample_with_log_prob(generator)
+        return actions, log_probs, values, hidden
 
-    def _gaussian(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(mean, clamped log-std) [B, D] as `GaussianPolicyHead` computes them, without
-        building its distribution objects (whose argument checks dominate a small batch)."""
+    def _gaussian(self, features: torch.Tensor) -> DiagGaussian:
+        """The policy at `features` [B, F], as `GaussianPolicyHead` builds it, its layers
+        called leaf by leaf (`run_layers`) rather than through the head's module call."""
         head = self.actor
         assert isinstance(head, GaussianPolicyHead)
         out = run_layers(self._head_layers, features)
@@ -179,7 +173,7 @@ class ActorCritic(nn.Module):
             mean, log_std = out.split(head.action_dim, dim=-1)
         else:
             mean, log_std = out, head.log_std.expand_as(out)
-        return mean, log_std.clamp(*head.log_std_bounds)
+        return DiagGaussian(mean, log_std.clamp(*head.log_std_bounds), head.squash)
 
     def act(
         self,
@@ -200,7 +194,7 @@ class ActorCritic(nn.Module):
         actor, _, hidden = self._features(obs, hidden, starts)
         if self.discrete:
             return self._logits(actor, masks).argmax(dim=1), hidden
-        return self.actor(actor).mode(), hidden
+        return self._gaussian(actor).mode(), hidden
 
     def value(
         self, obs: torch.Tensor, hidden: Hidden | None = None, starts: torch.Tensor | None = None
@@ -245,11 +239,6 @@ class ActorCritic(nn.Module):
             p = log_p.exp()
             entropy = -(p * log_p).sum(dim=1)  # masked: 0 * (finite min) = 0
             return log_probs, entropy, values
-        if self.squash:
-            log_probs = self.actor(actor).log_prob(actions)
-            return log_probs, -log_probs, values
-        mean, log_std = self._gaussian(actor)
-        noise = (actions - mean) * (-log_std).exp()
-        log_probs = (-0.5 * noise.square() - log_std - HALF_LOG_2PI).sum(dim=-1)
-        entropy = (0.5 + HALF_LOG_2PI + log_std).sum(dim=-1)
-        return log_probs, entropy, values
+        policy = self._gaussian(actor)
+        log_probs = policy.log_prob(actions)
+        return log_probs, -log_probs if self.squash else policy.entropy(), values
