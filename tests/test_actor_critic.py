@@ -191,3 +191,43 @@ def test_ddpg_refuses_td3s_switches_and_discrete_actions(runs_dir):
         REGISTRY["sac"](
             agent_schemas()["sac"](), gym.spaces.Box(-1, 1, (3,)), gym.spaces.Discrete(2)
         )
+
+
+def test_observation_statistics_standardise_every_batch_and_count_each_observation_once(
+    runs_dir,
+):
+    agent = train(config(runs_dir, "sac", steps=150, normalize_obs=True), progress=False).agent
+    stats = agent.obs_normalizer.stats
+    assert stats.count == pytest.approx(150, abs=1e-3)  # each collected observation, once
+    stats.mean, stats.var = np.array([1.0, -2.0, 0.0]), np.array([4.0, 1.0, 0.25])
+    raw = np.array([[3.0, -2.0, 10.0], [1.0, 0.0, -1.0]], np.float32)
+    batch = agent.buffer.sample(2)._replace(observations=raw, next_observations=raw[::-1])
+    seen = agent._standardised(batch)
+    # (x - mean) / sqrt(var + 1e-8), then clipped to +-10: 10.0 in the third column becomes 20
+    expected = np.array([[1.0, 0.0, 10.0], [0.0, 2.0, -2.0]], np.float32)
+    np.testing.assert_allclose(seen.observations, expected, rtol=1e-6)
+    np.testing.assert_allclose(seen.next_observations, expected[::-1], rtol=1e-6)
+    assert np.array_equal(seen.actions, batch.actions) and seen.rewards is batch.rewards
+
+
+def test_resume_continues_exactly_with_the_observation_statistics(runs_dir, monkeypatch):
+    cfg = config(runs_dir, "td3", steps=300, normalize_obs=True)
+    whole, resumed = train_whole_and_resumed(cfg, monkeypatch)
+    assert whole.obs_normalizer.stats.state_dict().keys() == {"mean", "var", "count"}
+    for key, value in whole.obs_normalizer.stats.state_dict().items():
+        assert np.array_equal(value, resumed.obs_normalizer.stats.state_dict()[key]), key
+
+
+def test_the_agent_file_carries_the_observation_statistics(runs_dir, tmp_path):
+    agent = train(config(runs_dir, "ddpg", steps=150, normalize_obs=True), progress=False).agent
+    path = tmp_path / "agent.ckpt"
+    agent.save(path)
+    probe = gym.make("Pendulum-v1")
+    fresh = REGISTRY["ddpg"](agent.config, probe.observation_space, probe.action_space, seed=7)
+    fresh.load(path)
+    obs = np.array([0.3, -0.9, 1.5], np.float32)
+    assert np.array_equal(fresh.act(obs, deterministic=True), agent.act(obs, deterministic=True))
+    plain_config = agent.config.model_copy(update={"normalize_obs": False})
+    plain = REGISTRY["ddpg"](plain_config, probe.observation_space, probe.action_space)
+    with pytest.raises(ValueError, match="normalize_obs is False here but True where it was"):
+        plain.load(path)

@@ -6,9 +6,13 @@ gradient steps each sample a batch and call the algorithm's `_update` (`ddpg`, `
 which calls its pure losses (`losses`). Actions are in [-1, 1] everywhere but at the env,
 where `ActionScale` maps them to the Box's bounds. Each network's parameters sit in one flat
 tensor (`FlatParameters`): zeroing, a fused Adam step and a Polyak step are one operation each.
-A resumed run continues exactly: checkpoints hold every network, optimiser and random
-generator, the envs' state with their current observations, any exploration process's state
-(DDPG's Ornstein-Uhlenbeck noise), and the replay buffer (unless `save_replay: false`).
+With `normalize_obs` the networks see observations standardised by running statistics of
+every observation collected (`rlcourse.normalization`); the replay keeps them raw, so each
+batch is standardised by the statistics at its update, as Stable-Baselines3's VecNormalize
+does for off-policy agents. A resumed run continues exactly: checkpoints hold every network,
+optimiser and random generator, the envs' state with their current observations, any
+exploration process's state (DDPG's Ornstein-Uhlenbeck noise), the observation statistics,
+and the replay buffer (unless `save_replay: false`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from agents.actor_critic.networks import ActionScale, QEnsemble
 from agents.base import EnvFactory
 from rlcourse.files import load_data, save_data
 from rlcourse.nn import FlatParameters, fused_adam
+from rlcourse.normalization import ObservationNormalizer
 from rlcourse.replay import ReplayBatch, ReplayBuffer
 from rlcourse.runs import Run, warn
 from rlcourse.vector import make_vector_env, observation_part, true_next_observations
@@ -102,6 +107,9 @@ class OffPolicyAgent:
         self.actor: Trainable[nn.Module] = Trainable(actor, config.lr)
         self.critic: Trainable[QEnsemble] = Trainable(critic, config.lr)
         self.target_critic_flat = FlatParameters(self.target_critic, gradients=False)
+        self.obs_normalizer = (
+            ObservationNormalizer(space.shape, config.clip_obs) if config.normalize_obs else None
+        )
         self.buffer: ReplayBuffer | None = None
         self.env_steps = 0
         self.updates = 0
@@ -144,14 +152,32 @@ class OffPolicyAgent:
         self, obs: Any, info: Mapping[str, Any] | None = None, deterministic: bool = False
     ) -> np.ndarray:
         """The action for one observation, in the env's units (within the Box's bounds)."""
-        x = torch.as_tensor(np.asarray(obs, dtype=self.observation_space.dtype)[None])
-        return self.scale.to_env(self._policy_actions(x, deterministic)[0])
+        x = self._inputs(np.asarray(obs, dtype=self.observation_space.dtype)[None])
+        return self.scale.to_env(self._policy_actions(torch.as_tensor(x), deterministic)[0])
+
+    def _inputs(self, obs: np.ndarray, update_stats: bool = False) -> np.ndarray:
+        """Observations [N, ...] as the networks read them: standardised with
+        `normalize_obs` (`update_stats`: the batch first joins the statistics), else as given."""
+        if self.obs_normalizer is None:
+            return obs
+        return self.obs_normalizer(obs, update=update_stats)
+
+    def _standardised(self, batch: ReplayBatch) -> ReplayBatch:
+        """A replay batch with both observation fields as the networks read them."""
+        if self.obs_normalizer is None:
+            return batch
+        return batch._replace(
+            observations=self._inputs(batch.observations),
+            next_observations=self._inputs(batch.next_observations),
+        )
 
     def _explore(self, obs: np.ndarray) -> np.ndarray:
-        """[N, D] actions in [-1, 1]: uniform before `learning_starts`, then the policy's."""
+        """[N, D] actions in [-1, 1]: uniform before `learning_starts`, then the policy's.
+        Every observation collected joins the normalisation statistics here, once."""
+        x = self._inputs(obs, update_stats=True)
         if self.env_steps < self.config.learning_starts:
             return self.rng.uniform(-1.0, 1.0, size=(len(obs), self.action_dim))
-        return self._exploring_actions(torch.as_tensor(obs))
+        return self._exploring_actions(torch.as_tensor(x))
 
     # ------------------------------------------------------------------ learning
 
@@ -184,7 +210,8 @@ class OffPolicyAgent:
                 and len(self.buffer) >= cfg.batch_size
             ):
                 for _ in range(cfg.gradient_steps):
-                    self._add_to_log(self._update(self.buffer.sample(cfg.batch_size)))
+                    batch = self._standardised(self.buffer.sample(cfg.batch_size))
+                    self._add_to_log(self._update(batch))
             if self.env_steps % LOG_EVERY < cfg.num_envs and self._summed:
                 scalars = {f"train/{k}": float(v) / self._summed for k, v in self._sums.items()}
                 run.log({**scalars, "train/updates": self.updates}, self.env_steps)
@@ -218,12 +245,29 @@ class OffPolicyAgent:
     # ------------------------------------------------------------------ persistence
 
     def save(self, path: str | Path) -> None:
-        """The actor's weights, written atomically as data."""
-        save_data(path, {"actor": self.actor.module.state_dict()})
+        """The actor's weights (and the observation statistics), written atomically as data."""
+        save_data(path, {"actor": self.actor.module.state_dict(), **self._statistics()})
 
     def load(self, path: str | Path) -> None:
         """Read an agent file as data (`rlcourse.files.FileError` naming it when it is not)."""
-        self.actor.module.load_state_dict(load_data(path)["actor"])
+        state = load_data(path)
+        self.actor.module.load_state_dict(state["actor"])
+        self._load_statistics(state, path)
+
+    def _statistics(self) -> dict[str, Any]:
+        if self.obs_normalizer is None:
+            return {}
+        return {"obs_normalizer": self.obs_normalizer.state_dict()}
+
+    def _load_statistics(self, state: Mapping[str, Any], source: str | Path) -> None:
+        saved = state.get("obs_normalizer")
+        if (saved is None) != (self.obs_normalizer is None):
+            raise ValueError(
+                f"{source}: agent.normalize_obs is {self.obs_normalizer is not None} here but "
+                f"{saved is not None} where it was saved"
+            )
+        if self.obs_normalizer is not None:
+            self.obs_normalizer.load_state_dict(saved)
 
     def state_dict(self) -> dict[str, Any]:
         save_replay = self.buffer is not None and self.config.save_replay
@@ -236,6 +280,7 @@ class OffPolicyAgent:
             "updates": self.updates,
             "collector": None if self.collector is None else self.collector.state_dict(),
             "replay": self.buffer.state_dict() if save_replay else None,  # type: ignore[union-attr]
+            **self._statistics(),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -248,6 +293,7 @@ class OffPolicyAgent:
         self.env_steps, self.updates = state["env_steps"], state["updates"]
         collector = state["collector"]
         self.collector = Collector(**collector) if collector else None
+        self._load_statistics(state, "the checkpoint")
         if state.get("replay") is not None:
             # The seed is irrelevant: the buffer's own generator state is restored next.
             self.buffer = self._make_buffer(seed=0)

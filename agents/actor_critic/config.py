@@ -43,6 +43,14 @@ class OffPolicyConfig(AgentConfig):
     save_replay: bool = Field(
         True, description="put the replay in checkpoints, so that a resumed run continues exactly"
     )
+    normalize_obs: bool = Field(
+        False,
+        description="standardise observations by running statistics of those collected; the "
+        "replay keeps them raw and each batch is standardised by the statistics of its update",
+    )
+    clip_obs: Annotated[float, Field(gt=0.0)] = Field(
+        10.0, description="standardised observations are clipped to +-this"
+    )
 
     @model_validator(mode="after")
     def _batch_fits(self) -> OffPolicyConfig:
