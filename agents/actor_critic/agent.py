@@ -266,7 +266,7 @@ class OffPolicyAgent:
                 f"{source}: agent.normalize_obs is {self.obs_normalizer is not None} here but "
                 f"{saved is not None} where it was saved"
             )
-        if self.obs_normalizer is not None:
+        if self.obs_normalizer is not None and saved is not None:
             self.obs_normalizer.load_state_dict(saved)
 
     def state_dict(self) -> dict[str, Any]:
