@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import threading
 from pathlib import Path
 
 import gymnasium as gym
@@ -15,9 +16,18 @@ import torch
 import envs  # noqa: F401
 from agents import REGISTRY, agent_schemas
 from agents.alphazero.agent import AlphaZeroAgent
-from agents.alphazero.system import GameId, ReplayStore, SelfPlaySystem
+from agents.alphazero.system import (
+    BackgroundHandle,
+    GameId,
+    LocalHandle,
+    ReplayStore,
+    SelfPlaySystem,
+    fetch,
+    finished,
+)
 from envs.go.rules import GoState
 from rlcourse.config import parse_config
+from rlcourse.plotting import read_scalars
 from rlcourse.runs import Run, latest_checkpoint, load_state
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -181,3 +191,50 @@ def test_an_agent_file_trained_on_a_gpu_loads_on_the_cpu(tmp_path):
     loaded = AlphaZeroAgent.from_file(tmp_path / "gpu.ckpt")
     assert loaded.config.distributed.device == "cpu"
     assert next(loaded.net.parameters()).device.type == "cpu"
+
+
+class Recorder:
+    """Calls recorded with the thread that made them; `wait` blocks until released."""
+
+    def __init__(self):
+        self.calls, self.release = [], threading.Event()
+
+    def note(self, x):
+        self.calls.append((x, threading.current_thread().name))
+        return x * 2
+
+    def wait(self):
+        self.release.wait(timeout=10)
+        return "released"
+
+    def fail(self):
+        raise KeyError("raised on the background thread")
+
+
+def test_background_calls_run_in_order_on_their_thread_and_hand_back_errors():
+    target = Recorder()
+    handle = BackgroundHandle(target, "probe")
+    blocked = handle.wait.remote()
+    later = [handle.note.remote(i) for i in range(3)]
+    assert not finished(blocked) and not any(finished(r) for r in later)  # queued behind it
+    target.release.set()
+    assert fetch(blocked) == "released" and [fetch(r) for r in later] == [0, 2, 4]
+    assert target.calls == [(0, "probe"), (1, "probe"), (2, "probe")]
+    with pytest.raises(KeyError, match="raised on the background thread"):
+        fetch(handle.fail.remote())
+
+
+def test_a_background_arena_changes_nothing_but_the_steps_its_scores_are_logged_at(tmp_path):
+    held_back = {**AGENT, "arena": {**AGENT["arena"], "background": False}}
+    held, held_run = train(experiment(tmp_path / "held", 16, held_back))
+    beside, beside_run = train(experiment(tmp_path / "beside", 16))
+    assert isinstance(held.system.arena, LocalHandle)
+    assert isinstance(beside.system.arena, BackgroundHandle)
+    for a, b in zip(held.net.state_dict().values(), beside.net.state_dict().values(),
+                    strict=True):  # fmt: skip
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    for tag in ("arena/version", "arena/random/score", "arena/best/score"):
+        _, held_values = read_scalars(held_run.dir, tag)
+        _, beside_values = read_scalars(beside_run.dir, tag)
+        assert beside_values.tolist() == held_values.tolist(), tag
+    assert read_scalars(held_run.dir, "arena/version")[1].tolist() == [2.0, 4.0]

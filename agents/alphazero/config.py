@@ -187,6 +187,12 @@ class ArenaConfig(FrozenModel):
     sgf_games: NonNegativeInt = Field(
         default=2, description="games of each match written as SGF into the run directory"
     )
+    background: bool = Field(
+        default=True,
+        description="one-process runs (workers 0): play arena rounds on a thread beside "
+        "self-play and training, as Ray runs do (false: each round holds the run up); training "
+        "is the same either way, only the step at which a round's scores are logged moves",
+    )
 
 
 class DistributedConfig(FrozenModel):

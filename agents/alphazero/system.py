@@ -4,7 +4,8 @@ Each part is a plain class: :class:`SelfPlayWorker`, :class:`ReplayStore`,
 :class:`LearnerService` and :class:`agents.alphazero.arena.Arena`. :class:`SelfPlaySystem`
 holds them behind handles with Ray's call syntax (``handle.method.remote(...)``): Ray actors
 when ``workers > 0``, or :class:`LocalHandle` wrappers that call straight through in this
-process, so both modes run the same driver code.
+process, so both modes run the same driver code. In one process the arena runs on a thread of
+its own (:class:`BackgroundHandle`, ``arena.background``), as it runs beside the driver on Ray.
 
 Games are identified by ``GameId(worker, sequence)``. A worker ships each game to the replay
 the moment it ends, numbering it from the replay's ``next_sequence(worker)``; the replay keeps
@@ -25,8 +26,11 @@ fall only with it, which a resume from the last checkpoint covers.
 from __future__ import annotations
 
 import os
+import queue
+import threading
 import time
 from collections.abc import Mapping
+from concurrent.futures import Future
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -100,13 +104,61 @@ class LocalHandle:
         return _LocalMethod(getattr(self.target, name))
 
 
+class BackgroundHandle:
+    """Like :class:`LocalHandle`, but every call runs on one daemon thread of this process,
+    in the order the calls were made, and answers with a ``concurrent.futures.Future``.
+
+    The arena's rounds in one-process runs: a round goes on beside self-play and training, and
+    the engine it plays (GNU Go, a process of its own) thinks on another core instead of
+    holding the run up. Calls made after a round wait for it (``state_dict`` sees the round's
+    end, as with a Ray actor). A daemon thread, so Ctrl-C does not wait for a round to end.
+    """
+
+    def __init__(self, target: Any, name: str = "background") -> None:
+        self.target = target
+        self._calls: queue.SimpleQueue[tuple[Future[Any], Any, tuple[Any, ...]]] = (
+            queue.SimpleQueue()
+        )
+        threading.Thread(target=self._serve, name=name, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            future, method, args = self._calls.get()
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(method(*args))
+                except BaseException as exc:  # handed to whoever fetches the result
+                    future.set_exception(exc)
+
+    def __getattr__(self, name: str) -> _BackgroundMethod:
+        return _BackgroundMethod(self._calls, getattr(self.target, name))
+
+
+class _BackgroundMethod:
+    def __init__(self, calls: queue.SimpleQueue[Any], method: Any) -> None:
+        self.calls, self.method = calls, method
+
+    def remote(self, *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        self.calls.put((future, self.method, args))
+        return future
+
+
 def fetch(ref: Any) -> Any:
-    """The value of a call's result: local (:class:`Done`) or a Ray ObjectRef."""
+    """The value of a call's result: local (:class:`Done`), background (a ``Future``) or a
+    Ray ObjectRef."""
     if isinstance(ref, Done):
         return ref.value
+    if isinstance(ref, Future):
+        return ref.result()
     import ray
 
     return ray.get(ref)
+
+
+def finished(ref: Any) -> bool:
+    """Whether a local or background call's result is ready (without waiting)."""
+    return not isinstance(ref, Future) or ref.done()
 
 
 # ----------------------------------------------------------------------------- the parts
@@ -306,7 +358,9 @@ class SelfPlaySystem:
         if self.workers == 0:
             self.replay: Any = LocalHandle(ReplayStore(config))
             self.learner: Any = LocalHandle(LearnerService(config, seed))
-            self.arena: Any = LocalHandle(Arena(config, seed))
+            arena = Arena(config, seed)
+            background = config.arena.background
+            self.arena: Any = BackgroundHandle(arena, "arena") if background else LocalHandle(arena)
             self.actors: list[Any] = [
                 LocalHandle(SelfPlayWorker(0, config, seed, self.replay, self.learner))
             ]
@@ -432,7 +486,7 @@ class SelfPlaySystem:
 
     def _arena_results(self) -> list[ArenaReport]:
         if self.workers == 0 or not self._arena_pending:
-            done = self._arena_pending
+            done = [r for r in self._arena_pending if finished(r)]
         else:
             import ray
 
