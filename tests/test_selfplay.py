@@ -238,3 +238,30 @@ def test_a_background_arena_changes_nothing_but_the_steps_its_scores_are_logged_
         _, beside_values = read_scalars(beside_run.dir, tag)
         assert beside_values.tolist() == held_values.tolist(), tag
     assert read_scalars(held_run.dir, "arena/version")[1].tolist() == [2.0, 4.0]
+
+
+def test_arena_rounds_due_while_one_plays_start_once_it_ends_with_the_newest_network():
+    config = parse_config(
+        {"name": "az", "env": {"id": "rlcourse/TicTacToe-v0"}, "agent": AGENT,
+         "train": {"episodes": 100}},
+        agent_schemas(), "test",
+    ).agent  # fmt: skip
+    system = SelfPlaySystem(config, seed=0)
+    release, versions = threading.Event(), []
+
+    def slow_round(version, weights):
+        versions.append(version)
+        release.wait(timeout=30)
+        return f"report of {version}"
+
+    system.arena.target.evaluate = slow_round
+    reports = []
+    while system.iterations < 7:  # due at 2, 4 and 6: the first still plays
+        reports += system.round(timeout=0.01).arena
+    assert versions == [2] and len(system._arena_pending) == 1 and not reports
+    release.set()
+    while len(versions) < 2:
+        reports += system.round(timeout=0.01).arena
+    reports += system.finish_arena()
+    assert reports == ["report of 2", f"report of {versions[1]}"] and versions[1] >= 7
+    system.shutdown()

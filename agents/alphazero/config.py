@@ -168,7 +168,9 @@ Opponent = Literal["random", "mcts", "gnugo"]
 
 class ArenaConfig(FrozenModel):
     every: NonNegativeInt = Field(
-        default=5, description="arena round every N training iterations (0: never)"
+        default=5,
+        description="arena round every N training iterations (0: never); one due while the "
+        "last is still playing starts, with the newest network, when that one ends",
     )
     games: PositiveInt = Field(default=20, description="games per opponent, colours alternating")
     simulations: PositiveInt = Field(default=50, description="search simulations per move")

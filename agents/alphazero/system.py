@@ -340,9 +340,10 @@ class SelfPlaySystem:
     :meth:`round` keeps every live worker busy with a request of ``games_per_call`` games,
     takes the games finished since the last round, trains once ``games_per_iteration`` new
     games (and ``min_replay`` positions) are in, and starts an arena round every ``arena.every``
-    training iterations. With Ray, requests and arena rounds run concurrently with the driver;
-    a worker whose request failed gets requests again once it is back, and ``worker_deaths``
-    counts each death of a worker process once.
+    training iterations (or, when the last round is still playing then, as soon as it ends).
+    With Ray, requests and arena rounds run concurrently with the driver (in one process the
+    arena has a thread of its own); a worker whose request failed gets requests again once it
+    is back, and ``worker_deaths`` counts each death of a worker process once.
     """
 
     def __init__(self, config: AlphaZeroConfig, seed: int = 0, workers: int | None = None):
@@ -352,6 +353,7 @@ class SelfPlaySystem:
         self.iterations = self.games_at_last_update = self.worker_deaths = 0
         self._pending: dict[Any, tuple[int, str]] = {}  # ref -> (worker, "play" or "probe")
         self._arena_pending: list[Any] = []
+        self._arena_due = False  # a round is due and waits for the last one to end
         self._deaths = [0] * max(self.workers, 1)  # per worker (its incarnation while it lives)
         self._retired: set[int] = set()  # workers Ray gave up restarting
         self._clock = time.perf_counter()
@@ -404,7 +406,18 @@ class SelfPlaySystem:
         metrics |= self._maybe_train()
         metrics["selfplay/worker_deaths"] = float(self.worker_deaths)
         metrics["selfplay/workers_retired"] = float(len(self._retired))
-        return RoundReport(records, metrics, self._arena_results())
+        return RoundReport(records, metrics, self._arena_results() + self._start_due_arena())
+
+    def _start_due_arena(self) -> list[ArenaReport]:
+        """Start the arena round that is due, with the newest weights, unless one is still
+        playing (then it starts once that one ends: rounds never queue up behind a slow one);
+        returns the rounds that have ended meanwhile (a held-back round at once)."""
+        if not self._arena_due or self._arena_pending:
+            return []
+        version, weights = fetch(self.learner.weights.remote())
+        self._arena_pending.append(self.arena.evaluate.remote(version, weights))
+        self._arena_due = False
+        return self._arena_results()
 
     def stop(self) -> RoundReport:
         """End self-play: the replay keeps no game from now on, and the games it kept that no
@@ -476,9 +489,7 @@ class SelfPlaySystem:
         self.games_at_last_update = counts["games"]
         self.iterations += 1
         every = self.config.arena.every
-        if every and self.iterations % every == 0:
-            version, weights = fetch(self.learner.weights.remote())
-            self._arena_pending.append(self.arena.evaluate.remote(version, weights))
+        self._arena_due |= bool(every) and self.iterations % every == 0
         return {f"train/{k}": v for k, v in losses.items()} | {
             "train/iterations": float(self.iterations),
             "replay/positions": counts["window"],
