@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ Band = Literal["std", "ci95", "minmax", "none"]
 XAxis = Literal["steps", "episodes", "minutes"]
 X_LABELS = {"steps": "environment steps", "episodes": "episodes",
             "minutes": "wall-clock minutes since the run started"}  # fmt: skip
+LEGEND_WIDTH = 60  # characters of a legend line: long group labels wrap inside the figure
 #: Config keys that differ between runs of one experiment: they never split a group.
 PER_RUN_KEYS = ("train.seed", "train.runs_dir", "train.name")
 
@@ -214,7 +216,8 @@ def plot_learning_curves(
     band_name = {"std": "± 1 std", "ci95": "95% CI", "minmax": "min-max", "none": ""}[band]
     for name, members in sorted(groups.items()):
         grid, mean, low, high = aggregate(members, band)
-        (line,) = ax.plot(grid, mean, lw=2, label=f"{name} (n={len(members)})")
+        label = textwrap.fill(f"{name} (n={len(members)})", LEGEND_WIDTH)
+        (line,) = ax.plot(grid, mean, lw=2, label=label)
         if len(members) > 1 and band != "none":
             ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.2, lw=0)
     ax.set_xlabel(X_LABELS[x_axis])
@@ -223,7 +226,7 @@ def plot_learning_curves(
     ax.set_ylabel(f"{tag}" + (f" (moving average of {smooth})" if smooth > 1 else ""))
     ax.set_title(title or f"{tag}: mean over runs" + (f", band {band_name}" if band_name else ""))
     ax.grid(alpha=0.3)
-    ax.legend(loc="best")
+    ax.legend(loc="best", fontsize="small")
     return save_figure(fig, out)
 
 
