@@ -104,7 +104,8 @@ def test_curves_against_wall_clock_minutes_since_each_run_started(tmp_path):
     for curve in curves:
         assert curve.steps == pytest.approx([3.0, 7.5], abs=0.01)
     grid, mean, _, _ = aggregate(curves, "none", points=2)
-    assert grid == pytest.approx([3.0, 7.5], abs=0.01) and mean == pytest.approx([0.3, 0.55])
+    assert grid == pytest.approx([3.0, 7.5], abs=0.01)
+    assert mean == pytest.approx([0.3, 0.55], abs=0.01)  # the runs began apart by a few ms
     out = plot_learning_curves(
         [tmp_path], tmp_path / "c.png", "arena/gnugo/score", x_axis="minutes"
     )
