@@ -98,6 +98,13 @@ CASES: dict[str, dict[str, list[str]]] = {
         "unknown key": ["--arm", "base", "--arm", "typo", "mcts.rot=gumbel"],
         "not an alphazero config": ["--config", CLIFF, "--arm", "base"],
     },
+    "profile_selfplay": {
+        "missing config": [MISSING_FILE],
+        "bad option value": [GO5, "--games", "0"],
+        "unknown key": [GO5, "agent.mcts.rot=gumbel"],
+        "not an alphazero config": [CLIFF],
+        "missing agent file": [GO5, "--agent", str(ROOT / "agents" / "pretrained" / "no.ckpt")],
+    },
     "pretrain": {
         "missing config": [MISSING_FILE],
         "env unfit for agent": [GO5, "env.id=CartPole-v1", "agent.pretrain.sgf=[games]"],
