@@ -119,29 +119,45 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> str:
     return f"{where} ({cpus} CPUs)"
 
 
-@contextlib.contextmanager
-def stderr_without(*notices: str) -> Iterator[None]:
-    """Run the block with this process's stderr held back, then write it out without the lines
-    that contain one of `notices`.
+class CapturedStderr:
+    """What a :func:`captured_stderr` block wrote to file descriptor 2, once the block ended."""
 
-    For the lines Ray's C++ core writes straight to file descriptor 2, past Python's logging:
-    the block's stderr (fd 2 and ``sys.stderr`` alike) goes to a temporary file and is written
-    back when the block ends, also when it raises, so nothing else is lost, only delayed.
-    """
+    data: bytes = b""
+
+
+@contextlib.contextmanager
+def captured_stderr() -> Iterator[CapturedStderr]:
+    """Run the block with this process's stderr (file descriptor 2, where Ray's C++ core writes
+    past Python's logging, and ``sys.stderr`` alike) going to a temporary file; the bytes are in
+    the yielded holder when the block ends, also when it raises."""
+    captured = CapturedStderr()
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as held:
         os.dup2(held.fileno(), 2)
         try:
-            yield
+            yield captured
         finally:
             sys.stderr.flush()
             os.dup2(saved, 2)
             os.close(saved)
             held.seek(0)
-            kept = [
-                line
-                for line in held.read().splitlines(keepends=True)
-                if not any(notice.encode() in line for notice in notices)
-            ]
-            os.write(2, b"".join(kept))
+            captured.data = held.read()
+
+
+@contextlib.contextmanager
+def stderr_without(*notices: str) -> Iterator[None]:
+    """Run the block with this process's stderr held back (:func:`captured_stderr`), then write
+    it out without the lines that contain one of `notices`: nothing else is lost, only delayed,
+    also when the block raises."""
+    captured = CapturedStderr()
+    try:
+        with captured_stderr() as captured:
+            yield
+    finally:  # fd 2 is the terminal again here
+        os.write(2, _without(captured.data, notices))
+
+
+def _without(data: bytes, notices: tuple[str, ...]) -> bytes:
+    lines = data.splitlines(keepends=True)
+    return b"".join(line for line in lines if not any(n.encode() in line for n in notices))

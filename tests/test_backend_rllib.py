@@ -2,8 +2,6 @@
 
 import importlib.util
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +10,7 @@ import torch
 
 import envs  # noqa: F401  (registers the rlcourse/* env ids)
 from agents.training import EVAL_SEED, load_agent, load_experiment, train
+from rlcourse.distributed import captured_stderr
 
 pytestmark = pytest.mark.ray
 
@@ -38,16 +37,9 @@ def rllib_run_and_stderr(cluster, tmp_path_factory):
     runs = tmp_path_factory.mktemp("runs")
     overrides = ["train.steps=2000", "train.checkpoint_every=1000", "train.eval_every=1000",
                  "train.eval_episodes=10", f"train.runs_dir={runs}"]  # fmt: skip
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as stderr:
-        os.dup2(stderr.fileno(), 2)
-        try:
-            result = train(load_experiment(CONFIG, overrides), progress=False)
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-        stderr.seek(0)
-        return result, stderr.read().decode()
+    with captured_stderr() as stderr:
+        result = train(load_experiment(CONFIG, overrides), progress=False)
+    return result, stderr.data.decode()
 
 
 @pytest.fixture(scope="module")
