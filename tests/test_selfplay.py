@@ -214,6 +214,7 @@ class Recorder:
 def test_background_calls_run_in_order_on_their_thread_and_hand_back_errors():
     target = Recorder()
     handle = BackgroundHandle(target, "probe")
+    assert not any(t.name == "probe" for t in threading.enumerate())  # none until a call
     blocked = handle.wait.remote()
     later = [handle.note.remote(i) for i in range(3)]
     assert not finished(blocked) and not any(finished(r) for r in later)  # queued behind it

@@ -111,15 +111,24 @@ class BackgroundHandle:
     The arena's rounds in one-process runs: a round goes on beside self-play and training, and
     the engine it plays (GNU Go, a process of its own) thinks on another core instead of
     holding the run up. Calls made after a round wait for it (``state_dict`` sees the round's
-    end, as with a Ray actor). A daemon thread, so Ctrl-C does not wait for a round to end.
+    end, as with a Ray actor). A daemon thread, so Ctrl-C does not wait for a round to end;
+    started by the first call, so an agent that only plays starts none.
     """
 
     def __init__(self, target: Any, name: str = "background") -> None:
-        self.target = target
+        self.target, self.name = target, name
         self._calls: queue.SimpleQueue[tuple[Future[Any], Any, tuple[Any, ...]]] = (
             queue.SimpleQueue()
         )
-        threading.Thread(target=self._serve, name=name, daemon=True).start()
+        self._thread: threading.Thread | None = None
+
+    def _call(self, method: Any, args: tuple[Any, ...]) -> Future[Any]:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._serve, name=self.name, daemon=True)
+            self._thread.start()
+        future: Future[Any] = Future()
+        self._calls.put((future, method, args))
+        return future
 
     def _serve(self) -> None:
         while True:
@@ -131,17 +140,15 @@ class BackgroundHandle:
                     future.set_exception(exc)
 
     def __getattr__(self, name: str) -> _BackgroundMethod:
-        return _BackgroundMethod(self._calls, getattr(self.target, name))
+        return _BackgroundMethod(self, getattr(self.target, name))
 
 
 class _BackgroundMethod:
-    def __init__(self, calls: queue.SimpleQueue[Any], method: Any) -> None:
-        self.calls, self.method = calls, method
+    def __init__(self, handle: BackgroundHandle, method: Any) -> None:
+        self.handle, self.method = handle, method
 
     def remote(self, *args: Any) -> Future[Any]:
-        future: Future[Any] = Future()
-        self.calls.put((future, self.method, args))
-        return future
+        return self.handle._call(self.method, args)
 
 
 def fetch(ref: Any) -> Any:
