@@ -84,10 +84,20 @@ class QEnsemble(nn.Module):
                 weight, bias = weight[:n], bias[:n]
             if detach:
                 weight, bias = weight.detach(), bias.detach()
-            x = torch.baddbmm(bias, x, weight)
+            x = affine(x, weight, bias)
             if i < last:
                 x = self.activation(x)
         return x.squeeze(-1)
+
+
+def affine(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """bias + x @ weight for each of n stacked layers: x [n, B, in], weight [n, in, out],
+    bias [n, 1, out] -> [n, B, out]. A one-column weight (the Q value's layer) is multiplied and
+    summed instead: torch's batched matrix product is several times slower for that shape on a
+    CPU (170 us against 45 for 2 x 256 x 256 by one column)."""
+    if weight.shape[-1] == 1:
+        return (x * weight.mT).sum(dim=-1, keepdim=True) + bias
+    return torch.baddbmm(bias, x, weight)
 
 
 class DeterministicActor(nn.Module):
