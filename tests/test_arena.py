@@ -101,6 +101,21 @@ def test_arena_promotes_the_first_network_and_writes_sgf_of_go_games():
     assert second.promoted == (second.results["best"].score >= 0.55)
 
 
+def test_without_the_match_against_the_best_every_network_is_promoted_unplayed():
+    config = AlphaZeroConfig.model_validate({
+        "game": {"name": "tictactoe"},
+        "network": {"filters": 8, "blocks": 1, "value_hidden": 8},
+        "arena": {"games": 2, "simulations": 4, "opponents": ["random"], "vs_best": False},
+    })  # fmt: skip
+    arena = Arena(config, seed=0)
+    for version in (1, 2, 3):
+        report = arena.evaluate(version, weights_of(arena.candidate))
+        assert report.promoted and arena.best_version == version
+        assert set(report.results) == {"random"}
+    played = {(m.player, m.opponent) for m in arena.ladder.matches}
+    assert played == {("net_00001", "random"), ("net_00002", "random"), ("net_00003", "random")}
+
+
 def test_random_player_plays_legal_moves():
     player = random_player(TTT, seed=0)
     state = TTT.initial_state()

@@ -5,7 +5,8 @@ A moves first in even-numbered games and second in odd ones; draws count half. F
 are ``random`` (uniform legal moves, or the game's own random move: on Go, never filling its own
 eyes), ``mcts`` (plain MCTS with random rollouts) and ``gnugo`` (a game's outside engine at a
 level: GNU Go over GTP for Go). A new network plays the
-best one so far and is promoted when it scores at least ``promotion_score``; the ladder rates
+best one so far and is promoted when it scores at least ``promotion_score`` (with ``vs_best``
+off there is no such match and every network is promoted); the ladder rates
 every network version and opponent by a maximum-likelihood Elo fit to all matches so far, with
 ``random`` anchored at 0.
 """
@@ -176,8 +177,8 @@ def version_name(version: int) -> str:
 
 
 class Arena:
-    """Plays each new network against the best so far and the fixed opponents, keeps the best
-    network's weights and the ladder."""
+    """Plays each new network against the best so far (``vs_best``) and the fixed opponents,
+    keeps the best network's weights and the ladder."""
 
     def __init__(self, config: AlphaZeroConfig, seed: int = 0) -> None:
         self.config, self.seed = config, seed
@@ -212,8 +213,8 @@ class Arena:
                                              sum(o < 0 for o in firsts))  # fmt: skip
             return results[opponent]
 
-        promoted = self.best_version is None
-        if self.best_version is not None:
+        promoted = self.best_version is None or not cfg.vs_best
+        if self.best_version is not None and cfg.vs_best:
             best = network_player(game, self.best, cfg, seed + 1, cfg.temperature_moves)
             self.ladder.record(name, version_name(self.best_version), match("best", best))
             promoted = results["best"].score >= cfg.promotion_score

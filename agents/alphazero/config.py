@@ -180,6 +180,13 @@ class ArenaConfig(FrozenModel):
     promotion_score: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
         default=0.55, description="score (draws half) against the best that promotes a network"
     )
+    vs_best: bool = Field(
+        default=True,
+        description="play each new network against the best so far and promote it at "
+        "promotion_score (false: no such match, every network is promoted, as in AlphaZero, "
+        "whose self-play always uses the newest network: a round then costs only the fixed "
+        "opponents' games)",
+    )
     opponents: tuple[Opponent, ...] = Field(
         default=("random", "mcts"), description="fixed opponents: random, mcts, gnugo"
     )
