@@ -203,6 +203,15 @@ def test_tanh_gaussian_sample_log_prob_matches_log_prob_of_the_action():
     assert torch.allclose(log_prob, dist.log_prob(action), atol=1e-3)
 
 
+@pytest.mark.parametrize("squash", [False, True])
+def test_sample_is_the_same_draw_as_rsample_without_gradient(squash):
+    mean = torch.randn(4, 3, requires_grad=True)
+    dist = DiagGaussian(mean, torch.full((4, 3), -0.7), squash=squash)
+    sampled = dist.sample(torch.Generator().manual_seed(5))
+    drawn, _ = dist.rsample_with_log_prob(torch.Generator().manual_seed(5))
+    assert torch.equal(sampled, drawn) and not sampled.requires_grad and drawn.requires_grad
+
+
 def test_unsquashed_gaussian_matches_torch_normal():
     mean, log_std = torch.tensor([[0.0, 1.0]]), torch.tensor([[0.0, -1.0]])
     dist = DiagGaussian(mean, log_std)

@@ -261,21 +261,27 @@ class DiagGaussian:
             log_prob = log_prob - (2.0 * (LOG_2 - u - F.softplus(-2.0 * u))).sum(dim=-1)
         return log_prob
 
+    def _draw(self, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pre-squash actions u = mean + std * z [B, D] and their standard scores z."""
+        noise = torch.randn(
+            self.mean.shape, generator=generator, device=self.mean.device, dtype=self.mean.dtype
+        )
+        return self.mean + self.log_std.exp() * noise, noise
+
+    def _squashed(self, u: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(u) if self.squash else u
+
     def rsample_with_log_prob(
         self, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """A reparameterised action [B, D] and its log-probability [B]."""
-        noise = torch.randn(
-            self.mean.shape, generator=generator, device=self.mean.device, dtype=self.mean.dtype
-        )
-        u = self.mean + self.log_std.exp() * noise
-        action = torch.tanh(u) if self.squash else u
-        return action, self._log_prob_pre_squash(u, noise)
+        u, noise = self._draw(generator)
+        return self._squashed(u), self._log_prob_pre_squash(u, noise)
 
     def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
-        """An action [B, D], without gradient."""
+        """An action [B, D], without gradient (the same draw as `rsample_with_log_prob`)."""
         with torch.no_grad():
-            return self.rsample_with_log_prob(generator)[0]
+            return self._squashed(self._draw(generator)[0])
 
     def log_prob(self, action: torch.Tensor) -> torch.Tensor:
         """log-probability [B] of actions [B, D] (squashed actions are clipped into (-1, 1))."""
@@ -292,7 +298,7 @@ class DiagGaussian:
 
     def mode(self) -> torch.Tensor:
         """The most likely pre-squash action, squashed: tanh(mean) or mean [B, D]."""
-        return torch.tanh(self.mean) if self.squash else self.mean
+        return self._squashed(self.mean)
 
 
 class GaussianPolicyHead(nn.Module):
