@@ -213,8 +213,8 @@ class Arena:
                                              sum(o < 0 for o in firsts))  # fmt: skip
             return results[opponent]
 
-        promoted = self.best_version is None or not cfg.vs_best
-        if self.best_version is not None and cfg.vs_best:
+        promoted = True  # the first network, and every one without the match against the best
+        if cfg.vs_best and self.best_version is not None:
             best = network_player(game, self.best, cfg, seed + 1, cfg.temperature_moves)
             self.ladder.record(name, version_name(self.best_version), match("best", best))
             promoted = results["best"].score >= cfg.promotion_score
